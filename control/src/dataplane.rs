@@ -1,0 +1,130 @@
+//! Bring-up and shutdown of the data plane on EAL: mempool, ports (probed from the
+//! config), queue mapping, worker lcores; and the orderly stop that ends with every mbuf
+//! back in its pool.
+
+use crate::compile::set_port;
+use anyhow::{bail, Context, Result};
+use conf::Config;
+use fastpath::dpdk::mempool::Mempool;
+use fastpath::dpdk::port::{self, PortInfo, PortSetup};
+use fastpath::dpdk::{eal, tsc_hz};
+use fastpath::iface::IfIndex;
+use fastpath::snapshot::Snapshot;
+use fastpath::stats::LcoreStats;
+use fastpath::worker::{self, RxQueue, Shared, WorkerConf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+/// Per-lcore mempool cache (DESIGN.md section 6).
+const MEMPOOL_CACHE: u32 = 256;
+
+/// A running data plane. Shared: control rw, workers ro (through `shared`).
+pub struct Dataplane {
+    pub shared: Arc<Shared>,
+    pub ports: Vec<PortState>,
+    pub workers: Vec<WorkerConf>,
+    pub stats: Vec<Arc<LcoreStats>>,
+    pub pool: Mempool,
+}
+
+/// A port as the control core knows it.
+pub struct PortState {
+    pub info: PortInfo,
+    pub rx_queues: u16,
+    pub tx_queues: u16,
+}
+
+/// Probes and starts every port, then launches one worker per EAL worker lcore.
+pub fn start(cfg: &Config, mut snap: Snapshot) -> Result<Dataplane> {
+    let lcores = eal::worker_lcores();
+    if lcores.is_empty() {
+        bail!("no worker lcore: the main lcore is the control core, give at least two lcores (e.g. -l 0-1)");
+    }
+    let nworkers = lcores.len() as u16;
+    let burst = cfg.settings.burst as usize;
+
+    // Probe every device before configuring any, so a bad device stops us early.
+    let mut infos = Vec::new();
+    for p in &cfg.ports {
+        let id = eal::probe_device(&p.device).with_context(|| format!("port {}", p.name))?;
+        let info = port::info(id).with_context(|| format!("port {}", p.name))?;
+        if info.max_tx_queues < nworkers {
+            bail!(
+                "port {} ({}): {} can have {} tx queue(s) but each of the {nworkers} workers needs its own; use fewer worker lcores",
+                p.name, p.device, info.driver, info.max_tx_queues
+            );
+        }
+        infos.push(info);
+    }
+
+    let mut workers: Vec<WorkerConf> =
+        lcores.iter().enumerate().map(|(i, &lcore)| WorkerConf { lcore, rx: Vec::new(), tx_queue: i as u16, burst }).collect();
+    let mut ports = Vec::new();
+    let mut next = 0usize;
+    let mut needed: u32 = 0;
+    for (i, (p, info)) in cfg.ports.iter().zip(&infos).enumerate() {
+        let rx_queues = nworkers.min(info.max_rx_queues.max(1));
+        for q in 0..rx_queues {
+            workers[next % nworkers as usize].rx.push(RxQueue { iface: i as IfIndex, port_id: info.port_id, queue: q });
+            next += 1;
+        }
+        needed += rx_queues as u32 * p.rx_desc as u32 + nworkers as u32 * p.tx_desc as u32;
+        ports.push(PortState { info: info.clone(), rx_queues, tx_queues: nworkers });
+    }
+    // Rings full, plus every lcore cache full, plus a burst in flight per worker.
+    needed += (nworkers as u32 + 1) * (MEMPOOL_CACHE + 2 * burst as u32);
+    if cfg.settings.mbufs < needed {
+        bail!("settings.mbufs = {} is too small for the configured rings and lcore caches: need at least {needed}", cfg.settings.mbufs);
+    }
+    let socket = eal::lcore_socket(eal::main_lcore());
+    let pool = Mempool::new("fastpath_mbufs", cfg.settings.mbufs, MEMPOOL_CACHE, socket)?;
+
+    for (i, (p, st)) in cfg.ports.iter().zip(&ports).enumerate() {
+        let id = st.info.port_id;
+        let setup = PortSetup {
+            rx_queues: st.rx_queues,
+            tx_queues: st.tx_queues,
+            rx_desc: p.rx_desc,
+            tx_desc: p.tx_desc,
+            mtu: p.mtu,
+            mac: p.mac.map(|m| m.0),
+        };
+        port::configure(id, &setup, &pool).with_context(|| format!("port {}", p.name))?;
+        port::start(id).with_context(|| format!("port {}", p.name))?;
+        set_port(&mut snap, i as IfIndex, id, port::mac(id)?);
+    }
+
+    let shared = Arc::new(Shared { snapshot: Arc::new(snap), stop: AtomicBool::new(false), tsc_hz: tsc_hz() });
+    let stats: Vec<Arc<LcoreStats>> = workers.iter().map(|w| Arc::new(LcoreStats::new(w.lcore))).collect();
+    for (w, st) in workers.iter().zip(&stats) {
+        let (w2, sh, st) = (w.clone(), shared.clone(), st.clone());
+        eal::launch(w.lcore, move || worker::run(&w2, &sh, &st))?;
+    }
+    Ok(Dataplane { shared, ports, workers, stats, pool })
+}
+
+impl Dataplane {
+    /// Stops the workers (they flush their tx buffers) and the ports.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        eal::wait_all();
+        for p in &self.ports {
+            if let Err(e) = port::stop(p.info.port_id) {
+                eprintln!("warning: {e}");
+            }
+        }
+    }
+
+    /// Closes the ports (releasing the mbufs their rings hold) and returns how many mbufs
+    /// are still out of the pool: 0 unless something leaked.
+    pub fn close(self) -> (u32, u32) {
+        for p in &self.ports {
+            if let Err(e) = port::close(p.info.port_id) {
+                eprintln!("warning: {e}");
+            }
+        }
+        let r = (self.pool.in_use(), self.pool.size());
+        drop(self.pool);
+        r
+    }
+}

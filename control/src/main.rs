@@ -1,0 +1,214 @@
+//! `fastpath`: the appliance binary. testpmd style:
+//!
+//!     fastpath [EAL options] -- --config FILE [-i] [--cmdline-file FILE] [--idle-exit MS]
+//!
+//! The main lcore is the control core (configuration, CLI, control socket); every other
+//! EAL lcore runs a worker. Exit status: 0 clean, 1 runtime error, 2 bad usage or config,
+//! 3 mbufs leaked.
+
+mod commands;
+mod compile;
+mod ctl;
+mod dataplane;
+mod repl;
+mod show;
+
+use anyhow::Context;
+use clap::Parser;
+use commands::Control;
+use ctl::Request;
+use fastpath::dpdk::{eal, port};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "fastpath",
+    about = "DPDK IPv4 forwarding appliance",
+    override_usage = "fastpath [EAL options] -- --config FILE [-i] [--cmdline-file FILE] [--idle-exit MS]"
+)]
+struct Opts {
+    /// YAML configuration (ports, addresses, neighbours, routes, route files, settings).
+    #[arg(long, value_name = "FILE")]
+    config: PathBuf,
+    /// Interactive `fastpath>` prompt.
+    #[arg(short, long)]
+    interactive: bool,
+    /// Run the commands in FILE (one per line) once forwarding has started.
+    #[arg(long, value_name = "FILE")]
+    cmdline_file: Option<PathBuf>,
+    /// Exit after no port has received anything for MS milliseconds.
+    #[arg(long, value_name = "MS")]
+    idle_exit: Option<u64>,
+    /// Control socket for `fastpath-ctl`.
+    #[arg(long, value_name = "PATH", default_value = "/run/fastpath.sock")]
+    ctl_socket: PathBuf,
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().collect();
+    // EAL options before `--`, ours after (without `--`, everything is ours).
+    let (eal_args, app_args) = match args.iter().position(|a| a == "--") {
+        Some(i) => (args[..i].to_vec(), args[i + 1..].to_vec()),
+        None => (args[..1].to_vec(), args[1..].to_vec()),
+    };
+    let opts = match Opts::try_parse_from(std::iter::once("fastpath".to_owned()).chain(app_args)) {
+        Ok(o) => o,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    // Every configuration error is reported before EAL starts or a port is touched.
+    let cfg = match conf::Config::load(&opts.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let t = Instant::now();
+    let (snap, report) = match compile::compile(&cfg) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    println!(
+        "fastpath: {}: {} ports, {} static routes, {} routes from {} route file(s) in {:.2} s ({} shadowed)",
+        cfg.path.display(),
+        cfg.ports.len(),
+        report.static_routes,
+        report.file_routes,
+        cfg.route_files.len(),
+        report.file_time.as_secs_f64(),
+        report.shadowed
+    );
+    println!(
+        "fastpath: FIB {} prefixes, {} next hops, {:.1} MiB; built in {:.2} s; process RSS {}",
+        snap.fib.len(),
+        snap.nexthops.len(),
+        snap.fib.memory_bytes() as f64 / (1 << 20) as f64,
+        t.elapsed().as_secs_f64(),
+        memory_status()
+    );
+    match run(eal_args, opts, cfg, snap) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, snap: fastpath::snapshot::Snapshot) -> anyhow::Result<u8> {
+    let listener = ctl::bind(&opts.ctl_socket).map_err(anyhow::Error::msg)?;
+    let _guard = ctl::SocketGuard(opts.ctl_socket.clone());
+    let term = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
+    }
+    eal::init(&eal_args)?;
+    let dp = dataplane::start(&cfg, snap)?;
+    for (i, (p, st)) in cfg.ports.iter().zip(&dp.ports).enumerate() {
+        let iface = &dp.shared.snapshot.ifaces[i];
+        let addrs: Vec<String> = iface.addrs.iter().map(|a| format!("{}/{}", a.addr, a.prefix_len)).collect();
+        println!(
+            "Port {i} ({}): {} {} mtu {} {} ({} rx / {} tx queues)",
+            p.name, st.info.name, iface.mac, iface.mtu, addrs.join(" "), st.rx_queues, st.tx_queues
+        );
+    }
+    for w in &dp.workers {
+        let q: Vec<String> = w.rx.iter().map(|q| format!("{}/q{}", cfg.ports[q.iface as usize].name, q.queue)).collect();
+        println!("lcore {}: polls {} (tx queue {})", w.lcore, q.join(" "), w.tx_queue);
+    }
+    let mut control = Control::new(cfg, dp);
+
+    let (tx, rx) = mpsc::channel::<Request>();
+    {
+        let tx = tx.clone();
+        std::thread::Builder::new().name("ctl-socket".into()).spawn(move || ctl::serve(listener, tx))?;
+    }
+    if let Some(file) = &opts.cmdline_file {
+        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        println!("Read CLI commands from {}", file.display());
+        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+            println!("fastpath> {line}");
+            let r = control.execute(line);
+            print!("{}", r.text);
+            if r.quit {
+                return Ok(shutdown(control));
+            }
+        }
+    }
+    if opts.interactive {
+        let tx = tx.clone();
+        std::thread::Builder::new().name("repl".into()).spawn(move || repl::run(tx))?;
+    }
+    drop(tx);
+
+    let idle = opts.idle_exit.map(Duration::from_millis);
+    let mut last_rx = (u64::MAX, Instant::now());
+    loop {
+        match rx.recv_timeout(Duration::from_millis(5)) {
+            Ok(req) => {
+                let r = control.execute(&req.line);
+                let quit = r.quit;
+                let _ = req.reply.send(r);
+                if quit {
+                    break;
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => {}
+        }
+        if term.load(Ordering::Relaxed) {
+            println!("\nSignal received, stopping.");
+            break;
+        }
+        if let Some(idle) = idle {
+            let total: u64 = control.dp.ports.iter().map(|p| port::stats(p.info.port_id).ipackets).sum();
+            if total != last_rx.0 {
+                last_rx = (total, Instant::now());
+            } else if last_rx.1.elapsed() >= idle {
+                println!("\nNo packets received for {} ms, stopping.", idle.as_millis());
+                break;
+            }
+        }
+    }
+    Ok(shutdown(control))
+}
+
+/// Stops workers and ports, prints the final counters, closes the ports and checks that
+/// every mbuf came back to the pool.
+fn shutdown(mut control: Control) -> u8 {
+    control.dp.stop();
+    for p in &control.dp.ports {
+        println!("Stopping port {}...", p.info.port_id);
+    }
+    let r = control.execute("show port stats all");
+    print!("{}", r.text);
+    let r = control.execute("show fwd stats");
+    print!("{}", r.text);
+    let (in_use, size) = control.dp.close();
+    println!("mbufs in use after shutdown: {in_use} of {size}");
+    eal::cleanup();
+    if in_use != 0 {
+        eprintln!("error: mbuf leak: {in_use} mbufs not returned to the pool");
+        return 3;
+    }
+    println!("Bye.");
+    0
+}
+
+/// VmRSS and VmHWM of this process, from /proc.
+fn memory_status() -> String {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let get = |k: &str| s.lines().find(|l| l.starts_with(k)).map(|l| l[k.len()..].trim().to_owned()).unwrap_or_default();
+    format!("{} (peak {})", get("VmRSS:"), get("VmHWM:"))
+}

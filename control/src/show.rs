@@ -1,0 +1,109 @@
+//! Text output of the `show` commands, in testpmd's layout where testpmd has one.
+
+use crate::dataplane::PortState;
+use fastpath::dpdk::port::{self, PortStats};
+use fastpath::drop::DropReason;
+use fastpath::iface::Iface;
+use fastpath::stats::{Stat, StatsSnapshot};
+use std::fmt::Write;
+use std::time::Instant;
+
+const BORDER: &str = "########################";
+
+/// testpmd's `show port info`.
+pub fn port_info(out: &mut String, idx: usize, st: &PortState, iface: &Iface) {
+    let id = st.info.port_id;
+    let link = port::link(id);
+    let _ = writeln!(out, "\n********************* Infos for port {idx:<2} *********************");
+    let _ = writeln!(out, "Name: {}", iface.name);
+    let _ = writeln!(out, "MAC address: {}", iface.mac);
+    let _ = writeln!(out, "Device name: {}", st.info.name);
+    let _ = writeln!(out, "Driver name: {}", st.info.driver);
+    let _ = writeln!(out, "DPDK port id: {id}");
+    let _ = writeln!(out, "Connect to socket: {}", st.info.socket);
+    let _ = writeln!(out, "Link status: {}", if link.up { "up" } else { "down" });
+    let _ = writeln!(out, "Link speed: {}", speed(link.speed_mbps));
+    let _ = writeln!(out, "Link duplex: {}", if link.full_duplex { "full-duplex" } else { "half-duplex" });
+    let _ = writeln!(out, "MTU: {}", iface.mtu);
+    let _ = writeln!(out, "Promiscuous mode: {}", if port::promiscuous(id) { "enabled" } else { "disabled" });
+    let addrs: Vec<String> = iface.addrs.iter().map(|a| format!("{}/{}", a.addr, a.prefix_len)).collect();
+    let _ = writeln!(out, "IPv4 addresses: {}", if addrs.is_empty() { "none".into() } else { addrs.join(" ") });
+    let _ = writeln!(out, "Max possible RX queues: {}", st.info.max_rx_queues);
+    let _ = writeln!(out, "Current number of RX queues: {}", st.rx_queues);
+    let _ = writeln!(out, "Max possible TX queues: {}", st.info.max_tx_queues);
+    let _ = writeln!(out, "Current number of TX queues: {}", st.tx_queues);
+}
+
+fn speed(mbps: u32) -> String {
+    match mbps {
+        0 => "None".into(),
+        u32::MAX => "Unknown".into(),
+        m if m >= 1000 && m % 1000 == 0 => format!("{} Gbps", m / 1000),
+        m => format!("{m} Mbps"),
+    }
+}
+
+/// What the previous `show port stats` saw, for testpmd's "since last show" rates.
+#[derive(Clone, Copy)]
+pub struct LastShow {
+    pub at: Instant,
+    pub stats: PortStats,
+}
+
+/// testpmd's `show port stats`.
+pub fn port_stats(out: &mut String, idx: usize, s: &PortStats, last: Option<&LastShow>) {
+    let _ = writeln!(out, "\n  {BORDER} NIC statistics for port {idx:<2} {BORDER}");
+    let _ = writeln!(out, "  RX-packets: {:<10} RX-missed: {:<10} RX-bytes:  {}", s.ipackets, s.imissed, s.ibytes);
+    let _ = writeln!(out, "  RX-errors: {}", s.ierrors);
+    let _ = writeln!(out, "  RX-nombuf:  {:<10}", s.rx_nombuf);
+    let _ = writeln!(out, "  TX-packets: {:<10} TX-errors: {:<10} TX-bytes:  {}", s.opackets, s.oerrors, s.obytes);
+    let (rx_pps, rx_bps, tx_pps, tx_bps) = match last {
+        Some(l) => {
+            let dt = l.at.elapsed().as_secs_f64().max(1e-9);
+            let rate = |now: u64, then: u64| (now.saturating_sub(then) as f64 / dt) as u64;
+            (
+                rate(s.ipackets, l.stats.ipackets),
+                rate(s.ibytes, l.stats.ibytes) * 8,
+                rate(s.opackets, l.stats.opackets),
+                rate(s.obytes, l.stats.obytes) * 8,
+            )
+        }
+        None => (0, 0, 0, 0),
+    };
+    let _ = writeln!(out, "\n  Throughput (since last show)");
+    let _ = writeln!(out, "  Rx-pps: {rx_pps:>12}          Rx-bps: {rx_bps:>12}");
+    let _ = writeln!(out, "  Tx-pps: {tx_pps:>12}          Tx-bps: {tx_bps:>12}");
+    let _ = writeln!(out, "  {BORDER}############################{BORDER}");
+}
+
+/// `show fwd stats`: per-lcore summary, then totals and every non-zero drop reason.
+pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
+    let mut total = StatsSnapshot::default();
+    let _ = writeln!(out, "\n  ---------------------- Forward statistics per lcore ----------------------");
+    for (lcore, s) in per_lcore {
+        total = total.plus(s);
+        let _ = writeln!(
+            out,
+            "  lcore {lcore:<3} RX-packets: {:<12} TX-packets: {:<12} forwarded: {:<12} dropped: {}",
+            s.get(Stat::RxPackets),
+            s.get(Stat::TxPackets),
+            s.get(Stat::Forwarded),
+            s.total_drops()
+        );
+    }
+    let _ = writeln!(out, "  Totals:");
+    for &st in Stat::ALL {
+        let v = total.get(st);
+        if v != 0 || matches!(st, Stat::RxPackets | Stat::TxPackets | Stat::Forwarded) {
+            let _ = writeln!(out, "    {}: {v}", st.name());
+        }
+    }
+    let _ = writeln!(out, "  Drops:");
+    for &r in DropReason::ALL {
+        let v = total.dropped(r);
+        if v != 0 {
+            let _ = writeln!(out, "    {}: {v}", r.name());
+        }
+    }
+    let _ = writeln!(out, "  --------------------------------------------------------------------------");
+}

@@ -1,0 +1,104 @@
+//! Every way a packet can leave the pipeline without being forwarded has a name
+//! (grout's habit): `DropReason` indexes per-lcore counters and is shown by
+//! `show fwd stats`. Some reasons also produce an ICMP error (noted per variant).
+
+macro_rules! drop_reasons {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// Why a packet was not forwarded.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum DropReason {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl DropReason {
+            /// Every reason, in counter order.
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant,)*];
+            pub const COUNT: usize = Self::ALL.len();
+
+            /// Stable snake_case name used in counters and the CLI.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(DropReason::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    /// Frame shorter than an Ethernet header, or an IPv4 packet shorter than 20 bytes.
+    ShortFrame => "short_frame",
+    /// Destination MAC is neither ours nor broadcast.
+    OtherHost => "other_host",
+    /// Destination MAC is multicast (no multicast routing).
+    L2Multicast => "l2_multicast",
+    /// Neither IPv4 nor ARP.
+    UnsupportedEthertype => "unsupported_ethertype",
+    /// Packet spans several mbuf segments (scatter is not enabled).
+    ChainedMbuf => "chained_mbuf",
+    /// ARP that is not Ethernet/IPv4, or truncated.
+    ArpMalformed => "arp_malformed",
+    /// ARP request for an address that is not ours, gratuitous ARP, or an ARP reply
+    /// (static neighbours only for now).
+    ArpIgnored => "arp_ignored",
+    /// IPv4 version field is not 4 (RFC 1812 5.2.2).
+    BadVersion => "bad_version",
+    /// IHL < 5 or the header runs past the frame.
+    BadIhl => "bad_ihl",
+    /// Total length smaller than the header or larger than the frame.
+    BadTotalLength => "bad_total_length",
+    /// Header checksum does not verify.
+    BadChecksum => "bad_checksum",
+    /// IP options that do not parse (RFC 791 3.1).
+    BadOptions => "bad_options",
+    /// Loose or strict source route (accept_source_route = 0, as Linux).
+    SourceRoute => "source_route",
+    /// Source is multicast, limited broadcast, 0/8, 127/8, or one of our own addresses.
+    MartianSource => "martian_source",
+    /// Destination is 0/8 or 127/8.
+    MartianDestination => "martian_destination",
+    /// Destination is multicast (no multicast routing).
+    Multicast => "multicast",
+    /// Frame was link-layer broadcast but not for us (ip_forward only forwards PACKET_HOST).
+    L2BroadcastForward => "l2_broadcast_forward",
+    /// No route: ICMP net unreachable sent.
+    NoRoute => "no_route",
+    /// Blackhole route: silent drop.
+    Blackhole => "blackhole",
+    /// Unreachable route: ICMP host unreachable sent.
+    Unreachable => "unreachable",
+    /// Prohibit route: ICMP administratively prohibited sent.
+    Prohibit => "prohibit",
+    /// TTL <= 1: ICMP time exceeded sent.
+    TtlExceeded => "ttl_exceeded",
+    /// Larger than the egress MTU with DF set: ICMP fragmentation needed sent (RFC 1191).
+    FragNeeded => "frag_needed",
+    /// Larger than the egress MTU without DF: fragmentation is not implemented yet.
+    MtuExceeded => "mtu_exceeded",
+    /// No neighbour (MAC) known for the next hop.
+    NoNeighbor => "no_neighbor",
+    /// For us, but no local service handles it (only ICMP echo is answered).
+    LocalUnhandled => "local_unhandled",
+    /// For us and fragmented (no reassembly).
+    LocalFragment => "local_fragment",
+    /// To a broadcast address and not an echo we answer.
+    Broadcast => "broadcast",
+    /// ICMP message for us with a bad checksum or too short.
+    IcmpMalformed => "icmp_malformed",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for r in DropReason::ALL {
+            assert!(seen.insert(r.name()), "duplicate {}", r.name());
+            assert!(r.name().chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit()));
+            assert_eq!(DropReason::ALL[*r as usize], *r);
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! ICMP (the kernel's `icmp.c`): errors about packets we cannot forward (`icmp_send`),
+//! echo replies (`icmp_echo`), and the per-lcore rate limit (`icmp_global_allow`).
+//!
+//! Both are built in the offending packet's own buffer: for an error, the packet is cut to
+//! what is quoted and 28 bytes (IPv4 + ICMP headers) are prepended into the headroom, so
+//! the quoted header lands right after the new ICMP header.
+
+use crate::drop::DropReason;
+use crate::iface::IfIndex;
+use crate::ip_input::ETH;
+use crate::packet::PacketBuf;
+use crate::pipeline::{write_eth, L2Dest, LcoreCtx, Verdict};
+use crate::route::route_output;
+use crate::snapshot::Snapshot;
+use crate::stats::Stat;
+use crate::wire::checksum;
+use crate::wire::ethernet::ethertype;
+use crate::wire::icmp::{self as wicmp, msg_type, unreach_code, Icmpv4Packet};
+use crate::wire::ipv4::{protocol, Ipv4Packet, Ipv4Repr};
+
+const IP_HDR: usize = Ipv4Packet::<&[u8]>::MIN_HEADER_LEN;
+const ICMP_HDR: usize = Icmpv4Packet::<&[u8]>::HEADER_LEN;
+/// An ICMP error is at most 576 bytes of IPv4 (RFC 1812 4.3.2.3, as Linux's icmp_send).
+const MAX_ERROR_LEN: usize = 576;
+/// Precedence "internetwork control" for errors (RFC 1812 4.3.2.5).
+const IPTOS_PREC_INTERNETCONTROL: u8 = 0xc0;
+const IPTOS_TOS_MASK: u8 = 0x1e;
+/// Highest ICMP type Linux knows (`NR_ICMP_TYPES`); errors are not sent about unknown types.
+const NR_ICMP_TYPES: u8 = 18;
+
+/// Token bucket on the TSC: `per_sec` messages per second, up to `burst` at once.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    credit: u64,
+    burst: u64,
+    per_sec: u64,
+    hz: u64,
+    last: u64,
+}
+
+impl RateLimiter {
+    pub fn new(per_sec: u32, burst: u32, hz: u64) -> RateLimiter {
+        RateLimiter { credit: burst as u64, burst: burst as u64, per_sec: per_sec as u64, hz: hz.max(1), last: 0 }
+    }
+
+    /// Takes one token if there is one at time `now` (TSC cycles).
+    #[inline]
+    pub fn allow(&mut self, now: u64) -> bool {
+        let elapsed = now.saturating_sub(self.last).min(self.hz);
+        let earned = elapsed * self.per_sec / self.hz;
+        if earned > 0 {
+            self.credit = (self.credit + earned).min(self.burst);
+            self.last = now;
+        }
+        if self.credit == 0 {
+            return false;
+        }
+        self.credit -= 1;
+        true
+    }
+}
+
+/// Replaces the packet (Ethernet + IPv4 at offset 0) by an ICMP error about it and returns
+/// where to send it, as `icmp_send`. The caller has already counted why the original was
+/// not forwarded. The source is the address of the interface the error leaves from.
+pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, l2: L2Dest, typ: u8, code: u8, info: u32) -> Verdict {
+    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
+    // RFC 1812 4.3.2.7: never about a link-layer broadcast, a non-first fragment, or an
+    // ICMP error (including a truncated ICMP whose type cannot be read).
+    let about_icmp_error = ip.protocol() == protocol::ICMP
+        && ip.payload().first().map_or(true, |&t| wicmp::is_error(t) || t > NR_ICMP_TYPES);
+    if l2 != L2Dest::Host || ip.frag_offset() != 0 || about_icmp_error {
+        ctx.stats.inc(Stat::IcmpSuppressed);
+        return Verdict::Drop;
+    }
+    // Frag-needed is exempt from the limit, as in Linux (PMTU discovery must not stall).
+    let exempt = typ == msg_type::DEST_UNREACHABLE && code == unreach_code::FRAG_NEEDED;
+    if !exempt && !ctx.icmp_limit.allow(ctx.now) {
+        ctx.stats.inc(Stat::IcmpRateLimited);
+        return Verdict::Drop;
+    }
+    let orig_src = ip.src_addr();
+    let Some((dst, src)) = route_output(snap, orig_src) else {
+        ctx.stats.inc(Stat::IcmpNoRouteBack);
+        return Verdict::Drop;
+    };
+    let tos = (ip.tos() & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL;
+    let quote = (ip.total_len() as usize).min(MAX_ERROR_LEN - IP_HDR - ICMP_HDR);
+    pkt.truncate(ETH + quote);
+    if !pkt.prepend(IP_HDR + ICMP_HDR) {
+        ctx.stats.inc(Stat::IcmpNoRouteBack);
+        return Verdict::Drop;
+    }
+    let repr = Ipv4Repr {
+        src_addr: src,
+        dst_addr: orig_src,
+        protocol: protocol::ICMP,
+        payload_len: ICMP_HDR + quote,
+        ttl: snap.settings.ip_default_ttl,
+        tos,
+        ident: ctx.next_ident(),
+        dont_frag: false,
+    };
+    let frame = pkt.data_mut();
+    write_eth(frame, &dst, ethertype::IPV4);
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut frame[ETH..ETH + IP_HDR]));
+    let mut icmp = Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..]);
+    icmp.set_msg_type(typ);
+    icmp.set_msg_code(code);
+    icmp.set_rest_of_header(info);
+    icmp.fill_checksum();
+    ctx.stats.inc(Stat::IcmpErrors);
+    Verdict::Tx(dst.iface)
+}
+
+/// Local delivery (`ip_local_deliver`): we answer ICMP echo; everything else addressed to
+/// us is counted and dropped (there is no local stack). `broadcast`: the destination was
+/// a broadcast address.
+pub fn local_input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, _in_if: IfIndex, broadcast: bool) -> Verdict {
+    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
+    if ip.protocol() != protocol::ICMP || ip.payload().first() != Some(&msg_type::ECHO_REQUEST) {
+        return ctx.drop(if broadcast { DropReason::Broadcast } else { DropReason::LocalUnhandled });
+    }
+    if broadcast && snap.settings.icmp_echo_ignore_broadcasts {
+        return ctx.drop(DropReason::Broadcast);
+    }
+    if ip.more_frags() || ip.frag_offset() != 0 {
+        return ctx.drop(DropReason::LocalFragment);
+    }
+    let icmp = ip.payload();
+    if icmp.len() < ICMP_HDR || checksum::checksum(icmp) != 0 {
+        return ctx.drop(DropReason::IcmpMalformed);
+    }
+    echo_reply(snap, ctx, pkt, broadcast)
+}
+
+/// Turns an echo request into its reply in place (`icmp_echo` + `icmp_reply`): source is
+/// the address that was pinged (or the egress address for a broadcast ping), IP options
+/// are not echoed.
+fn echo_reply<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, broadcast: bool) -> Verdict {
+    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
+    let (orig_src, pinged, tos, hlen) = (ip.src_addr(), ip.dst_addr(), ip.tos(), ip.header_len());
+    let icmp_len = ip.total_len() as usize - hlen;
+    let Some((dst, egress_src)) = route_output(snap, orig_src) else {
+        ctx.stats.inc(Stat::IcmpNoRouteBack);
+        return Verdict::Drop;
+    };
+    // Drop the request's options: the new 20-byte header ends where the old one did.
+    pkt.adj(hlen - IP_HDR);
+    let repr = Ipv4Repr {
+        src_addr: if broadcast { egress_src } else { pinged },
+        dst_addr: orig_src,
+        protocol: protocol::ICMP,
+        payload_len: icmp_len,
+        ttl: snap.settings.ip_default_ttl,
+        tos,
+        ident: ctx.next_ident(),
+        dont_frag: false,
+    };
+    let frame = pkt.data_mut();
+    write_eth(frame, &dst, ethertype::IPV4);
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut frame[ETH..ETH + IP_HDR]));
+    let mut icmp = Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..]);
+    let check = checksum::update16(icmp.checksum(), u16::from(msg_type::ECHO_REQUEST) << 8, u16::from(msg_type::ECHO_REPLY) << 8);
+    icmp.set_msg_type(msg_type::ECHO_REPLY);
+    icmp.set_checksum(check);
+    ctx.stats.inc(Stat::EchoReplies);
+    Verdict::Tx(dst.iface)
+}

@@ -1,0 +1,91 @@
+//! IPv4 receive (the kernel's `ip_rcv_core` and `ip_route_input_slow`): header validation
+//! per RFC 1812 5.2.2, martian filtering per RFC 1812 5.3.7 as Linux does it, options,
+//! then the route lookup that sends the packet to forwarding, local delivery or a reject.
+
+use crate::drop::DropReason;
+use crate::iface::IfIndex;
+use crate::packet::PacketBuf;
+use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
+use crate::route::{route_input, InputRoute};
+use crate::snapshot::Snapshot;
+use crate::wire::ethernet::EthernetFrame;
+use crate::wire::icmp::msg_type;
+use crate::wire::ipv4::{Ipv4Error, Ipv4Packet};
+use std::net::Ipv4Addr;
+
+pub(crate) const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
+
+/// Validates, filters and routes one IPv4 packet (Ethernet header at offset 0).
+pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex, l2: L2Dest) -> Verdict {
+    let avail = pkt.len() - ETH;
+    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
+    if let Err(e) = ip.check_header(avail) {
+        return ctx.drop(match e {
+            Ipv4Error::Truncated => DropReason::ShortFrame,
+            Ipv4Error::BadVersion => DropReason::BadVersion,
+            Ipv4Error::BadIhl => DropReason::BadIhl,
+            Ipv4Error::BadTotalLength => DropReason::BadTotalLength,
+            Ipv4Error::BadChecksum => DropReason::BadChecksum,
+        });
+    }
+    let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
+    let total_len = ip.total_len() as usize;
+    if ip.header_len() > Ipv4Packet::<&[u8]>::MIN_HEADER_LEN {
+        match ip.scan_options() {
+            Err(_) => return ctx.drop(DropReason::BadOptions),
+            Ok(o) if o.has_source_route => return ctx.drop(DropReason::SourceRoute),
+            Ok(_) => {}
+        }
+    }
+    // Link-layer padding is not part of the packet (pskb_trim_rcsum).
+    pkt.truncate(ETH + total_len);
+
+    if let Some(reason) = martian(snap, saddr, daddr) {
+        return ctx.drop(reason);
+    }
+    if daddr.is_broadcast() {
+        return crate::icmp::local_input(snap, ctx, pkt, in_if, true);
+    }
+    match route_input(snap, daddr) {
+        InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, l2),
+        InputRoute::Local => crate::icmp::local_input(snap, ctx, pkt, in_if, false),
+        InputRoute::Broadcast => crate::icmp::local_input(snap, ctx, pkt, in_if, true),
+        InputRoute::Reject(reason, code) => {
+            ctx.stats.drop(reason);
+            if let Some(code) = code {
+                crate::icmp::send_error(snap, ctx, pkt, l2, msg_type::DEST_UNREACHABLE, code, 0)
+            } else {
+                Verdict::Drop
+            }
+        }
+    }
+}
+
+/// Source and destination checks of `ip_route_input_slow` (route_localnet = 0,
+/// accept_local = 0), in the kernel's order.
+#[inline]
+fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReason> {
+    if saddr.is_multicast() || saddr.is_broadcast() {
+        return Some(DropReason::MartianSource);
+    }
+    if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
+        return None; // limited broadcast: local input
+    }
+    if saddr.octets()[0] == 0 {
+        return Some(DropReason::MartianSource);
+    }
+    if daddr.octets()[0] == 0 || daddr.is_loopback() {
+        return Some(DropReason::MartianDestination);
+    }
+    if saddr.is_loopback() {
+        return Some(DropReason::MartianSource);
+    }
+    if daddr.is_multicast() {
+        return Some(DropReason::Multicast);
+    }
+    // fib_validate_source: a source that is one of our local or broadcast addresses.
+    if let Some((_, crate::fib::RouteType::Local | crate::fib::RouteType::Broadcast)) = snap.fib.lookup(saddr) {
+        return Some(DropReason::MartianSource);
+    }
+    None
+}

@@ -1,0 +1,94 @@
+//! One packet through the data plane: L2 filter, then ARP ([`crate::arp`]) or IPv4
+//! ([`crate::ip_input`] -> [`crate::ip_forward`] or local delivery in [`crate::icmp`]).
+//!
+//! Every stage returns a [`Verdict`]; every packet that is not sent is counted under one
+//! [`DropReason`]. Packets we answer (ARP replies, echo replies, ICMP errors) are rewritten
+//! in their own buffer and sent: no allocation on the packet path.
+
+use crate::drop::DropReason;
+use crate::iface::IfIndex;
+use crate::icmp::RateLimiter;
+use crate::packet::PacketBuf;
+use crate::snapshot::Snapshot;
+use crate::stats::LcoreStats;
+use crate::wire::ethernet::{ethertype, EthernetFrame};
+
+/// What to do with a packet after processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send it out of this interface (its headers are already rewritten).
+    Tx(IfIndex),
+    /// Free it (the reason is already counted).
+    Drop,
+}
+
+/// Per-lcore state the pipeline needs besides the snapshot. Owned by one worker.
+pub struct LcoreCtx<'a> {
+    pub stats: &'a LcoreStats,
+    pub icmp_limit: RateLimiter,
+    /// IPv4 identification for packets we originate.
+    pub ip_ident: u16,
+    /// TSC at the start of the current burst.
+    pub now: u64,
+}
+
+impl<'a> LcoreCtx<'a> {
+    pub fn new(stats: &'a LcoreStats, icmp_limit: RateLimiter) -> Self {
+        LcoreCtx { stats, icmp_limit, ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37), now: 0 }
+    }
+
+    #[inline]
+    pub(crate) fn next_ident(&mut self) -> u16 {
+        self.ip_ident = self.ip_ident.wrapping_add(1);
+        self.ip_ident
+    }
+
+    #[inline(always)]
+    pub(crate) fn drop(&self, reason: DropReason) -> Verdict {
+        self.stats.drop(reason);
+        Verdict::Drop
+    }
+}
+
+/// Where the frame was addressed at layer 2 (the kernel's `skb->pkt_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L2Dest {
+    /// Our station MAC (`PACKET_HOST`).
+    Host,
+    /// ff:ff:ff:ff:ff:ff (`PACKET_BROADCAST`).
+    Broadcast,
+}
+
+/// Processes one frame received on `in_if`.
+#[inline]
+pub fn process<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex) -> Verdict {
+    let data = pkt.data();
+    if data.len() < EthernetFrame::<&[u8]>::HEADER_LEN {
+        return ctx.drop(DropReason::ShortFrame);
+    }
+    let eth = EthernetFrame::new_unchecked(data);
+    let dmac = eth.dst_addr();
+    let l2 = if dmac == snap.ifaces[in_if as usize].mac {
+        L2Dest::Host
+    } else if dmac.is_broadcast() {
+        L2Dest::Broadcast
+    } else if dmac.is_multicast() {
+        return ctx.drop(DropReason::L2Multicast);
+    } else {
+        return ctx.drop(DropReason::OtherHost);
+    };
+    match eth.ethertype() {
+        ethertype::IPV4 => crate::ip_input::input(snap, ctx, pkt, in_if, l2),
+        ethertype::ARP => crate::arp::input(snap, ctx, pkt, in_if),
+        _ => ctx.drop(DropReason::UnsupportedEthertype),
+    }
+}
+
+/// Writes the Ethernet header of a frame we send.
+#[inline(always)]
+pub(crate) fn write_eth(frame: &mut [u8], dst: &crate::route::Dst, ethertype: u16) {
+    let mut eth = EthernetFrame::new_unchecked(frame);
+    eth.set_dst_addr(dst.dst_mac);
+    eth.set_src_addr(dst.src_mac);
+    eth.set_ethertype(ethertype);
+}

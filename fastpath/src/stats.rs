@@ -1,0 +1,154 @@
+//! Per-lcore counters. Each worker is the only writer of its own [`LcoreStats`] (so a
+//! counter is a plain load + store, no atomic read-modify-write); the control core reads
+//! them at any time (relaxed loads) and keeps baselines for `clear`.
+//!
+//! Accounting invariant, checked by tests: every received packet ends in exactly one of
+//! `forwarded`, `arp_replies`, `echo_replies` or a [`DropReason`] (a packet answered with an
+//! ICMP error counts under the reason it was not forwarded).
+
+use crate::drop::DropReason;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+macro_rules! stats {
+    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+        /// A per-lcore event counter (not a drop reason).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        #[repr(u8)]
+        pub enum Stat {
+            $($(#[$doc])* $variant,)*
+        }
+
+        impl Stat {
+            pub const ALL: &'static [Stat] = &[$(Stat::$variant,)*];
+            pub const COUNT: usize = Self::ALL.len();
+
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Stat::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+
+stats! {
+    RxPackets => "rx_packets",
+    RxBursts => "rx_bursts",
+    TxPackets => "tx_packets",
+    /// Packets the output queue did not accept (freed in bulk).
+    TxDropped => "tx_dropped",
+    Forwarded => "forwarded",
+    ArpReplies => "arp_replies",
+    EchoReplies => "echo_replies",
+    /// ICMP errors sent.
+    IcmpErrors => "icmp_errors",
+    /// ICMP errors not sent: over the rate limit (icmp_msgs_per_sec).
+    IcmpRateLimited => "icmp_rate_limited",
+    /// ICMP errors or replies not sent: no route or neighbour back to the source.
+    IcmpNoRouteBack => "icmp_no_route_back",
+    /// ICMP errors never sent about this packet (RFC 1812 4.3.2.7: about an ICMP error,
+    /// a non-first fragment, or a link-layer broadcast).
+    IcmpSuppressed => "icmp_suppressed",
+}
+
+/// A single-writer counter.
+#[derive(Default, Debug)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    /// Adds `n`. Only the owning lcore may call this.
+    #[inline(always)]
+    pub fn add(&self, n: u64) {
+        self.0.store(self.0.load(Relaxed).wrapping_add(n), Relaxed);
+    }
+
+    #[inline]
+    pub fn get(&self) -> u64 {
+        self.0.load(Relaxed)
+    }
+}
+
+/// Counters of one worker lcore. Shared: dataplane rw (the owning lcore), control ro.
+#[derive(Debug)]
+#[repr(align(64))]
+pub struct LcoreStats {
+    pub lcore: u32,
+    events: [Counter; Stat::COUNT],
+    drops: [Counter; DropReason::COUNT],
+}
+
+impl LcoreStats {
+    pub fn new(lcore: u32) -> LcoreStats {
+        LcoreStats {
+            lcore,
+            events: std::array::from_fn(|_| Counter::default()),
+            drops: std::array::from_fn(|_| Counter::default()),
+        }
+    }
+
+    #[inline(always)]
+    pub fn add(&self, s: Stat, n: u64) {
+        self.events[s as usize].add(n);
+    }
+
+    #[inline(always)]
+    pub fn inc(&self, s: Stat) {
+        self.add(s, 1);
+    }
+
+    #[inline(always)]
+    pub fn drop(&self, reason: DropReason) {
+        self.drops[reason as usize].add(1);
+    }
+
+    /// A plain-value copy for display and arithmetic.
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            events: std::array::from_fn(|i| self.events[i].get()),
+            drops: std::array::from_fn(|i| self.drops[i].get()),
+        }
+    }
+}
+
+/// Counter values at one moment; subtract a baseline to get a delta.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatsSnapshot {
+    pub events: [u64; Stat::COUNT],
+    pub drops: [u64; DropReason::COUNT],
+}
+
+impl Default for StatsSnapshot {
+    fn default() -> Self {
+        StatsSnapshot { events: [0; Stat::COUNT], drops: [0; DropReason::COUNT] }
+    }
+}
+
+impl StatsSnapshot {
+    pub fn get(&self, s: Stat) -> u64 {
+        self.events[s as usize]
+    }
+
+    pub fn dropped(&self, r: DropReason) -> u64 {
+        self.drops[r as usize]
+    }
+
+    pub fn total_drops(&self) -> u64 {
+        self.drops.iter().sum()
+    }
+
+    /// `self - base`, counter by counter.
+    pub fn since(&self, base: &StatsSnapshot) -> StatsSnapshot {
+        StatsSnapshot {
+            events: std::array::from_fn(|i| self.events[i].wrapping_sub(base.events[i])),
+            drops: std::array::from_fn(|i| self.drops[i].wrapping_sub(base.drops[i])),
+        }
+    }
+
+    /// `self + o`, counter by counter.
+    pub fn plus(&self, o: &StatsSnapshot) -> StatsSnapshot {
+        StatsSnapshot {
+            events: std::array::from_fn(|i| self.events[i].wrapping_add(o.events[i])),
+            drops: std::array::from_fn(|i| self.drops[i].wrapping_add(o.drops[i])),
+        }
+    }
+}
