@@ -1,0 +1,210 @@
+//! # conf: fastpath's YAML configuration
+//!
+//! Loads, checks and dumps the router's config file. No DPDK here and no other
+//! workspace crate: `control` calls [`Config::load`] and turns the result into
+//! data-plane state, and calls [`route_file::read`] to stream bulk routes into the FIB.
+//!
+//! ## Schema
+//!
+//! ```yaml
+//! ports:                      # required, at least one; index = port id
+//!   - name: p0                # required; 1-15 of A-Z a-z 0-9 _ - .
+//!     device: 0000:01:00.0    # required; PCI address or vdev devargs (net_pcap0,rx_pcap=...)
+//!     mac: 02:00:00:00:00:01  # optional, unicast; default: the port's own
+//!     mtu: 1500               # 68..=9000
+//!     addresses: [10.0.1.1/24]  # address/len; host bits are the address
+//!     rx_desc: 1024           # ring sizes, 64..=16384
+//!     tx_desc: 1024
+//! neighbors:                  # static ARP entries
+//!   - { address: 10.0.1.2, mac: "02:00:00:00:01:02", port: p0 }
+//! routes:                     # `ip route` in YAML
+//!   - { prefix: 198.51.100.0/24, via: 10.0.1.2 }          # gateway (port found from subnets)
+//!   - { prefix: 198.51.101.0/24, via: 10.0.1.2, dev: p0 } # gateway through a given port
+//!   - { prefix: 192.0.2.0/24, dev: p1 }                   # directly connected
+//!   - { prefix: 203.0.113.0/24, type: blackhole }         # or unreachable, prohibit
+//!   - { prefix: 0.0.0.0/0, via: 10.0.1.2, metric: 10 }    # lower metric wins
+//! route_files:                # bulk routes, see route_file
+//!   - { path: tables/dfz.txt.xz, via: [10.0.1.2, 10.0.2.2], metric: 0 }
+//! settings:                   # all optional; kernel sysctl names
+//!   ip_default_ttl: 64
+//!   icmp_msgs_per_sec: 1000
+//!   icmp_msgs_burst: 50
+//!   icmp_echo_ignore_broadcasts: true
+//!   burst: 32                 # rx burst, 1..=256
+//!   mbufs: 8191               # mempool size, >= 512
+//! ```
+//!
+//! Route prefixes must be canonical (`10.0.0.1/24` is an error that suggests
+//! `10.0.0.0/24`). Route-file paths are relative to the config file's directory.
+//!
+//! ## Errors
+//!
+//! Every error is a [`ConfError`] printed as `file:line:column: message`, and the first
+//! one stops loading. Loading runs in two passes:
+//!
+//! | file | job |
+//! |---|---|
+//! | `schema.rs` | pass 1: serde types; one-node checks (types, unknown keys, address syntax) with serde_yaml's positions |
+//! | `validate/` | pass 2: ranges, duplicates, subnets, port references, gateway reachability |
+//! | `locate.rs` | path (`routes[3].via`) to line:column for pass-2 errors |
+//! | `route_file.rs` | streaming prefix files, plain or xz |
+//! | `mac.rs` | [`MacAddr`] |
+//! | `net.rs` | IPv4 parsing and address-class checks |
+//! | `config.rs` | the checked types ([`Config`] and its parts) |
+//!
+//! ## Glossary (kernel term -> here)
+//!
+//! `fib_config`/`rtmsg` -> [`RouteConf`]; `rtm_type` (RTN_UNICAST, RTN_BLACKHOLE,
+//! RTN_UNREACHABLE, RTN_PROHIBIT) -> [`RouteTarget`]; `fib_nh` gateway and device ->
+//! [`RouteTarget::Via`]; `neighbour` (permanent ARP entry) -> [`NeighborConf`];
+//! `in_ifaddr` -> [`PortConf::addresses`]; `ipv4_devconf`/sysctls -> [`Settings`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod locate;
+pub mod mac;
+mod net;
+pub mod route_file;
+mod schema;
+mod validate;
+
+pub use config::{Config, NeighborConf, PortConf, RouteConf, RouteFileConf, RouteTarget, Settings};
+pub use error::ConfError;
+pub use ipnet::Ipv4Net;
+pub use mac::MacAddr;
+
+#[cfg(test)]
+pub(crate) mod testdir {
+    //! Scratch directories for tests (no tempfile dependency).
+
+    use std::path::PathBuf;
+
+    /// A fresh, empty directory unique to this process and `name`.
+    pub(crate) fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("conf-test-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    const PCAP: &str = include_str!("../examples/pcap.yaml");
+
+    /// The repo root; the example's `../shared/data` is relative to a config there.
+    fn repo() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    fn data_dir() -> PathBuf {
+        let d = repo().join("../shared/data");
+        assert!(
+            d.join("rv2-20240406.ipv4.pfx-origin.txt.xz").is_file(),
+            "test data missing: expected {}/rv2-20240406.ipv4.pfx-origin.txt.xz (shared/data beside the repo)",
+            d.display()
+        );
+        d
+    }
+
+    #[test]
+    fn pcap_example_loads() {
+        data_dir();
+        let c = Config::from_str(PCAP, &repo().join("pcap.yaml")).unwrap();
+        assert_eq!(c.ports.len(), 2);
+        let p0 = &c.ports[0];
+        assert_eq!(p0.name, "p0");
+        assert_eq!(
+            p0.device,
+            "net_pcap0,rx_pcap=/tmp/in0.pcap,tx_pcap=/tmp/out0.pcap"
+        );
+        assert_eq!(p0.mac, Some(MacAddr([2, 0, 0, 0, 0, 1])));
+        assert_eq!((p0.mtu, p0.rx_desc, p0.tx_desc), (1500, 1024, 1024));
+        assert_eq!(p0.addresses[0].addr(), Ipv4Addr::new(10, 0, 1, 1));
+        assert_eq!(p0.addresses[0].trunc().to_string(), "10.0.1.0/24");
+        assert_eq!(c.ports[1].mac, None);
+        assert_eq!(c.neighbors[1].mac, MacAddr([2, 0, 0, 0, 2, 2]));
+        assert_eq!(c.routes.len(), 3);
+        assert_eq!(c.routes[1].prefix.to_string(), "0.0.0.0/0");
+        assert_eq!(c.routes[2].target, RouteTarget::Blackhole);
+        let rf = &c.route_files[0];
+        assert_eq!(
+            rf.via,
+            [Ipv4Addr::new(10, 0, 1, 2), Ipv4Addr::new(10, 0, 2, 2)]
+        );
+        assert_eq!(
+            rf.path.canonicalize().unwrap(),
+            data_dir()
+                .join("rv2-20240406.ipv4.pfx-origin.txt.xz")
+                .canonicalize()
+                .unwrap()
+        );
+        assert_eq!(c.port_for_gateway(Ipv4Addr::new(10, 0, 2, 2)), Some(1));
+        assert_eq!(c.port_for_gateway(Ipv4Addr::new(10, 0, 3, 2)), None);
+        assert_eq!(c.settings, Settings::default());
+    }
+
+    #[test]
+    fn pcap_example_loads_from_disk_relative_to_the_file() {
+        // <tmp>/main/pcap.yaml with <tmp>/shared -> the real shared/, like the repo layout.
+        let tmp = testdir::temp_dir("pcap_from_disk");
+        std::fs::create_dir(tmp.join("main")).unwrap();
+        std::os::unix::fs::symlink(data_dir().join(".."), tmp.join("shared")).unwrap();
+        let file = tmp.join("main/pcap.yaml");
+        std::fs::write(&file, PCAP).unwrap();
+        let c = Config::load(&file).unwrap();
+        assert_eq!(c.path, file);
+        assert_eq!(
+            c.route_files[0].path,
+            tmp.join("main/../shared/data/rv2-20240406.ipv4.pfx-origin.txt.xz")
+        );
+        let e = Config::load(&tmp.join("main/none.yaml")).unwrap_err();
+        assert!(matches!(e, ConfError::Io { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with(&format!("{}: ", tmp.join("main/none.yaml").display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn to_yaml_round_trips() {
+        let file = repo().join("pcap.yaml");
+        let c = Config::from_str(PCAP, &file).unwrap();
+        let text = c.to_yaml();
+        assert!(text.contains("mac: 02:00:00:00:00:01"), "{text}");
+        assert!(text.contains("type: blackhole"), "{text}");
+        assert!(text.contains("ip_default_ttl: 64"), "{text}");
+        let again = Config::from_str(&text, &file).unwrap();
+        assert_eq!(again, c);
+        assert_eq!(again.to_yaml(), text);
+    }
+
+    #[test]
+    fn to_yaml_covers_every_route_target() {
+        let text = format!(
+            "{}routes:\n  - {{ prefix: 10.9.0.0/16, via: 10.0.1.2, dev: p0, metric: 3 }}\n  - {{ prefix: 10.8.0.0/16, dev: p1 }}\n\
+             \x20 - {{ prefix: 10.7.0.0/16, type: unreachable }}\n  - {{ prefix: 10.6.0.0/16, type: prohibit }}\n",
+            validate::testutil::BASE
+        );
+        let c = Config::from_str(&text, Path::new("x.yaml")).unwrap();
+        assert_eq!(
+            Config::from_str(&c.to_yaml(), Path::new("x.yaml")).unwrap(),
+            c
+        );
+    }
+
+    #[test]
+    fn errors_are_send_sync_and_std_errors() {
+        fn check<E: std::error::Error + Send + Sync + 'static>() {}
+        check::<ConfError>();
+    }
+}

@@ -1,0 +1,254 @@
+//! Pass 2 of loading: turn the raw schema into a checked [`Config`].
+//!
+//! Pass 1 ([`crate::schema`]) has already rejected anything wrong with one node by
+//! itself. Here go the checks that need ranges or other nodes: duplicates, overlapping
+//! subnets, references to ports, reachability of gateways. Each check that fails names
+//! the offending node by path (`routes[3].via`) in an [`Issue`]; [`crate::locate`]
+//! turns the path into a line and column, so every error reads
+//! `file:line:column: message`. The first problem stops loading.
+//!
+//! Order: ports ([`ports`]), neighbors ([`neighbors`]), routes and route files
+//! ([`routes`]), then settings.
+
+mod neighbors;
+mod ports;
+mod routes;
+
+use std::path::Path;
+
+use crate::config::{Config, Settings};
+use crate::error::ConfError;
+use crate::locate::{self, node, Seg};
+use crate::schema::{RawConfig, RawSettings};
+
+/// A problem at a node.
+#[derive(Debug)]
+pub(crate) struct Issue {
+    path: Vec<Seg>,
+    message: String,
+}
+
+pub(crate) fn issue(path: impl Into<Vec<Seg>>, message: impl Into<String>) -> Issue {
+    Issue {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+/// The text being checked, for finding where things are.
+pub(crate) struct Validator<'a> {
+    text: &'a str,
+    file: &'a Path,
+}
+
+impl Validator<'_> {
+    /// The line a node starts on, for "first defined at line N".
+    fn line_of(&self, path: &[Seg]) -> usize {
+        locate::locate_nearest(self.text, path).0
+    }
+
+    fn error(&self, i: Issue) -> ConfError {
+        let (line, column) = locate::locate_nearest(self.text, &i.path);
+        ConfError::at(self.file, line, column, i.message)
+    }
+}
+
+/// Parse and check `text`; `file` names it in errors and anchors relative paths.
+pub(crate) fn build(text: &str, file: &Path) -> Result<Config, ConfError> {
+    if text
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'))
+    {
+        return Err(ConfError::File {
+            file: file.to_path_buf(),
+            message: "the config is empty (it needs at least a `ports:` list)".into(),
+        });
+    }
+    let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| ConfError::from_yaml(file, &e))?;
+    let v = Validator { text, file };
+    check(&v, raw).map_err(|i| v.error(i))
+}
+
+fn check(v: &Validator, raw: RawConfig) -> Result<Config, Issue> {
+    let mut c = Config {
+        path: v.file.to_path_buf(),
+        ports: ports::ports(v, raw.ports)?,
+        neighbors: vec![],
+        routes: vec![],
+        route_files: vec![],
+        settings: Settings::default(),
+    };
+    c.neighbors = neighbors::neighbors(v, &c, raw.neighbors)?;
+    c.routes = routes::routes(v, &c, raw.routes)?;
+    c.route_files = routes::route_files(v, &c, raw.route_files)?;
+    c.settings = settings(raw.settings)?;
+    Ok(c)
+}
+
+/// `value` as a `T` if it is within `lo..=hi`, else an issue at `at`.
+pub(crate) fn in_range<T: TryFrom<u64>>(
+    value: u64,
+    lo: u64,
+    hi: u64,
+    at: impl Into<Vec<Seg>>,
+    what: &str,
+) -> Result<T, Issue> {
+    if (lo..=hi).contains(&value) {
+        if let Ok(v) = T::try_from(value) {
+            return Ok(v);
+        }
+    }
+    Err(issue(
+        at,
+        format!("{what} {value} is out of range ({lo} to {hi})"),
+    ))
+}
+
+fn settings(s: RawSettings) -> Result<Settings, Issue> {
+    Ok(Settings {
+        ip_default_ttl: in_range(
+            s.ip_default_ttl,
+            1,
+            255,
+            node!["settings", "ip_default_ttl"],
+            "ip_default_ttl",
+        )?,
+        icmp_msgs_per_sec: s.icmp_msgs_per_sec,
+        icmp_msgs_burst: s.icmp_msgs_burst,
+        icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
+        burst: in_range(s.burst, 1, 256, node!["settings", "burst"], "burst")?,
+        mbufs: in_range(
+            s.mbufs,
+            512,
+            u32::MAX.into(),
+            node!["settings", "mbufs"],
+            "mbufs",
+        )?,
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod testutil {
+    //! A two-port base config for error tests, and a helper that expects an error.
+
+    use std::path::Path;
+
+    use crate::config::Config;
+
+    /// Lines 1-10; tests append at line 11 or later.
+    pub(crate) const BASE: &str = "\
+ports:
+  - name: p0
+    device: 0000:01:00.0
+    addresses: [10.0.1.1/24]
+  - name: p1
+    device: 0000:01:00.1
+    addresses: [10.0.2.1/24]
+neighbors:
+  - { address: 10.0.1.2, mac: \"02:00:00:00:01:02\", port: p0 }
+  - { address: 10.0.2.2, mac: \"02:00:00:00:02:02\", port: p1 }
+";
+
+    pub(crate) fn load(text: &str) -> Result<Config, String> {
+        Config::from_str(text, Path::new("lab.yaml")).map_err(|e| e.to_string())
+    }
+
+    /// The error for `text`, which must fail.
+    pub(crate) fn err(text: &str) -> String {
+        match load(text) {
+            Ok(c) => panic!("expected an error, loaded {c:#?}"),
+            Err(e) => e,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testutil::{err, load, BASE};
+
+    #[test]
+    fn base_loads() {
+        let c = load(BASE).unwrap();
+        assert_eq!(c.ports.len(), 2);
+        assert_eq!(c.neighbors.len(), 2);
+        assert_eq!(c.settings, crate::Settings::default());
+    }
+
+    #[test]
+    fn empty_file() {
+        assert_eq!(
+            err("# nothing\n\n"),
+            "lab.yaml: the config is empty (it needs at least a `ports:` list)"
+        );
+    }
+
+    #[test]
+    fn yaml_syntax_error_has_location() {
+        let e = err("ports: [\n");
+        assert!(e.starts_with("lab.yaml:2:1: "), "{e}");
+    }
+
+    #[test]
+    fn unknown_top_level_key() {
+        let e = err(&format!("{BASE}rutes: []\n"));
+        assert_eq!(
+            e,
+            "lab.yaml:11:1: unknown field `rutes`, expected one of `ports`, `neighbors`, `routes`, `route_files`, `settings`"
+        );
+    }
+
+    #[test]
+    fn wrong_shapes() {
+        assert_eq!(
+            err("- p0\n"),
+            "lab.yaml:1:1: invalid type: sequence, expected a mapping with `ports:` and optionally `neighbors:`, `routes:`, `route_files:`, `settings:`"
+        );
+        assert_eq!(
+            err("ports: [p0]\n"),
+            "lab.yaml:1:9: ports[0]: invalid type: string \"p0\", expected a port like { name: p0, device: 0000:01:00.0 }"
+        );
+    }
+
+    #[test]
+    fn missing_ports() {
+        assert_eq!(err("routes: []\n"), "lab.yaml:1:1: missing field `ports`");
+    }
+
+    #[test]
+    fn settings_defaults_and_values() {
+        let c = load(&format!("{BASE}settings:\n  ip_default_ttl: 255\n  burst: 64\n  icmp_echo_ignore_broadcasts: false\n")).unwrap();
+        assert_eq!(c.settings.ip_default_ttl, 255);
+        assert_eq!(c.settings.burst, 64);
+        assert!(!c.settings.icmp_echo_ignore_broadcasts);
+        assert_eq!(c.settings.mbufs, 8191);
+    }
+
+    #[test]
+    fn settings_ranges() {
+        assert_eq!(
+            err(&format!("{BASE}settings:\n  ip_default_ttl: 0\n")),
+            "lab.yaml:12:19: ip_default_ttl 0 is out of range (1 to 255)"
+        );
+        assert_eq!(
+            err(&format!("{BASE}settings:\n  burst: 512\n")),
+            "lab.yaml:12:10: burst 512 is out of range (1 to 256)"
+        );
+        assert_eq!(
+            err(&format!("{BASE}settings:\n  mbufs: 10\n")),
+            "lab.yaml:12:10: mbufs 10 is out of range (512 to 4294967295)"
+        );
+    }
+
+    #[test]
+    fn settings_unknown_key_and_type() {
+        assert_eq!(
+            err(&format!("{BASE}settings:\n  ttl: 3\n")),
+            "lab.yaml:12:3: settings: unknown field `ttl`, expected one of `ip_default_ttl`, `icmp_msgs_per_sec`, \
+             `icmp_msgs_burst`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`"
+        );
+        assert_eq!(
+            err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),
+            "lab.yaml:12:32: settings.icmp_echo_ignore_broadcasts: invalid type: string \"maybe\", expected a boolean"
+        );
+    }
+}
