@@ -21,6 +21,7 @@ Commands:
   show fwd stats                         per-lcore forwarding counters and drop reasons
   clear fwd stats                        reset them
   show config                            the running configuration as YAML
+  show memory                            FIB size, mbuf pool usage, process memory
   show neigh                             static neighbours
   route get ADDR                         the route, next hop and neighbour ADDR uses
   quit                                   stop forwarding, print final stats, exit
@@ -93,6 +94,13 @@ impl Control {
                 out.push_str("\n  Forward statistics cleared\n");
             }
             ["show", "config"] => out.push_str(&self.cfg.to_yaml()),
+            ["show", "memory"] => {
+                let snap = &self.dp.shared.snapshot;
+                let mib = |b: usize| b as f64 / (1 << 20) as f64;
+                let _ = writeln!(out, "FIB: {} prefixes, {} next hops, {:.1} MiB", snap.fib.len(), snap.nexthops.len(), mib(snap.fib.memory_bytes()));
+                let _ = writeln!(out, "mbuf pool: {} mbufs, {} in use (rings, caches, in flight)", self.dp.pool.size(), self.dp.pool.in_use());
+                let _ = writeln!(out, "process: {}", show::memory_status());
+            }
             ["show", "neigh"] => {
                 let snap = &self.dp.shared.snapshot;
                 for (i, addr, mac) in snap.neigh.entries() {

@@ -90,12 +90,12 @@ fn main() -> ExitCode {
         report.shadowed
     );
     println!(
-        "fastpath: FIB {} prefixes, {} next hops, {:.1} MiB; built in {:.2} s; process RSS {}",
+        "fastpath: FIB {} prefixes, {} next hops, {:.1} MiB; built in {:.2} s; process {}",
         snap.fib.len(),
         snap.nexthops.len(),
         snap.fib.memory_bytes() as f64 / (1 << 20) as f64,
         t.elapsed().as_secs_f64(),
-        memory_status()
+        show::memory_status()
     );
     match run(eal_args, opts, cfg, snap) {
         Ok(code) => ExitCode::from(code),
@@ -204,11 +204,4 @@ fn shutdown(mut control: Control) -> u8 {
     }
     println!("Bye.");
     0
-}
-
-/// VmRSS and VmHWM of this process, from /proc.
-fn memory_status() -> String {
-    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let get = |k: &str| s.lines().find(|l| l.starts_with(k)).map(|l| l[k.len()..].trim().to_owned()).unwrap_or_default();
-    format!("{} (peak {})", get("VmRSS:"), get("VmHWM:"))
 }

@@ -107,3 +107,10 @@ pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
     }
     let _ = writeln!(out, "  --------------------------------------------------------------------------");
 }
+
+/// VmRSS and VmHWM (peak) of this process, from /proc.
+pub fn memory_status() -> String {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let get = |k: &str| s.lines().find(|l| l.starts_with(k)).map(|l| l[k.len()..].trim().to_owned()).unwrap_or_default();
+    format!("RSS {} (peak {})", get("VmRSS:"), get("VmHWM:"))
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what fastpath needs on Debian 12 (DPDK 22.11, libclang for bindgen, scapy and
+# tshark for the tests, iproute2/ethtool for the lab) and builds it in release mode.
+# Idempotent: packages already present are not reinstalled. Run as root.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config liblzma-dev
+      python3 python3-scapy python3-pytest tshark iproute2 ethtool iputils-ping xz-utils)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "setup: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null; then
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+fi
+if ! command -v cargo >/dev/null; then
+    # Debian 12's own rustc (1.63) is too old; rustup installs a current stable toolchain.
+    echo "setup: installing Rust with rustup"
+    apt-get install -y -qq curl ca-certificates >/dev/null
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+    . "$HOME/.cargo/env"
+fi
+echo "setup: building (release)"
+cargo build --release --workspace --quiet
