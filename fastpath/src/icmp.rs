@@ -68,7 +68,7 @@ pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P
     // RFC 1812 4.3.2.7: never about a link-layer broadcast, a non-first fragment, or an
     // ICMP error (including a truncated ICMP whose type cannot be read).
     let about_icmp_error = ip.protocol() == protocol::ICMP
-        && ip.payload().first().map_or(true, |&t| wicmp::is_error(t) || t > NR_ICMP_TYPES);
+        && ip.payload().first().is_none_or(|&t| wicmp::is_error(t) || t > NR_ICMP_TYPES);
     if l2 != L2Dest::Host || ip.frag_offset() != 0 || about_icmp_error {
         ctx.stats.inc(Stat::IcmpSuppressed);
         return Verdict::Drop;

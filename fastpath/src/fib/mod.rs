@@ -153,13 +153,13 @@ mod tests {
         f.insert(p("10.0.0.0/8"), RouteType::Unicast(1));
         f.insert(p("10.1.0.0/16"), RouteType::Blackhole);
         f.insert(p("10.1.2.3/32"), RouteType::Local);
-        let l = |s: &str| f.lookup(s.parse().unwrap()).map(|(_, r)| r);
-        assert_eq!(l("10.1.2.3"), Some(RouteType::Local));
-        assert_eq!(l("10.1.2.4"), Some(RouteType::Blackhole));
-        assert_eq!(l("10.2.0.0"), Some(RouteType::Unicast(1)));
-        assert_eq!(l("11.0.0.0"), Some(RouteType::Unicast(0)));
+        let l = |f: &Fib, s: &str| f.lookup(s.parse().unwrap()).map(|(_, r)| r);
+        assert_eq!(l(&f, "10.1.2.3"), Some(RouteType::Local));
+        assert_eq!(l(&f, "10.1.2.4"), Some(RouteType::Blackhole));
+        assert_eq!(l(&f, "10.2.0.0"), Some(RouteType::Unicast(1)));
+        assert_eq!(l(&f, "11.0.0.0"), Some(RouteType::Unicast(0)));
         assert_eq!(f.remove(p("0.0.0.0/0")), Some(RouteType::Unicast(0)));
-        assert_eq!(l("11.0.0.0"), None);
+        assert_eq!(l(&f, "11.0.0.0"), None);
         assert_eq!(f.len(), 3);
     }
 
