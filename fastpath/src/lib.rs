@@ -31,6 +31,7 @@ pub mod neigh;
 pub mod nexthop;
 pub mod packet;
 pub mod pipeline;
+pub mod rcu;
 pub mod route;
 pub mod snapshot;
 pub mod stats;
