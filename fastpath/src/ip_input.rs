@@ -6,8 +6,11 @@ use crate::drop::DropReason;
 use crate::iface::IfIndex;
 use crate::packet::PacketBuf;
 use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
+use crate::fib::FlowKey;
 use crate::route::{route_input, InputRoute};
+use crate::wire::l4;
 use crate::snapshot::Snapshot;
+use crate::stats::Stage;
 use crate::wire::ethernet::EthernetFrame;
 use crate::wire::icmp::msg_type;
 use crate::wire::ipv4::{Ipv4Error, Ipv4Packet};
@@ -29,7 +32,10 @@ pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_
         });
     }
     let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
+    // Link-layer padding is not part of the packet (pskb_trim_rcsum).
     let total_len = ip.total_len() as usize;
+    pkt.truncate(ETH + total_len);
+    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     if ip.header_len() > Ipv4Packet::<&[u8]>::MIN_HEADER_LEN {
         match ip.scan_options() {
             Err(_) => return ctx.drop(DropReason::BadOptions),
@@ -37,16 +43,19 @@ pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_
             Ok(_) => {}
         }
     }
-    // Link-layer padding is not part of the packet (pskb_trim_rcsum).
-    pkt.truncate(ETH + total_len);
-
     if let Some(reason) = martian(snap, saddr, daddr) {
         return ctx.drop(reason);
     }
     if daddr.is_broadcast() {
         return crate::icmp::local_input(snap, ctx, pkt, in_if, true);
     }
-    match route_input(snap, daddr) {
+    ctx.mark(Stage::Parse);
+    let key = FlowKey { daddr, saddr, iif: Some(in_if), tos: ip.tos(), mark: 0 };
+    let not_first_fragment = ip.frag_offset() != 0 || ip.more_frags();
+    let l4 = || if not_first_fragment { None } else { l4::ports(ip.protocol(), ip.payload()).map(|(s, d)| (ip.protocol(), s, d)) };
+    let route = route_input(snap, &key, l4);
+    ctx.mark(Stage::Lookup);
+    match route {
         InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, l2),
         InputRoute::Local => crate::icmp::local_input(snap, ctx, pkt, in_if, false),
         InputRoute::Broadcast => crate::icmp::local_input(snap, ctx, pkt, in_if, true),
@@ -84,7 +93,7 @@ fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReas
         return Some(DropReason::Multicast);
     }
     // fib_validate_source: a source that is one of our local or broadcast addresses.
-    if let Some((_, crate::fib::RouteType::Local | crate::fib::RouteType::Broadcast)) = snap.fib.lookup(saddr) {
+    if snap.is_local_or_broadcast(saddr) {
         return Some(DropReason::MartianSource);
     }
     None

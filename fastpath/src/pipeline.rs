@@ -10,7 +10,8 @@ use crate::iface::IfIndex;
 use crate::icmp::RateLimiter;
 use crate::packet::PacketBuf;
 use crate::snapshot::Snapshot;
-use crate::stats::LcoreStats;
+use crate::dpdk::rdtsc;
+use crate::stats::{LcoreStats, Stage};
 use crate::wire::ethernet::{ethertype, EthernetFrame};
 
 /// What to do with a packet after processing.
@@ -22,6 +23,35 @@ pub enum Verdict {
     Drop,
 }
 
+/// Sampled per-stage cycle accounting: when `on`, each [`LcoreCtx::mark`] charges the
+/// cycles since the previous mark to a stage.
+#[derive(Debug, Default, Clone)]
+pub struct StageClock {
+    pub on: bool,
+    pub last: u64,
+    pub acc: [u64; Stage::COUNT],
+    /// Cost of one rdtsc, subtracted from every interval.
+    pub overhead: u64,
+}
+
+impl StageClock {
+    #[inline]
+    pub fn start(&mut self) {
+        if self.on {
+            self.last = rdtsc();
+        }
+    }
+
+    #[inline(always)]
+    pub fn mark(&mut self, s: Stage) {
+        if self.on {
+            let now = rdtsc();
+            self.acc[s as usize] += now.saturating_sub(self.last).saturating_sub(self.overhead);
+            self.last = now;
+        }
+    }
+}
+
 /// Per-lcore state the pipeline needs besides the snapshot. Owned by one worker.
 pub struct LcoreCtx<'a> {
     pub stats: &'a LcoreStats,
@@ -30,11 +60,17 @@ pub struct LcoreCtx<'a> {
     pub ip_ident: u16,
     /// TSC at the start of the current burst.
     pub now: u64,
+    pub clock: StageClock,
 }
 
 impl<'a> LcoreCtx<'a> {
     pub fn new(stats: &'a LcoreStats, icmp_limit: RateLimiter) -> Self {
-        LcoreCtx { stats, icmp_limit, ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37), now: 0 }
+        LcoreCtx { stats, icmp_limit, ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37), now: 0, clock: StageClock::default() }
+    }
+
+    #[inline(always)]
+    pub fn mark(&mut self, s: Stage) {
+        self.clock.mark(s);
     }
 
     #[inline]

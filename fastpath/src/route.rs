@@ -2,9 +2,9 @@
 //! instruction for sending a packet out: interface, MACs, MTU, and the neighbour address.
 
 use crate::drop::DropReason;
-use crate::fib::RouteType;
+use crate::fib::{FlowKey, RouteType};
 use crate::iface::IfIndex;
-use crate::nexthop::NhId;
+use crate::nexthop::{multipath_hash, NhId};
 use crate::snapshot::Snapshot;
 use crate::wire::EthernetAddress;
 use std::net::Ipv4Addr;
@@ -33,19 +33,38 @@ pub enum InputRoute {
     Reject(DropReason, Option<u8>),
 }
 
-/// Looks up `daddr`: forward through a next hop, deliver locally, or reject.
+/// The next hop of a unicast or multipath route; `l4` gives (protocol, ports) for the
+/// L3+L4 hash policy (None for fragments and non-TCP/UDP).
+#[inline]
+pub fn select_nexthop(snap: &Snapshot, rt: RouteType, key: &FlowKey, l4: impl FnOnce() -> Option<(u8, u16, u16)>) -> Option<NhId> {
+    match rt {
+        RouteType::Unicast(nh) => Some(nh),
+        RouteType::Multipath(g) => {
+            let l4 = if snap.settings.fib_multipath_hash_policy == 1 { l4() } else { None };
+            Some(snap.nexthops.group(g).select(multipath_hash(key.saddr, key.daddr, l4)))
+        }
+        _ => None,
+    }
+}
+
+/// Looks up a received packet: forward through a next hop, deliver locally, or reject.
 /// Caller holds a snapshot reference (read side of RCU).
 #[inline]
-pub fn route_input(snap: &Snapshot, daddr: Ipv4Addr) -> InputRoute {
+pub fn route_input(snap: &Snapshot, key: &FlowKey, l4: impl FnOnce() -> Option<(u8, u16, u16)>) -> InputRoute {
     use crate::wire::icmp::unreach_code;
-    match snap.fib.lookup(daddr).map(|(_, rt)| rt) {
-        None => InputRoute::Reject(DropReason::NoRoute, Some(unreach_code::NET)),
-        Some(RouteType::Local) => InputRoute::Local,
-        Some(RouteType::Broadcast) => InputRoute::Broadcast,
-        Some(RouteType::Blackhole) => InputRoute::Reject(DropReason::Blackhole, None),
-        Some(RouteType::Unreachable) => InputRoute::Reject(DropReason::Unreachable, Some(unreach_code::HOST)),
-        Some(RouteType::Prohibit) => InputRoute::Reject(DropReason::Prohibit, Some(unreach_code::ADMIN_PROHIBITED)),
-        Some(RouteType::Unicast(nh)) => InputRoute::Forward(nh),
+    let Some(res) = snap.fib.lookup(key) else {
+        return InputRoute::Reject(DropReason::NoRoute, Some(unreach_code::NET));
+    };
+    match res.route {
+        RouteType::Local => InputRoute::Local,
+        RouteType::Broadcast => InputRoute::Broadcast,
+        RouteType::Blackhole => InputRoute::Reject(DropReason::Blackhole, None),
+        RouteType::Unreachable => InputRoute::Reject(DropReason::Unreachable, Some(unreach_code::HOST)),
+        RouteType::Prohibit => InputRoute::Reject(DropReason::Prohibit, Some(unreach_code::ADMIN_PROHIBITED)),
+        rt @ (RouteType::Unicast(_) | RouteType::Multipath(_)) => match select_nexthop(snap, rt, key, l4) {
+            Some(nh) => InputRoute::Forward(nh),
+            None => InputRoute::Reject(DropReason::NoRoute, Some(unreach_code::NET)),
+        },
     }
 }
 
@@ -60,15 +79,14 @@ pub fn resolve(snap: &Snapshot, nh: NhId, daddr: Ipv4Addr) -> Option<Dst> {
 }
 
 /// Output route for a packet we originate to `daddr` (an ICMP error or reply): the
-/// [`Dst`] and the source address to use (`ip_route_output_key` with saddr unset).
+/// [`Dst`] and the source address to use (`ip_route_output_key` with saddr unset; the
+/// lookup has no input interface, like Linux's `iif lo`).
 #[inline]
 pub fn route_output(snap: &Snapshot, daddr: Ipv4Addr) -> Option<(Dst, Ipv4Addr)> {
-    match snap.fib.lookup(daddr)?.1 {
-        RouteType::Unicast(nh) => {
-            let dst = resolve(snap, nh, daddr)?;
-            let src = snap.ifaces[dst.iface as usize].source_for(dst.neighbor)?;
-            Some((dst, src))
-        }
-        _ => None,
-    }
+    let key = FlowKey::new(daddr);
+    let rt = snap.fib.lookup(&key)?.route;
+    let nh = select_nexthop(snap, rt, &key, || None)?;
+    let dst = resolve(snap, nh, daddr)?;
+    let src = snap.ifaces[dst.iface as usize].source_for(dst.neighbor)?;
+    Some((dst, src))
 }

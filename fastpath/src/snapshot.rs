@@ -1,7 +1,8 @@
-//! The immutable state workers read: interfaces, FIB, next hops, neighbours, settings.
-//! The control core builds a snapshot and publishes it; workers never write to it.
+//! The immutable state workers read: interfaces, FIB (tables + rules), next hops,
+//! neighbours, settings. The control core builds a new version and publishes it through
+//! [`crate::rcu::Rcu`]; cloning one is cheap (tables are shared immutable versions).
 
-use crate::fib::{Fib, Prefix, RouteType};
+use crate::fib::{Change, Fib, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
 use crate::iface::{IfIndex, Iface};
 use crate::neigh::NeighTable;
 use crate::nexthop::{Nexthop, NexthopTable};
@@ -18,16 +19,27 @@ pub struct Settings {
     pub icmp_msgs_burst: u32,
     /// Ignore echo requests to broadcast addresses (`net.ipv4.icmp_echo_ignore_broadcasts`).
     pub icmp_echo_ignore_broadcasts: bool,
+    /// ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (`net.ipv4.fib_multipath_hash_policy`).
+    pub fib_multipath_hash_policy: u8,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { ip_default_ttl: 64, icmp_msgs_per_sec: 1000, icmp_msgs_burst: 50, icmp_echo_ignore_broadcasts: true }
+        Settings {
+            ip_default_ttl: 64,
+            icmp_msgs_per_sec: 1000,
+            icmp_msgs_burst: 50,
+            icmp_echo_ignore_broadcasts: true,
+            fib_multipath_hash_policy: 0,
+        }
     }
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
+    /// Generation id (the kernel's `rt_genid`): bumped by every published change, so any
+    /// decision cached under an older value is stale.
+    pub genid: u64,
     pub ifaces: Vec<Iface>,
     pub fib: Fib,
     pub nexthops: NexthopTable,
@@ -35,35 +47,57 @@ pub struct Snapshot {
     pub settings: Settings,
 }
 
+/// What `fib_add_ifaddr` adds for one interface address: the connected route (main) and
+/// the local and broadcast /32s (local table).
+pub fn interface_routes(iface: IfIndex, a: &crate::iface::IfAddr, nexthops: &mut NexthopTable) -> Vec<(u32, Prefix, RouteType)> {
+    let nh = nexthops.intern(Nexthop { iface, gateway: None });
+    let mut v = vec![
+        (TABLE_MAIN, Prefix::new(a.network(), a.prefix_len), RouteType::Unicast(nh)),
+        (TABLE_LOCAL, Prefix::new(a.addr, 32), RouteType::Local),
+    ];
+    if let Some(b) = a.broadcast() {
+        v.push((TABLE_LOCAL, Prefix::new(b, 32), RouteType::Broadcast));
+        v.push((TABLE_LOCAL, Prefix::new(a.network(), 32), RouteType::Broadcast));
+    }
+    v
+}
+
 impl Snapshot {
-    /// A snapshot with interfaces and their connected, local and broadcast routes (the
-    /// kernel's `fib_add_ifaddr`), and nothing else.
+    /// A snapshot with interfaces, their interface routes, the default rules, and nothing
+    /// else (tests and tools; the control core builds through its RIB).
     pub fn with_ifaces(ifaces: Vec<Iface>, settings: Settings) -> Snapshot {
-        let mut s = Snapshot { ifaces, fib: Fib::new(), settings, ..Default::default() };
-        for i in 0..s.ifaces.len() {
-            let addrs = s.ifaces[i].addrs.clone();
-            for a in addrs {
-                let nh = s.nexthops.intern(Nexthop { iface: i as IfIndex, gateway: None });
-                s.fib.insert(Prefix::new(a.network(), a.prefix_len), RouteType::Unicast(nh));
+        let mut s = Snapshot { ifaces, settings, ..Default::default() };
+        let mut routes = Vec::new();
+        for (i, iface) in s.ifaces.iter().enumerate() {
+            for a in &iface.addrs {
+                routes.extend(interface_routes(i as IfIndex, a, &mut s.nexthops));
             }
         }
-        // Local and broadcast /32s go in after connected routes so that they win, as the
-        // kernel's local table is consulted first.
-        for i in 0..s.ifaces.len() {
-            for a in s.ifaces[i].addrs.clone() {
-                if let Some(b) = a.broadcast() {
-                    s.fib.insert(Prefix::new(b, 32), RouteType::Broadcast);
-                    s.fib.insert(Prefix::new(a.network(), 32), RouteType::Broadcast);
-                }
-                s.fib.insert(Prefix::new(a.addr, 32), RouteType::Local);
-            }
+        for (t, p, rt) in routes {
+            s.add_route(t, p, rt);
         }
         s
+    }
+
+    /// Adds or replaces one route in table `table` (slow path: one change per call).
+    pub fn add_route(&mut self, table: u32, p: Prefix, rt: RouteType) {
+        let id = self.fib.storage_table(table);
+        let t = self.fib.table(id).cloned().unwrap_or_default();
+        self.fib.set_table(id, t.update(&[Change::Insert { addr: p.addr, len: p.len, value: rt.encode() }]));
     }
 
     /// Whether `addr` is one of our addresses.
     pub fn is_local(&self, addr: Ipv4Addr) -> bool {
         self.ifaces.iter().any(|i| i.addrs.iter().any(|a| a.addr == addr))
+    }
+
+    /// Whether `addr` is one of our addresses or the network/broadcast address of one of
+    /// our subnets (what `fib_validate_source` rejects as a source).
+    #[inline]
+    pub fn is_local_or_broadcast(&self, addr: Ipv4Addr) -> bool {
+        self.ifaces.iter().any(|i| {
+            i.addrs.iter().any(|a| a.addr == addr || (a.broadcast().is_some() && (a.broadcast() == Some(addr) || a.network() == addr)))
+        })
     }
 
     /// The interface with this DPDK port id.

@@ -51,6 +51,37 @@ stats! {
     IcmpSuppressed => "icmp_suppressed",
 }
 
+/// Pipeline stages timed by the sampled cycle accounting (`show fwd stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Stage {
+    /// `rx_burst`, per packet received.
+    Rx,
+    /// L2 filter, IPv4 validation, martian checks.
+    Parse,
+    /// Rules, table lookup, next-hop selection.
+    Lookup,
+    /// TTL, MTU, neighbour, header rewrite (or building a reply).
+    Rewrite,
+    /// `tx_burst` and freeing, per packet received.
+    Tx,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [Stage::Rx, Stage::Parse, Stage::Lookup, Stage::Rewrite, Stage::Tx];
+    pub const COUNT: usize = 5;
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Stage::Rx => "rx",
+            Stage::Parse => "parse",
+            Stage::Lookup => "lookup",
+            Stage::Rewrite => "rewrite",
+            Stage::Tx => "tx",
+        }
+    }
+}
+
 /// A single-writer counter.
 #[derive(Default, Debug)]
 pub struct Counter(AtomicU64);
@@ -75,6 +106,9 @@ pub struct LcoreStats {
     pub lcore: u32,
     events: [Counter; Stat::COUNT],
     drops: [Counter; DropReason::COUNT],
+    /// Cycles spent per stage in sampled bursts, and the packets those bursts carried.
+    stage_cycles: [Counter; Stage::COUNT],
+    sampled_packets: Counter,
 }
 
 impl LcoreStats {
@@ -83,7 +117,17 @@ impl LcoreStats {
             lcore,
             events: std::array::from_fn(|_| Counter::default()),
             drops: std::array::from_fn(|_| Counter::default()),
+            stage_cycles: std::array::from_fn(|_| Counter::default()),
+            sampled_packets: Counter::default(),
         }
+    }
+
+    /// Adds one sampled burst's stage cycles.
+    pub fn add_sample(&self, cycles: &[u64; Stage::COUNT], packets: u64) {
+        for (c, v) in self.stage_cycles.iter().zip(cycles) {
+            c.add(*v);
+        }
+        self.sampled_packets.add(packets);
     }
 
     #[inline(always)]
@@ -106,6 +150,8 @@ impl LcoreStats {
         StatsSnapshot {
             events: std::array::from_fn(|i| self.events[i].get()),
             drops: std::array::from_fn(|i| self.drops[i].get()),
+            stage_cycles: std::array::from_fn(|i| self.stage_cycles[i].get()),
+            sampled_packets: self.sampled_packets.get(),
         }
     }
 }
@@ -115,11 +161,13 @@ impl LcoreStats {
 pub struct StatsSnapshot {
     pub events: [u64; Stat::COUNT],
     pub drops: [u64; DropReason::COUNT],
+    pub stage_cycles: [u64; Stage::COUNT],
+    pub sampled_packets: u64,
 }
 
 impl Default for StatsSnapshot {
     fn default() -> Self {
-        StatsSnapshot { events: [0; Stat::COUNT], drops: [0; DropReason::COUNT] }
+        StatsSnapshot { events: [0; Stat::COUNT], drops: [0; DropReason::COUNT], stage_cycles: [0; Stage::COUNT], sampled_packets: 0 }
     }
 }
 
@@ -132,6 +180,11 @@ impl StatsSnapshot {
         self.drops[r as usize]
     }
 
+    /// Mean cycles per packet of a stage over the sampled bursts (None before any sample).
+    pub fn cycles_per_packet(&self, s: Stage) -> Option<u64> {
+        (self.sampled_packets > 0).then(|| self.stage_cycles[s as usize] / self.sampled_packets)
+    }
+
     pub fn total_drops(&self) -> u64 {
         self.drops.iter().sum()
     }
@@ -141,6 +194,8 @@ impl StatsSnapshot {
         StatsSnapshot {
             events: std::array::from_fn(|i| self.events[i].wrapping_sub(base.events[i])),
             drops: std::array::from_fn(|i| self.drops[i].wrapping_sub(base.drops[i])),
+            stage_cycles: std::array::from_fn(|i| self.stage_cycles[i].wrapping_sub(base.stage_cycles[i])),
+            sampled_packets: self.sampled_packets.wrapping_sub(base.sampled_packets),
         }
     }
 
@@ -149,6 +204,8 @@ impl StatsSnapshot {
         StatsSnapshot {
             events: std::array::from_fn(|i| self.events[i].wrapping_add(o.events[i])),
             drops: std::array::from_fn(|i| self.drops[i].wrapping_add(o.drops[i])),
+            stage_cycles: std::array::from_fn(|i| self.stage_cycles[i].wrapping_add(o.stage_cycles[i])),
+            sampled_packets: self.sampled_packets.wrapping_add(o.sampled_packets),
         }
     }
 }

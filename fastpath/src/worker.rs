@@ -1,16 +1,25 @@
 //! The per-lcore poll loop (l3fwd's and grout's shape): rx burst on each owned queue ->
 //! process every packet -> buffer by output interface -> tx; drops are freed in bulk after
-//! each burst, tx buffers are drained after every pass over the queues.
+//! each burst, tx buffers are drained after every pass over the queues. The snapshot is
+//! re-read once per pass, which is also this lcore's RCU quiescent state.
+//!
+//! One pass in [`SAMPLE_EVERY`] that receives packets is timed per stage with the TSC
+//! (`show fwd stats`: cycles per packet for rx, parse, lookup, rewrite, tx).
 
 use crate::dpdk::mbuf::{Burst, MAX_BURST};
+use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
 use crate::iface::IfIndex;
 use crate::icmp::RateLimiter;
 use crate::pipeline::{process, LcoreCtx, Verdict};
+use crate::rcu::Rcu;
 use crate::snapshot::Snapshot;
-use crate::stats::{LcoreStats, Stat};
+use crate::stats::{LcoreStats, Stage, Stat};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// One pass in this many (that receives packets) is timed per stage.
+pub const SAMPLE_EVERY: u64 = 64;
 
 /// One (port, rx queue) a worker polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,31 +40,54 @@ pub struct WorkerConf {
 
 /// State shared by control and workers. Shared: control rw, dataplane ro.
 pub struct Shared {
-    pub snapshot: Arc<Snapshot>,
+    pub snapshot: Arc<Rcu<Snapshot>>,
     pub stop: AtomicBool,
     pub tsc_hz: u64,
 }
 
+/// Cost of one rdtsc on this core, to subtract from timed intervals.
+fn rdtsc_overhead() -> u64 {
+    let mut best = u64::MAX;
+    for _ in 0..1000 {
+        let a = rdtsc();
+        let b = rdtsc();
+        best = best.min(b - a);
+    }
+    best
+}
+
 /// Runs the loop until `shared.stop` is set; returns 0.
 pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
-    let snap: &Snapshot = &shared.snapshot;
-    let s = snap.settings;
+    let mut reader = shared.snapshot.reader();
+    let nifaces = reader.quiescent().ifaces.len();
+    let s = reader.quiescent().settings;
     let mut ctx = LcoreCtx::new(stats, RateLimiter::new(s.icmp_msgs_per_sec, s.icmp_msgs_burst, shared.tsc_hz));
+    ctx.clock.overhead = rdtsc_overhead();
     let burst = conf.burst.clamp(1, MAX_BURST);
     let mut rx = Burst::default();
     let mut drops = Burst::default();
-    let mut tx: Vec<Burst> = snap.ifaces.iter().map(|_| Burst::default()).collect();
+    let mut tx: Vec<Burst> = (0..nifaces).map(|_| Burst::default()).collect();
+    let mut passes: u64 = 0;
 
     while !shared.stop.load(Ordering::Relaxed) {
+        let snap: &Snapshot = reader.quiescent();
+        passes += 1;
+        ctx.clock.on = passes % SAMPLE_EVERY == 0;
+        ctx.clock.acc = [0; Stage::COUNT];
+        let mut received = 0u64;
         for q in &conf.rx {
+            ctx.clock.start();
             let n = rx.rx(q.port_id, q.queue, burst);
             if n == 0 {
                 continue;
             }
-            ctx.now = crate::dpdk::rdtsc();
+            ctx.mark(Stage::Rx);
+            received += n as u64;
+            ctx.now = rdtsc();
             stats.add(Stat::RxPackets, n as u64);
             stats.inc(Stat::RxBursts);
             for mut m in rx.drain() {
+                ctx.clock.start();
                 let verdict = if m.is_chained() {
                     ctx.drop(DropReason::ChainedMbuf)
                 } else {
@@ -71,11 +103,17 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
                     }
                     Verdict::Drop => drops.push(m),
                 }
+                ctx.mark(Stage::Rewrite);
             }
             drops.free();
         }
+        ctx.clock.start();
         for (out, buf) in tx.iter_mut().enumerate() {
             send(buf, snap, out as IfIndex, conf.tx_queue, stats);
+        }
+        ctx.mark(Stage::Tx);
+        if ctx.clock.on && received > 0 {
+            stats.add_sample(&ctx.clock.acc, received);
         }
     }
     0

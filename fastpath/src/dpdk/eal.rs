@@ -32,12 +32,18 @@ fn libc_ealready() -> i32 {
     114 // EALREADY on Linux
 }
 
-/// Releases EAL resources (hugepage/no-huge memory, shared config). Call once, last.
+/// Releases EAL resources (hugepage/no-huge memory, shared config) and removes this
+/// process's runtime directory (`/var/run/dpdk/<file-prefix>`) if EAL left it empty.
+/// Call once, last.
 pub fn cleanup() {
+    // SAFETY: returns a pointer to EAL's static NUL-terminated path; copied at once.
+    let dir = unsafe { std::ffi::CStr::from_ptr(dpdk_sys::rte_eal_get_runtime_dir()) }.to_string_lossy().into_owned();
     // SAFETY: called once at exit after every port is closed and every worker has returned.
     unsafe {
         dpdk_sys::rte_eal_cleanup();
     }
+    // Only an empty directory is removed: another process may share the prefix.
+    let _ = std::fs::remove_dir(dir);
 }
 
 /// The main lcore (the control core).

@@ -1,18 +1,46 @@
-//! The FIB: longest-prefix match from destination address to a route type.
+//! The FIB (the kernel's `fib_frontend.c`, `fib_rules.c` and the tables of `fib_trie.c`):
+//! numbered tables of longest-prefix-match routes, and the policy rules (RPDB) that pick
+//! which tables a packet is looked up in.
 //!
-//! This first version is a simple, obviously correct structure (one hash map per prefix
-//! length, probed from the longest length present down); the LC-trie replaces it behind
-//! the same interface.
+//! As in Linux, while only the three default rules exist (0 lookup local, 32766 lookup
+//! main, 32767 lookup default) the local table is merged into main (`fib_unmerge` undoes
+//! that when a rule is added), so the common case is one lookup. [`Fib::default_rules_only`]
+//! tells the pipeline it may reuse a decision across packets with the same destination.
+//!
+//! A table maps a prefix to a [`RouteType`] encoded in a u32 (3-bit type, 29-bit id).
+
+mod hash;
+pub mod rules;
+
+pub use hash::HashTable as Table;
+pub use rules::{FlowKey, Rule, RuleAction};
 
 use crate::nexthop::NhId;
-use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
+use std::sync::Arc;
+
+/// "No route" value of a table lookup.
+pub const NO_ROUTE: u32 = u32::MAX;
+
+/// The standard tables (`rt_class_t`).
+pub const TABLE_DEFAULT: u32 = 253;
+pub const TABLE_MAIN: u32 = 254;
+pub const TABLE_LOCAL: u32 = 255;
+
+/// A change to a table, applied in batches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Insert { addr: u32, len: u8, value: u32 },
+    Remove { addr: u32, len: u8 },
+}
 
 /// What a route does with a matching packet (the kernel's `RTN_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RouteType {
     /// Forward through a next hop.
     Unicast(NhId),
+    /// Forward through one member of a next-hop group, chosen by flow hash (ECMP).
+    Multipath(u32),
     /// One of our addresses: deliver locally.
     Local,
     /// A directed broadcast address of one of our subnets: deliver locally.
@@ -23,6 +51,55 @@ pub enum RouteType {
     Unreachable,
     /// Drop with ICMP administratively prohibited.
     Prohibit,
+}
+
+const ID_BITS: u32 = 29;
+const ID_MASK: u32 = (1 << ID_BITS) - 1;
+
+impl RouteType {
+    /// Largest next-hop or group id a route can carry.
+    pub const MAX_ID: u32 = ID_MASK;
+
+    /// The table value: type in the top 3 bits, id below. Never [`NO_ROUTE`].
+    pub const fn encode(self) -> u32 {
+        match self {
+            RouteType::Unicast(nh) => nh & ID_MASK,
+            RouteType::Multipath(g) => (1 << ID_BITS) | (g & ID_MASK),
+            RouteType::Local => 2 << ID_BITS,
+            RouteType::Broadcast => 3 << ID_BITS,
+            RouteType::Blackhole => 4 << ID_BITS,
+            RouteType::Unreachable => 5 << ID_BITS,
+            RouteType::Prohibit => 6 << ID_BITS,
+        }
+    }
+
+    /// Inverse of [`RouteType::encode`]; None for [`NO_ROUTE`].
+    #[inline(always)]
+    pub const fn decode(v: u32) -> Option<RouteType> {
+        let id = v & ID_MASK;
+        Some(match v >> ID_BITS {
+            0 => RouteType::Unicast(id),
+            1 => RouteType::Multipath(id),
+            2 => RouteType::Local,
+            3 => RouteType::Broadcast,
+            4 => RouteType::Blackhole,
+            5 => RouteType::Unreachable,
+            6 => RouteType::Prohibit,
+            _ => return None,
+        })
+    }
+
+    /// iproute2's word for the type.
+    pub const fn name(self) -> &'static str {
+        match self {
+            RouteType::Unicast(_) | RouteType::Multipath(_) => "unicast",
+            RouteType::Local => "local",
+            RouteType::Broadcast => "broadcast",
+            RouteType::Blackhole => "blackhole",
+            RouteType::Unreachable => "unreachable",
+            RouteType::Prohibit => "prohibit",
+        }
+    }
 }
 
 /// A prefix: network address (host bits zero) and length.
@@ -38,16 +115,24 @@ impl Prefix {
         let len = len.min(32);
         Prefix { addr: u32::from(addr) & mask(len), len }
     }
+
+    #[inline]
+    pub fn contains(&self, a: u32) -> bool {
+        a & mask(self.len) == self.addr
+    }
 }
 
 impl std::fmt::Display for Prefix {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.len == 0 {
+            return f.write_str("default");
+        }
         write!(f, "{}/{}", Ipv4Addr::from(self.addr), self.len)
     }
 }
 
 #[inline(always)]
-fn mask(len: u8) -> u32 {
+pub const fn mask(len: u8) -> u32 {
     if len == 0 {
         0
     } else {
@@ -55,84 +140,135 @@ fn mask(len: u8) -> u32 {
     }
 }
 
-/// Longest-prefix-match table.
-#[derive(Debug, Clone, Default)]
+/// The outcome of a FIB lookup: the route, and which rule and table gave it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FibResult {
+    pub route: RouteType,
+    pub table: u32,
+    pub rule: u32,
+}
+
+/// Tables and rules: everything a route lookup reads. Cheap to clone (tables are
+/// shared, immutable versions).
+#[derive(Debug, Clone)]
 pub struct Fib {
-    by_len: Vec<FxHashMap<u32, RouteType>>,
-    /// Prefix lengths that have at least one route, longest first.
-    lens: Vec<u8>,
-    count: usize,
+    /// Tables by id, sorted; absent tables are empty.
+    tables: Vec<(u32, Table)>,
+    /// Rules by ascending pref (the three defaults included).
+    rules: Arc<[Rule]>,
+    default_only: bool,
+}
+
+impl Default for Fib {
+    fn default() -> Self {
+        Fib::new(rules::default_rules())
+    }
 }
 
 impl Fib {
-    pub fn new() -> Fib {
-        Fib { by_len: vec![FxHashMap::default(); 33], lens: Vec::new(), count: 0 }
+    /// An empty FIB with these rules (sorted by pref here). While they are exactly the
+    /// defaults, local routes belong in the main table (see the module doc).
+    pub fn new(mut rules: Vec<Rule>) -> Fib {
+        rules.sort_by_key(|r| r.pref);
+        let default_only = rules == rules::default_rules();
+        Fib { tables: Vec::new(), rules: rules.into(), default_only }
     }
 
-    /// Adds or replaces the route for `prefix`; returns the previous one.
-    pub fn insert(&mut self, prefix: Prefix, rt: RouteType) -> Option<RouteType> {
-        let old = self.by_len[prefix.len as usize].insert(prefix.addr, rt);
-        if old.is_none() {
-            self.count += 1;
-            if !self.lens.contains(&prefix.len) {
-                self.lens.push(prefix.len);
-                self.lens.sort_unstable_by(|a, b| b.cmp(a));
-            }
+    /// Whether only the default rules exist: local lives in main, and a lookup depends on
+    /// the destination alone (what `ip_extract_route_hint` checks).
+    #[inline(always)]
+    pub fn default_rules_only(&self) -> bool {
+        self.default_only
+    }
+
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// The table that holds routes of table `id` (local is merged into main while only
+    /// the default rules exist).
+    pub fn storage_table(&self, id: u32) -> u32 {
+        if self.default_only && id == TABLE_LOCAL {
+            TABLE_MAIN
+        } else {
+            id
         }
-        old
     }
 
-    pub fn remove(&mut self, prefix: Prefix) -> Option<RouteType> {
-        let old = self.by_len[prefix.len as usize].remove(&prefix.addr);
-        if old.is_some() {
-            self.count -= 1;
-            if self.by_len[prefix.len as usize].is_empty() {
-                self.lens.retain(|&l| l != prefix.len);
-            }
-        }
-        old
-    }
-
-    /// Exact match.
-    pub fn get(&self, prefix: Prefix) -> Option<RouteType> {
-        self.by_len[prefix.len as usize].get(&prefix.addr).copied()
-    }
-
-    /// Longest-prefix match: the route and the prefix that matched.
     #[inline]
-    pub fn lookup(&self, addr: Ipv4Addr) -> Option<(Prefix, RouteType)> {
-        let a = u32::from(addr);
-        self.lens.iter().find_map(|&len| {
-            let key = a & mask(len);
-            self.by_len[len as usize].get(&key).map(|&rt| (Prefix { addr: key, len }, rt))
-        })
+    pub fn table(&self, id: u32) -> Option<&Table> {
+        self.tables.binary_search_by_key(&id, |t| t.0).ok().map(|i| &self.tables[i].1)
     }
 
-    /// Number of routes.
+    /// Replaces table `id` (a new version built by the caller).
+    pub fn set_table(&mut self, id: u32, t: Table) {
+        match self.tables.binary_search_by_key(&id, |t| t.0) {
+            Ok(i) => self.tables[i].1 = t,
+            Err(i) => self.tables.insert(i, (id, t)),
+        }
+    }
+
+    /// Table ids present, ascending.
+    pub fn table_ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.tables.iter().map(|t| t.0)
+    }
+
+    /// Total prefixes over all tables.
     pub fn len(&self) -> usize {
-        self.count
+        self.tables.iter().map(|t| t.1.len()).sum()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.len() == 0
     }
 
-    /// Approximate heap bytes held (hash tables at their capacity).
     pub fn memory_bytes(&self) -> usize {
-        let slot = std::mem::size_of::<(u32, RouteType)>() + 1;
-        self.by_len.iter().map(|m| m.capacity() * slot).sum()
+        self.tables.iter().map(|t| t.1.memory_bytes()).sum()
     }
 
-    /// Every route, sorted by prefix.
-    pub fn routes(&self) -> Vec<(Prefix, RouteType)> {
-        let mut v: Vec<_> = self
-            .by_len
-            .iter()
-            .enumerate()
-            .flat_map(|(len, m)| m.iter().map(move |(&addr, &rt)| (Prefix { addr, len: len as u8 }, rt)))
-            .collect();
-        v.sort_by_key(|(p, _)| *p);
-        v
+    #[inline(always)]
+    fn lookup_in(&self, table: u32, daddr: u32) -> Option<RouteType> {
+        RouteType::decode(self.table(table)?.lookup(daddr))
+    }
+
+    /// Destination-only lookup for the default rules: main (with local merged in), then
+    /// default. Only meaningful when [`Fib::default_rules_only`].
+    #[inline(always)]
+    pub fn lookup_default(&self, daddr: u32) -> Option<FibResult> {
+        if let Some(route) = self.lookup_in(TABLE_MAIN, daddr) {
+            return Some(FibResult { route, table: TABLE_MAIN, rule: rules::PREF_MAIN });
+        }
+        self.lookup_in(TABLE_DEFAULT, daddr).map(|route| FibResult { route, table: TABLE_DEFAULT, rule: rules::PREF_DEFAULT })
+    }
+
+    /// `fib_lookup`: the rules in pref order; the first that matches and yields a route
+    /// (or is itself a blackhole/unreachable/prohibit rule) decides. None: no route.
+    #[inline]
+    pub fn lookup(&self, key: &FlowKey) -> Option<FibResult> {
+        let daddr = u32::from(key.daddr);
+        if self.default_only {
+            return self.lookup_default(daddr);
+        }
+        for r in self.rules.iter() {
+            if !r.matches(key) {
+                continue;
+            }
+            let route = match r.action {
+                RuleAction::Lookup(t) => match self.lookup_in(t, daddr) {
+                    Some(route) => route,
+                    None => continue,
+                },
+                RuleAction::Blackhole => RouteType::Blackhole,
+                RuleAction::Unreachable => RouteType::Unreachable,
+                RuleAction::Prohibit => RouteType::Prohibit,
+            };
+            let table = match r.action {
+                RuleAction::Lookup(t) => t,
+                _ => 0,
+            };
+            return Some(FibResult { route, table, rule: r.pref });
+        }
+        None
     }
 }
 
@@ -141,49 +277,53 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn p(s: &str) -> Prefix {
-        let (a, l) = s.split_once('/').unwrap();
-        Prefix::new(a.parse().unwrap(), l.parse().unwrap())
+    #[test]
+    fn route_type_encoding_round_trips() {
+        for rt in [
+            RouteType::Unicast(0),
+            RouteType::Unicast(RouteType::MAX_ID),
+            RouteType::Multipath(7),
+            RouteType::Local,
+            RouteType::Broadcast,
+            RouteType::Blackhole,
+            RouteType::Unreachable,
+            RouteType::Prohibit,
+        ] {
+            assert_ne!(rt.encode(), NO_ROUTE);
+            assert_eq!(RouteType::decode(rt.encode()), Some(rt));
+        }
+        assert_eq!(RouteType::decode(NO_ROUTE), None);
     }
 
     #[test]
-    fn longest_prefix_wins() {
-        let mut f = Fib::new();
-        f.insert(p("0.0.0.0/0"), RouteType::Unicast(0));
-        f.insert(p("10.0.0.0/8"), RouteType::Unicast(1));
-        f.insert(p("10.1.0.0/16"), RouteType::Blackhole);
-        f.insert(p("10.1.2.3/32"), RouteType::Local);
-        let l = |f: &Fib, s: &str| f.lookup(s.parse().unwrap()).map(|(_, r)| r);
-        assert_eq!(l(&f, "10.1.2.3"), Some(RouteType::Local));
-        assert_eq!(l(&f, "10.1.2.4"), Some(RouteType::Blackhole));
-        assert_eq!(l(&f, "10.2.0.0"), Some(RouteType::Unicast(1)));
-        assert_eq!(l(&f, "11.0.0.0"), Some(RouteType::Unicast(0)));
-        assert_eq!(f.remove(p("0.0.0.0/0")), Some(RouteType::Unicast(0)));
-        assert_eq!(l(&f, "11.0.0.0"), None);
-        assert_eq!(f.len(), 3);
+    fn prefix_display_and_host_bits() {
+        assert_eq!(Prefix::new("10.1.2.3".parse().unwrap(), 8).to_string(), "10.0.0.0/8");
+        assert_eq!(Prefix::new("1.2.3.4".parse().unwrap(), 0).to_string(), "default");
     }
 
-    #[test]
-    fn prefix_new_clears_host_bits() {
-        assert_eq!(p("10.1.2.3/8").to_string(), "10.0.0.0/8");
-        assert_eq!(p("1.2.3.4/0").to_string(), "0.0.0.0/0");
+    fn oracle_lookup(routes: &[(u32, u8, u32)], a: u32) -> u32 {
+        routes.iter().filter(|r| a & mask(r.1) == r.0).max_by_key(|r| r.1).map_or(NO_ROUTE, |r| r.2)
     }
 
     proptest! {
         #[test]
-        fn matches_naive_oracle(routes in proptest::collection::vec((any::<u32>(), 0u8..=32, 0u32..8), 0..200),
-                                probes in proptest::collection::vec(any::<u32>(), 1..200)) {
-            let mut f = Fib::new();
-            let mut oracle: Vec<(Prefix, RouteType)> = Vec::new();
-            for (a, l, nh) in routes {
-                let pf = Prefix::new(Ipv4Addr::from(a), l);
-                f.insert(pf, RouteType::Unicast(nh));
-                oracle.retain(|(q, _)| *q != pf);
-                oracle.push((pf, RouteType::Unicast(nh)));
+        fn table_matches_naive_oracle(ops in proptest::collection::vec((any::<bool>(), any::<u32>(), 0u8..=32, 0u32..8), 0..200),
+                                      probes in proptest::collection::vec(any::<u32>(), 1..100)) {
+            let mut t = Table::new();
+            let mut oracle: Vec<(u32, u8, u32)> = Vec::new();
+            for (insert, a, len, v) in ops {
+                let addr = a & mask(len);
+                oracle.retain(|r| (r.0, r.1) != (addr, len));
+                if insert {
+                    oracle.push((addr, len, v));
+                    t = t.update(&[Change::Insert { addr, len, value: v }]);
+                } else {
+                    t = t.update(&[Change::Remove { addr, len }]);
+                }
             }
+            prop_assert_eq!(t.len(), oracle.len());
             for a in probes {
-                let want = oracle.iter().filter(|(q, _)| a & mask(q.len) == q.addr).max_by_key(|(q, _)| q.len).copied();
-                prop_assert_eq!(f.lookup(Ipv4Addr::from(a)), want);
+                prop_assert_eq!(t.lookup(a), oracle_lookup(&oracle, a));
             }
         }
     }
