@@ -86,6 +86,8 @@ drop_reasons! {
     Broadcast => "broadcast",
     /// ICMP message for us with a bad checksum or too short.
     IcmpMalformed => "icmp_malformed",
+    /// A reply was due (echo) but there is no route or neighbour back to the source.
+    NoRouteBack => "no_route_back",
 }
 
 #[cfg(test)]

@@ -20,7 +20,8 @@ use crate::wire::ipv4::{protocol, Ipv4Packet, Ipv4Repr};
 
 const IP_HDR: usize = Ipv4Packet::<&[u8]>::MIN_HEADER_LEN;
 const ICMP_HDR: usize = Icmpv4Packet::<&[u8]>::HEADER_LEN;
-/// An ICMP error is at most 576 bytes of IPv4 (RFC 1812 4.3.2.3, as Linux's icmp_send).
+/// An ICMP error is at most 576 bytes of IPv4, and no more than the egress MTU (RFC 1812
+/// 4.3.2.3, as Linux's `__icmp_send`).
 const MAX_ERROR_LEN: usize = 576;
 /// Precedence "internetwork control" for errors (RFC 1812 4.3.2.5).
 const IPTOS_PREC_INTERNETCONTROL: u8 = 0xc0;
@@ -47,7 +48,7 @@ impl RateLimiter {
     #[inline]
     pub fn allow(&mut self, now: u64) -> bool {
         let elapsed = now.saturating_sub(self.last).min(self.hz);
-        let earned = elapsed * self.per_sec / self.hz;
+        let earned = (u128::from(elapsed) * u128::from(self.per_sec) / u128::from(self.hz)) as u64;
         if earned > 0 {
             self.credit = (self.credit + earned).min(self.burst);
             self.last = now;
@@ -85,7 +86,9 @@ pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P
         return Verdict::Drop;
     };
     let tos = (ip.tos() & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL;
-    let quote = (ip.total_len() as usize).min(MAX_ERROR_LEN - IP_HDR - ICMP_HDR);
+    // min(egress MTU, 576) as __icmp_send sizes its room.
+    let room = (dst.mtu as usize).min(MAX_ERROR_LEN).saturating_sub(IP_HDR + ICMP_HDR);
+    let quote = (ip.total_len() as usize).min(room);
     pkt.truncate(ETH + quote);
     if !pkt.prepend(IP_HDR + ICMP_HDR) {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
@@ -118,14 +121,15 @@ pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P
 /// a broadcast address.
 pub fn local_input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, _in_if: IfIndex, broadcast: bool) -> Verdict {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
+    // No reassembly: a fragment's payload cannot be read as ICMP.
+    if ip.more_frags() || ip.frag_offset() != 0 {
+        return ctx.drop(DropReason::LocalFragment);
+    }
     if ip.protocol() != protocol::ICMP || ip.payload().first() != Some(&msg_type::ECHO_REQUEST) {
         return ctx.drop(if broadcast { DropReason::Broadcast } else { DropReason::LocalUnhandled });
     }
     if broadcast && snap.settings.icmp_echo_ignore_broadcasts {
         return ctx.drop(DropReason::Broadcast);
-    }
-    if ip.more_frags() || ip.frag_offset() != 0 {
-        return ctx.drop(DropReason::LocalFragment);
     }
     let icmp = ip.payload();
     if icmp.len() < ICMP_HDR || checksum::checksum(icmp) != 0 {
@@ -143,7 +147,7 @@ fn echo_reply<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, br
     let icmp_len = ip.total_len() as usize - hlen;
     let Some((dst, egress_src)) = route_output(snap, orig_src) else {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
-        return Verdict::Drop;
+        return ctx.drop(DropReason::NoRouteBack);
     };
     // Drop the request's options: the new 20-byte header ends where the old one did.
     pkt.adj(hlen - IP_HDR);
@@ -161,9 +165,10 @@ fn echo_reply<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, br
     write_eth(frame, &dst, ethertype::IPV4);
     repr.emit(&mut Ipv4Packet::new_unchecked(&mut frame[ETH..ETH + IP_HDR]));
     let mut icmp = Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..]);
-    let check = checksum::update16(icmp.checksum(), u16::from(msg_type::ECHO_REQUEST) << 8, u16::from(msg_type::ECHO_REPLY) << 8);
     icmp.set_msg_type(msg_type::ECHO_REPLY);
-    icmp.set_checksum(check);
+    // A full sum, not RFC 1624's update: an all-zero reply must carry 0xffff, which the
+    // incremental form cannot produce (RFC 1624 section 3).
+    icmp.fill_checksum();
     ctx.stats.inc(Stat::EchoReplies);
     Verdict::Tx(dst.iface)
 }

@@ -46,7 +46,8 @@ pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_
     if let Some(reason) = martian(snap, saddr, daddr) {
         return ctx.drop(reason);
     }
-    if daddr.is_broadcast() {
+    // Limited broadcast, and 0.0.0.0 -> 0.0.0.0, are broadcast input (brd_input).
+    if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
         return crate::icmp::local_input(snap, ctx, pkt, in_if, true);
     }
     ctx.mark(Stage::Parse);
@@ -78,7 +79,8 @@ fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReas
         return Some(DropReason::MartianSource);
     }
     if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
-        return None; // limited broadcast: local input
+        // Limited broadcast: local input, but the source is still validated (brd_input).
+        return (!saddr.is_unspecified() && snap.is_local_or_broadcast(saddr)).then_some(DropReason::MartianSource);
     }
     if saddr.octets()[0] == 0 {
         return Some(DropReason::MartianSource);

@@ -86,6 +86,7 @@ impl Snapshot {
         self.fib.set_table(id, t.update(&[Change::Insert { addr: p.addr, len: p.len, value: rt.encode() }]));
     }
 
+
     /// Whether `addr` is one of our addresses.
     pub fn is_local(&self, addr: Ipv4Addr) -> bool {
         self.ifaces.iter().any(|i| i.addrs.iter().any(|a| a.addr == addr))

@@ -581,6 +581,11 @@ fn every_drop_reason_is_reachable_and_counted_once() {
         }
         reached.insert(reason);
     }
+    // An echo from a host with no route back: one drop reason, plus the ICMP event.
+    let out = run(&s, &from_a(&Ip::icmp(NO_ROUTE, R0, echo(1, 1, b"ping"))), 0);
+    assert_eq!(out.verdict, Verdict::Drop);
+    assert_counted(&out.d, &[NoRouteBack], &[Stat::IcmpNoRouteBack]);
+    reached.insert(NoRouteBack);
     // Chained mbufs are refused by the worker before `process` ever sees them.
     let unreached: Vec<_> = DropReason::ALL.iter().filter(|r| !reached.contains(r)).map(|r| r.name()).collect();
     assert_eq!(unreached, ["chained_mbuf"]);
@@ -1235,7 +1240,7 @@ proptest! {
     }
 
     #[test]
-    #[ignore = "BUG: an echo request without a route back is dropped without a drop reason (icmp.rs echo_reply)"]
+
     fn accounting_invariant_over_any_sequence_any_source(
         seq in prop::collection::vec((any_case(false), Just(0u64)), 1..40),
     ) {
@@ -1244,14 +1249,14 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------------------
-// 7. Known bugs (run with `--ignored`)
+// 7. Former bugs (found by these tests, fixed)
 // ---------------------------------------------------------------------------------------
 
 /// `icmp.rs` `echo_reply` returns `Verdict::Drop` after only `Stat::IcmpNoRouteBack`
 /// when there is no route or neighbour back: no `DropReason` is counted, so
 /// rx != forwarded + arp_replies + echo_replies + drops.
 #[test]
-#[ignore = "BUG: echo request with no route back counts no drop reason (icmp.rs echo_reply, route_output None branch)"]
+
 fn bug_echo_without_route_back_is_not_counted() {
     let s = net();
     for src in [NO_ROUTE, NO_NEIGH] {
@@ -1267,7 +1272,7 @@ fn bug_echo_without_route_back_is_not_counted() {
 /// in `echo_reply` gives 0x0000, which does not verify: the sum of an all-zero message is
 /// +0, and only 0xffff complements it.
 #[test]
-#[ignore = "BUG: echo reply to an all-zero request gets ICMP checksum 0x0000 instead of 0xffff (icmp.rs echo_reply, update16)"]
+
 fn bug_echo_reply_checksum_of_all_zero_message() {
     for data in [&[][..], &[0u8; 56][..]] {
         let req = Ip::icmp(HOST_A, R0, echo(0, 0, data));
@@ -1283,7 +1288,7 @@ fn bug_echo_reply_checksum_of_all_zero_message() {
 /// first data byte as an ICMP type, sees no echo request and counts `local_unhandled`.
 /// `local_fragment` ("for us and fragmented") is what it is.
 #[test]
-#[ignore = "BUG: non-first fragment to us counted local_unhandled, not local_fragment (icmp.rs local_input checks the type before fragmentation)"]
+
 fn bug_non_first_fragment_of_echo_is_local_fragment() {
     let s = net();
     let tail = Ip { frag: 185, ..Ip::new(HOST_A, R0, 1, vec![0x5a; 40]) };
@@ -1297,7 +1302,7 @@ fn bug_non_first_fragment_of_echo_is_local_fragment() {
 /// `martian()` lets it through as such, but `input` only sends `daddr.is_broadcast()` to
 /// local input, so it is routed: with a default route it is forwarded.
 #[test]
-#[ignore = "BUG: 0.0.0.0 -> 0.0.0.0 is forwarded through the default route instead of taken as broadcast input (ip_input.rs line 46)"]
+
 fn bug_zero_to_zero_is_broadcast_input_not_forwarded() {
     let mut s = net();
     let rt = via(&mut s, 1, GW_B);
@@ -1312,7 +1317,7 @@ fn bug_zero_to_zero_is_broadcast_input_not_forwarded() {
 /// dst_mtu(&rt->dst); if (room > 576) room = 576`). Ports may have an MTU down to 68; an
 /// error leaving a port with MTU 500 is 576 bytes here.
 #[test]
-#[ignore = "BUG: ICMP error not cut to the egress MTU when it is below 576 (icmp.rs send_error, quote length)"]
+
 fn bug_icmp_error_fits_an_egress_mtu_below_576() {
     let mut s = net();
     s.ifaces[2].mtu = 500;
@@ -1331,7 +1336,7 @@ fn bug_icmp_error_fits_an_egress_mtu_below_576() {
 /// `icmp_echo_ignore_broadcasts = 0` the router answers itself, finds no route back and
 /// counts no drop reason at all.
 #[test]
-#[ignore = "BUG: limited broadcast from one of our own addresses is not a martian source (ip_input.rs martian, line 71)"]
+
 fn bug_limited_broadcast_from_our_address_is_martian() {
     for ignore in [true, false] {
         let s = net_with(Settings { icmp_echo_ignore_broadcasts: ignore, ..Settings::default() });

@@ -3,7 +3,7 @@
 //! [`super`]; everything here works on a chunk's words inside a segment and is position
 //! independent (offsets are relative to the chunk's first node).
 
-use super::{NO_ROUTE, ROOT_BITS};
+use super::ROOT_BITS;
 
 /// Words of a node: vector (2), leafvec (2), leaf_base, child_base.
 pub(super) const NODE_WORDS: usize = 6;
@@ -238,16 +238,10 @@ pub(super) fn shape(seg: &[u32], node0: usize) -> (usize, usize) {
     acc
 }
 
-/// The answer a chunk gives where none of its prefixes matches, for tests: NO_ROUTE or
-/// the inherited value.
-#[cfg(test)]
-pub(super) fn is_fallback(v: u32) -> bool {
-    v == NO_ROUTE
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fib::lctrie::NO_ROUTE;
 
     #[test]
     fn key_roundtrip_every_length() {
@@ -287,7 +281,7 @@ mod tests {
         assert_eq!(back, pfx);
         assert_eq!(get(&out, n0, slot, base | 0x101, 32), Some(3));
         assert_eq!(get(&out, n0, slot, base | 0x101, 31), None);
-        assert!(is_fallback(walk(&encode_alone(&pfx[..1], NO_ROUTE), 1, base | 0x3000)));
+        assert_eq!(walk(&encode_alone(&pfx[..1], NO_ROUTE), 1, base | 0x3000), NO_ROUTE);
     }
 
     fn encode_alone(pfx: &[Pfx], inherited: u32) -> Vec<u32> {
