@@ -6,7 +6,9 @@ use crate::dataplane::Dataplane;
 use crate::show::{self, LastShow};
 use conf::Config;
 use fastpath::dpdk::port;
-use fastpath::fib::RouteType;
+use crate::router::Router;
+use crate::routes_cmd;
+use fastpath::fib::{FlowKey, Prefix, TABLE_MAIN};
 use fastpath::stats::StatsSnapshot;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
@@ -23,7 +25,11 @@ Commands:
   show config                            the running configuration as YAML
   show memory                            FIB size, mbuf pool usage, process memory
   show neigh                             static neighbours
-  route get ADDR                         the route, next hop and neighbour ADDR uses
+  show fib stats                         tables, prefixes, memory, FIB version
+  route show [table T] [PREFIX]          routes of a table (default main), iproute2 layout
+  route get ADDR [from ADDR] [iif PORT] [tos N]
+                                         the rule, table, route, next hop and MAC ADDR uses
+  rule show                              policy rules in priority order
   quit                                   stop forwarding, print final stats, exit
 ";
 
@@ -43,15 +49,16 @@ impl Reply {
 pub struct Control {
     pub cfg: Config,
     pub dp: Dataplane,
+    pub router: Router,
     last_show: Vec<Option<LastShow>>,
     fwd_base: Vec<StatsSnapshot>,
 }
 
 impl Control {
-    pub fn new(cfg: Config, dp: Dataplane) -> Control {
+    pub fn new(cfg: Config, dp: Dataplane, router: Router) -> Control {
         let n = dp.ports.len();
         let fwd_base = vec![StatsSnapshot::default(); dp.stats.len()];
-        Control { cfg, dp, last_show: vec![None; n], fwd_base }
+        Control { cfg, dp, router, last_show: vec![None; n], fwd_base }
     }
 
     /// Runs one command line.
@@ -71,7 +78,7 @@ impl Control {
             ["quit"] | ["exit"] => return Ok(Reply { text: String::new(), quit: true }),
             ["show", "port", "info", which] => {
                 for i in self.ports(which)? {
-                    show::port_info(&mut out, i, &self.dp.ports[i], &self.dp.shared.snapshot.ifaces[i]);
+                    show::port_info(&mut out, i, &self.dp.ports[i], &self.router.work.ifaces[i]);
                 }
             }
             ["show", "port", "stats", which] => {
@@ -95,21 +102,27 @@ impl Control {
             }
             ["show", "config"] => out.push_str(&self.cfg.to_yaml()),
             ["show", "memory"] => {
-                let snap = &self.dp.shared.snapshot;
+                let snap = &self.router.work;
                 let mib = |b: usize| b as f64 / (1 << 20) as f64;
                 let _ = writeln!(out, "FIB: {} prefixes, {} next hops, {:.1} MiB", snap.fib.len(), snap.nexthops.len(), mib(snap.fib.memory_bytes()));
                 let _ = writeln!(out, "mbuf pool: {} mbufs, {} in use (rings, caches, in flight)", self.dp.pool.size(), self.dp.pool.in_use());
                 let _ = writeln!(out, "process: {}", show::memory_status());
             }
             ["show", "neigh"] => {
-                let snap = &self.dp.shared.snapshot;
+                let snap = &self.router.work;
                 for (i, addr, mac) in snap.neigh.entries() {
                     let _ = writeln!(out, "{addr} dev {} lladdr {mac} PERMANENT", snap.ifaces[i as usize].name);
                 }
             }
-            ["route", "get", addr] => {
-                let a: Ipv4Addr = addr.parse().map_err(|_| format!("route get: {addr:?} is not an IPv4 address"))?;
-                out.push_str(&self.route_get(a));
+            ["show", "fib", "stats"] => routes_cmd::fib_stats(&mut out, &self.router.rib, &self.router.work),
+            ["rule", "show"] | ["rule"] => routes_cmd::rules(&mut out, &self.router.work),
+            ["route", "show", rest @ ..] | ["route", "list", rest @ ..] => {
+                let (table, prefix) = parse_show(rest)?;
+                routes_cmd::show(&mut out, &self.router.rib, &self.router.work, table, prefix);
+            }
+            ["route", "get", rest @ ..] => {
+                let key = self.parse_get(rest)?;
+                routes_cmd::get(&mut out, &self.router.rib, &self.router.work, &key)?;
             }
             _ => return Err(self.unknown(w)),
         }
@@ -126,7 +139,7 @@ impl Control {
         if which == "all" {
             return Ok((0..n).collect());
         }
-        let by_name = self.dp.shared.snapshot.iface_by_name(which).map(usize::from);
+        let by_name = self.router.work.iface_by_name(which).map(usize::from);
         match which.parse::<usize>().ok().or(by_name) {
             Some(i) if i < n => Ok(vec![i]),
             Some(i) => Err(format!("no port {i}: ports are 0..{}", n - 1)),
@@ -134,34 +147,70 @@ impl Control {
         }
     }
 
-    fn route_get(&self, a: Ipv4Addr) -> String {
-        let snap = &self.dp.shared.snapshot;
-        let Some((prefix, rt)) = snap.fib.lookup(a) else {
-            return format!("{a}: no route (network unreachable)\n");
-        };
-        match rt {
-            RouteType::Unicast(nh) => {
-                let nhd = snap.nexthops.get(nh);
-                let iface = &snap.ifaces[nhd.iface as usize];
-                let via = nhd.gateway.map(|g| format!(" via {g}")).unwrap_or_default();
-                let neigh = nhd.gateway.unwrap_or(a);
-                let mac = snap.neigh.lookup(nhd.iface, neigh).map_or("none (no neighbour: dropped)".to_string(), |m| m.to_string());
-                format!("{a} route {prefix}{via} dev {} mtu {} lladdr {mac}\n", iface.name, iface.mtu)
+    /// `ADDR [from ADDR] [iif PORT] [tos N]`.
+    fn parse_get(&self, w: &[&str]) -> Result<FlowKey, String> {
+        let addr = |s: &str| s.parse::<Ipv4Addr>().map_err(|_| format!("route get: {s:?} is not an IPv4 address"));
+        let (first, rest) = w.split_first().ok_or("route get: which address? (route get ADDR [from ADDR] [iif PORT] [tos N])")?;
+        let mut key = FlowKey::new(addr(first)?);
+        let mut it = rest.iter();
+        while let Some(k) = it.next() {
+            let v = it.next().ok_or_else(|| format!("route get: {k} needs a value"))?;
+            match *k {
+                "from" => key.saddr = addr(v)?,
+                "iif" => {
+                    key.iif = Some(self.router.work.iface_by_name(v).ok_or_else(|| format!("route get: no port named {v:?}"))?)
+                }
+                "tos" => key.tos = parse_u8(v).ok_or_else(|| format!("route get: tos {v:?} is not a number 0..255"))?,
+                _ => return Err(format!("route get: unknown keyword {k:?} (from, iif, tos)")),
             }
-            RouteType::Local => format!("local {a} route {prefix} (delivered locally)\n"),
-            RouteType::Broadcast => format!("broadcast {a} route {prefix} (delivered locally)\n"),
-            RouteType::Blackhole => format!("blackhole {a} route {prefix}\n"),
-            RouteType::Unreachable => format!("unreachable {a} route {prefix}\n"),
-            RouteType::Prohibit => format!("prohibit {a} route {prefix}\n"),
         }
+        Ok(key)
     }
 
     fn unknown(&self, w: &[&str]) -> String {
-        let known = ["help", "show", "clear", "route", "quit", "exit"];
+        let known = ["help", "show", "clear", "route", "rule", "quit", "exit"];
         if known.contains(&w[0]) {
             format!("bad arguments for {:?}: see \"help\"", w.join(" "))
         } else {
             format!("unknown command {:?}: see \"help\"", w[0])
         }
+    }
+}
+
+/// `[table T] [PREFIX]` of `route show`.
+fn parse_show(w: &[&str]) -> Result<(u32, Option<Prefix>), String> {
+    let mut table = TABLE_MAIN;
+    let mut prefix = None;
+    let mut it = w.iter();
+    while let Some(k) = it.next() {
+        match *k {
+            "table" => {
+                let v = it.next().ok_or("route show: table needs a value")?;
+                table = match *v {
+                    "local" => fastpath::fib::TABLE_LOCAL,
+                    "main" => TABLE_MAIN,
+                    "default" => fastpath::fib::TABLE_DEFAULT,
+                    n => n.parse().map_err(|_| format!("route show: table {n:?} is not a number or local/main/default"))?,
+                };
+            }
+            p => prefix = Some(parse_prefix(p).ok_or_else(|| format!("route show: {p:?} is not a prefix (A.B.C.D/N)"))?),
+        }
+    }
+    Ok((table, prefix))
+}
+
+fn parse_prefix(s: &str) -> Option<Prefix> {
+    if s == "default" {
+        return Some(Prefix { addr: 0, len: 0 });
+    }
+    let (a, l) = s.split_once('/').unwrap_or((s, "32"));
+    let len: u8 = l.parse().ok().filter(|l| *l <= 32)?;
+    Some(Prefix::new(a.parse().ok()?, len))
+}
+
+fn parse_u8(s: &str) -> Option<u8> {
+    match s.strip_prefix("0x") {
+        Some(h) => u8::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
     }
 }

@@ -1,16 +1,14 @@
-//! Turns a validated [`conf::Config`] into the data plane's [`Snapshot`]: interfaces,
-//! connected/local routes, static routes, route files, neighbours, settings.
-//!
-//! A tiny RIB decides between routes for the same prefix: lower metric wins, and on a tie
-//! the earlier source (interface routes, then `routes`, then route files in order), as the
-//! kernel refuses a second route with the same prefix and metric. The full RIB (with
-//! promotion on delete) comes with the LC-trie FIB.
+//! Loads a validated [`conf::Config`] into a [`Router`]: interfaces and their routes,
+//! neighbours, settings, static routes and route files into the RIB, then the FIB built
+//! from it in one go.
 
-use conf::{Config, RouteTarget};
-use fastpath::fib::{Prefix, RouteType};
+use crate::rib::{RibError, RibRoute, Source};
+use crate::router::Router;
+use conf::{Config, NexthopKind, RouteTarget};
+use fastpath::fib::{Prefix, RouteType, Rule, RuleAction};
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::nexthop::Nexthop;
-use fastpath::snapshot::{Settings, Snapshot};
+use fastpath::snapshot::{interface_routes, Settings, Snapshot};
 use fastpath::wire::EthernetAddress;
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
@@ -22,13 +20,26 @@ pub struct LoadReport {
     pub static_routes: usize,
     pub file_routes: usize,
     pub file_time: Duration,
+    pub build_time: Duration,
+    /// Routes not installed because one with the same prefix and metric came first.
     pub shadowed: usize,
 }
 
-/// Builds the snapshot. Interfaces get their configured MAC (or zero until the port is
+/// The snapshot's settings from the config's.
+pub fn settings(s: &conf::Settings) -> Settings {
+    Settings {
+        ip_default_ttl: s.ip_default_ttl,
+        icmp_msgs_per_sec: s.icmp_msgs_per_sec,
+        icmp_msgs_burst: s.icmp_msgs_burst,
+        icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
+        fib_multipath_hash_policy: s.fib_multipath_hash_policy,
+    }
+}
+
+/// Builds the router. Interfaces get their configured MAC (or zero until the port is
 /// probed) and DPDK port id 0 until [`set_port`] fills them in.
-pub fn compile(cfg: &Config) -> Result<(Snapshot, LoadReport), conf::ConfError> {
-    let ifaces = cfg
+pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
+    let ifaces: Vec<Iface> = cfg
         .ports
         .iter()
         .map(|p| Iface {
@@ -39,54 +50,124 @@ pub fn compile(cfg: &Config) -> Result<(Snapshot, LoadReport), conf::ConfError> 
             addrs: p.addresses.iter().map(|a| IfAddr::new(a.addr(), a.prefix_len())).collect(),
         })
         .collect();
-    let s = &cfg.settings;
-    let settings = Settings {
-        ip_default_ttl: s.ip_default_ttl,
-        icmp_msgs_per_sec: s.icmp_msgs_per_sec,
-        icmp_msgs_burst: s.icmp_msgs_burst,
-        icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
-    };
-    let mut snap = Snapshot::with_ifaces(ifaces, settings);
-    // Interface routes have metric 0 and come first, so nothing with the same prefix
-    // replaces them.
-    let mut rib = Rib { metrics: snap.fib.routes().into_iter().map(|(p, _)| (p, 0)).collect(), shadowed: 0 };
+    let mut router = Router::new(Snapshot { ifaces, settings: settings(&cfg.settings), ..Default::default() });
     let mut report = LoadReport::default();
+    let mut offer = |router: &mut Router, table: u32, p: Prefix, r: RibRoute| match router.add(table, p, r) {
+        Ok(()) => {}
+        Err(RibError::Exists(..)) => report.shadowed += 1,
+        Err(e) => unreachable!("{e}"),
+    };
 
+    for i in 0..router.work.ifaces.len() {
+        for a in router.work.ifaces[i].addrs.clone() {
+            for (table, p, route) in interface_routes(i as IfIndex, &a, &mut router.work.nexthops) {
+                offer(&mut router, table, p, RibRoute { metric: 0, route, source: Source::Kernel });
+            }
+        }
+    }
+    for nh in &cfg.nexthops {
+        let rt = nexthop_object(cfg, &mut router, nh)?;
+        router.nh_objects.insert(nh.id, (nh.clone(), rt));
+    }
     for n in &cfg.neighbors {
         let i = cfg.port_index(&n.port).expect("validated") as IfIndex;
-        snap.neigh.insert(i, n.address, EthernetAddress(n.mac.0));
+        router.work.neigh.insert(i, n.address, EthernetAddress(n.mac.0));
     }
     for r in &cfg.routes {
-        let rt = match &r.target {
-            RouteTarget::Via { gateway, dev } => {
-                let iface = dev.as_deref().and_then(|d| cfg.port_index(d)).or_else(|| cfg.port_for_gateway(*gateway)).expect("validated");
-                RouteType::Unicast(snap.nexthops.intern(Nexthop { iface: iface as IfIndex, gateway: Some(*gateway) }))
-            }
-            RouteTarget::Dev(dev) => {
-                let iface = cfg.port_index(dev).expect("validated") as IfIndex;
-                RouteType::Unicast(snap.nexthops.intern(Nexthop { iface, gateway: None }))
-            }
-            RouteTarget::Blackhole => RouteType::Blackhole,
-            RouteTarget::Unreachable => RouteType::Unreachable,
-            RouteTarget::Prohibit => RouteType::Prohibit,
-        };
-        rib.offer(&mut snap, Prefix::new(r.prefix.addr(), r.prefix.prefix_len()), r.metric, rt);
+        let route = route_type(cfg, &mut router, &r.target).expect("validated");
+        let p = Prefix::new(r.prefix.addr(), r.prefix.prefix_len());
+        offer(&mut router, r.table, p, RibRoute { metric: r.metric, route, source: Source::Static });
         report.static_routes += 1;
     }
     let t = Instant::now();
     for rf in &cfg.route_files {
         let mut by_gw: FxHashMap<Ipv4Addr, RouteType> = FxHashMap::default();
         for gw in &rf.via {
-            let iface = cfg.port_for_gateway(*gw).expect("validated") as IfIndex;
-            by_gw.insert(*gw, RouteType::Unicast(snap.nexthops.intern(Nexthop { iface, gateway: Some(*gw) })));
+            by_gw.insert(*gw, gateway_route(cfg, &mut router, *gw, None));
         }
         report.file_routes += conf::route_file::read(rf, |net, gw| {
-            rib.offer(&mut snap, Prefix::new(net.addr(), net.prefix_len()), rf.metric, by_gw[&gw]);
+            let p = Prefix::new(net.addr(), net.prefix_len());
+            offer(&mut router, rf.table, p, RibRoute { metric: rf.metric, route: by_gw[&gw], source: Source::File });
         })?;
     }
     report.file_time = t.elapsed();
-    report.shadowed = rib.shadowed;
-    Ok((snap, report))
+    let rules = cfg.rules.iter().map(|r| rule(cfg, r)).chain(fastpath::fib::rules::default_rules()).collect();
+    let t = Instant::now();
+    router.set_rules(rules);
+    report.build_time = t.elapsed();
+    Ok((router, report))
+}
+
+/// A unicast route through `gw` (out of `dev` when given, else the port that reaches it).
+pub fn gateway_route(cfg: &Config, router: &mut Router, gw: Ipv4Addr, dev: Option<&str>) -> RouteType {
+    let iface = dev.and_then(|d| cfg.port_index(d)).or_else(|| cfg.port_for_gateway(gw)).expect("validated") as IfIndex;
+    RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: Some(gw) }))
+}
+
+/// The FIB route type of a configured target (None: an `nhid` that does not exist).
+pub fn route_type(cfg: &Config, router: &mut Router, target: &RouteTarget) -> Option<RouteType> {
+    Some(match target {
+        RouteTarget::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref()),
+        RouteTarget::Dev(dev) => {
+            let iface = cfg.port_index(dev).expect("validated") as IfIndex;
+            RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: None }))
+        }
+        RouteTarget::Multipath(list) => {
+            let members = list
+                .iter()
+                .map(|n| match gateway_route(cfg, router, n.gateway, n.dev.as_deref()) {
+                    RouteType::Unicast(nh) => (nh, n.weight),
+                    _ => unreachable!("gateway_route is unicast"),
+                })
+                .collect();
+            RouteType::Multipath(router.work.nexthops.intern_group(members))
+        }
+        RouteTarget::Nhid(id) => router.nh_objects.get(id)?.1,
+        RouteTarget::Blackhole => RouteType::Blackhole,
+        RouteTarget::Unreachable => RouteType::Unreachable,
+        RouteTarget::Prohibit => RouteType::Prohibit,
+    })
+}
+
+/// What routes with `nhid` of this next-hop object become.
+pub fn nexthop_object(cfg: &Config, router: &mut Router, nh: &conf::NexthopConf) -> Result<RouteType, conf::ConfError> {
+    Ok(match &nh.kind {
+        NexthopKind::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref()),
+        NexthopKind::Dev(dev) => {
+            let iface = cfg.port_index(dev).expect("validated") as IfIndex;
+            RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: None }))
+        }
+        NexthopKind::Blackhole => RouteType::Blackhole,
+        NexthopKind::Group(members) => {
+            let mut m = Vec::new();
+            for (id, w) in members {
+                match router.nh_objects.get(id).map(|o| o.1) {
+                    Some(RouteType::Unicast(n)) => m.push((n, *w)),
+                    _ => unreachable!("validated: group members are single next hops defined before"),
+                }
+            }
+            RouteType::Multipath(router.work.nexthops.intern_group(m))
+        }
+    })
+}
+
+/// A data-plane rule from a configured one.
+pub fn rule(cfg: &Config, r: &conf::RuleConf) -> Rule {
+    let pfx = |n: &conf::Ipv4Net| Prefix::new(n.addr(), n.prefix_len());
+    Rule {
+        pref: r.pref,
+        from: r.from.as_ref().map(pfx),
+        to: r.to.as_ref().map(pfx),
+        iif: r.iif.as_deref().map(|n| cfg.port_index(n).expect("validated") as IfIndex),
+        tos: r.tos,
+        fwmark: r.fwmark,
+        action: match r.action {
+            conf::RuleAction::Lookup(t) => RuleAction::Lookup(t),
+            conf::RuleAction::Blackhole => RuleAction::Blackhole,
+            conf::RuleAction::Unreachable => RuleAction::Unreachable,
+            conf::RuleAction::Prohibit => RuleAction::Prohibit,
+        },
+    }
 }
 
 /// Fills in what probing a port tells: its DPDK port id and, unless configured, its MAC.
@@ -98,26 +179,10 @@ pub fn set_port(snap: &mut Snapshot, iface: IfIndex, port_id: u16, device_mac: [
     }
 }
 
-struct Rib {
-    metrics: FxHashMap<Prefix, u32>,
-    shadowed: usize,
-}
-
-impl Rib {
-    fn offer(&mut self, snap: &mut Snapshot, p: Prefix, metric: u32, rt: RouteType) {
-        match self.metrics.get(&p) {
-            Some(&m) if m <= metric => self.shadowed += 1,
-            _ => {
-                self.metrics.insert(p, metric);
-                snap.fib.insert(p, rt);
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use fastpath::fib::FlowKey;
     use std::path::Path;
 
     const CFG: &str = r#"
@@ -131,27 +196,31 @@ routes:
   - { prefix: 198.51.100.0/24, via: 10.0.1.2, metric: 10 }
   - { prefix: 0.0.0.0/0, via: 10.0.1.2 }
   - { prefix: 203.0.113.0/24, type: blackhole }
-  - { prefix: 10.0.1.0/24, via: 10.0.2.2, metric: 5 }
+  - { prefix: 10.0.1.0/24, via: 10.0.2.2 }
 "#;
 
+    use fastpath::fib::TABLE_MAIN;
+
     fn lookup(s: &Snapshot, a: &str) -> RouteType {
-        s.fib.lookup(a.parse().unwrap()).unwrap().1
+        s.fib.lookup(&FlowKey::new(a.parse().unwrap())).unwrap().route
     }
 
     #[test]
     fn routes_metrics_and_interface_routes() {
         let cfg = Config::from_str(CFG, Path::new("t.yaml")).unwrap();
-        let (s, rep) = compile(&cfg).unwrap();
+        let (router, rep) = compile(&cfg).unwrap();
+        let s = &router.work;
         assert_eq!(rep.static_routes, 5);
-        assert_eq!(rep.shadowed, 2, "metric 10 duplicate and the connected /24 override");
-        let RouteType::Unicast(nh) = lookup(&s, "198.51.100.1") else { panic!() };
+        assert_eq!(rep.shadowed, 1, "the connected /24 is there first with metric 0");
+        let RouteType::Unicast(nh) = lookup(s, "198.51.100.1") else { panic!() };
         assert_eq!(*s.nexthops.get(nh), Nexthop { iface: 1, gateway: Some("10.0.2.2".parse().unwrap()) });
-        let RouteType::Unicast(nh) = lookup(&s, "10.0.1.77") else { panic!() };
+        let RouteType::Unicast(nh) = lookup(s, "10.0.1.77") else { panic!() };
         assert_eq!(*s.nexthops.get(nh), Nexthop { iface: 0, gateway: None }, "connected route kept");
-        assert_eq!(lookup(&s, "10.0.1.1"), RouteType::Local);
-        assert_eq!(lookup(&s, "10.0.2.255"), RouteType::Broadcast);
-        assert_eq!(lookup(&s, "203.0.113.9"), RouteType::Blackhole);
+        assert_eq!(lookup(s, "10.0.1.1"), RouteType::Local);
+        assert_eq!(lookup(s, "10.0.2.255"), RouteType::Broadcast);
+        assert_eq!(lookup(s, "203.0.113.9"), RouteType::Blackhole);
         assert_eq!(s.ifaces[1].mac, EthernetAddress([2, 0, 0, 0, 0, 2]));
         assert_eq!(s.neigh.lookup(0, "10.0.1.2".parse().unwrap()), Some(EthernetAddress([2, 0, 0, 0, 1, 2])));
+        assert_eq!(router.rib.routes(TABLE_MAIN).iter().filter(|r| r.0.to_string() == "198.51.100.0/24").count(), 2);
     }
 }

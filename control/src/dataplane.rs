@@ -9,7 +9,8 @@ use fastpath::dpdk::mempool::Mempool;
 use fastpath::dpdk::port::{self, PortInfo, PortSetup};
 use fastpath::dpdk::{eal, tsc_hz};
 use fastpath::iface::IfIndex;
-use fastpath::snapshot::Snapshot;
+use crate::router::Router;
+use fastpath::rcu::Rcu;
 use fastpath::stats::LcoreStats;
 use fastpath::worker::{self, RxQueue, Shared, WorkerConf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -35,7 +36,8 @@ pub struct PortState {
 }
 
 /// Probes and starts every port, then launches one worker per EAL worker lcore.
-pub fn start(cfg: &Config, mut snap: Snapshot) -> Result<Dataplane> {
+pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
+    let snap = &mut router.work;
     let lcores = eal::worker_lcores();
     if lcores.is_empty() {
         bail!("no worker lcore: the main lcore is the control core, give at least two lcores (e.g. -l 0-1)");
@@ -91,10 +93,13 @@ pub fn start(cfg: &Config, mut snap: Snapshot) -> Result<Dataplane> {
         };
         port::configure(id, &setup, &pool).with_context(|| format!("port {}", p.name))?;
         port::start(id).with_context(|| format!("port {}", p.name))?;
-        set_port(&mut snap, i as IfIndex, id, port::mac(id)?);
+        set_port(snap, i as IfIndex, id, port::mac(id)?);
     }
 
-    let shared = Arc::new(Shared { snapshot: Arc::new(snap), stop: AtomicBool::new(false), tsc_hz: tsc_hz() });
+    router.publish();
+    let rcu = Arc::new(Rcu::new(router.work.clone()));
+    router.rcu = Some(rcu.clone());
+    let shared = Arc::new(Shared { snapshot: rcu, stop: AtomicBool::new(false), tsc_hz: tsc_hz() });
     let stats: Vec<Arc<LcoreStats>> = workers.iter().map(|w| Arc::new(LcoreStats::new(w.lcore))).collect();
     for (w, st) in workers.iter().zip(&stats) {
         let (w2, sh, st) = (w.clone(), shared.clone(), st.clone());

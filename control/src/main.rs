@@ -11,6 +11,9 @@ mod compile;
 mod ctl;
 mod dataplane;
 mod repl;
+mod rib;
+mod router;
+mod routes_cmd;
 mod show;
 
 use anyhow::Context;
@@ -72,7 +75,7 @@ fn main() -> ExitCode {
         }
     };
     let t = Instant::now();
-    let (snap, report) = match compile::compile(&cfg) {
+    let (router, report) = match compile::compile(&cfg) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("{e}");
@@ -89,15 +92,17 @@ fn main() -> ExitCode {
         report.file_time.as_secs_f64(),
         report.shadowed
     );
+    let snap = &router.work;
     println!(
-        "fastpath: FIB {} prefixes, {} next hops, {:.1} MiB; built in {:.2} s; process {}",
+        "fastpath: FIB {} prefixes, {} next hops, {:.1} MiB; FIB built in {:.2} s, all loaded in {:.2} s; process {}",
         snap.fib.len(),
         snap.nexthops.len(),
         snap.fib.memory_bytes() as f64 / (1 << 20) as f64,
+        report.build_time.as_secs_f64(),
         t.elapsed().as_secs_f64(),
         show::memory_status()
     );
-    match run(eal_args, opts, cfg, snap) {
+    match run(eal_args, opts, cfg, router) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -106,7 +111,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, snap: fastpath::snapshot::Snapshot) -> anyhow::Result<u8> {
+fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, mut router: router::Router) -> anyhow::Result<u8> {
     let listener = ctl::bind(&opts.ctl_socket).map_err(anyhow::Error::msg)?;
     let _guard = ctl::SocketGuard(opts.ctl_socket.clone());
     let term = Arc::new(AtomicBool::new(false));
@@ -114,9 +119,9 @@ fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, snap: fastpath::sna
         signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
     }
     eal::init(&eal_args)?;
-    let dp = dataplane::start(&cfg, snap)?;
+    let dp = dataplane::start(&cfg, &mut router)?;
     for (i, (p, st)) in cfg.ports.iter().zip(&dp.ports).enumerate() {
-        let iface = &dp.shared.snapshot.ifaces[i];
+        let iface = &router.work.ifaces[i];
         let addrs: Vec<String> = iface.addrs.iter().map(|a| format!("{}/{}", a.addr, a.prefix_len)).collect();
         println!(
             "Port {i} ({}): {} {} mtu {} {} ({} rx / {} tx queues)",
@@ -127,7 +132,7 @@ fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, snap: fastpath::sna
         let q: Vec<String> = w.rx.iter().map(|q| format!("{}/q{}", cfg.ports[q.iface as usize].name, q.queue)).collect();
         println!("lcore {}: polls {} (tx queue {})", w.lcore, q.join(" "), w.tx_queue);
     }
-    let mut control = Control::new(cfg, dp);
+    let mut control = Control::new(cfg, dp, router);
 
     let (tx, rx) = mpsc::channel::<Request>();
     {

@@ -4,7 +4,7 @@ use crate::dataplane::PortState;
 use fastpath::dpdk::port::{self, PortStats};
 use fastpath::drop::DropReason;
 use fastpath::iface::Iface;
-use fastpath::stats::{Stat, StatsSnapshot};
+use fastpath::stats::{Stage, Stat, StatsSnapshot};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -97,6 +97,13 @@ pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
         if v != 0 || matches!(st, Stat::RxPackets | Stat::TxPackets | Stat::Forwarded) {
             let _ = writeln!(out, "    {}: {v}", st.name());
         }
+    }
+    let stages: Option<Vec<u64>> = Stage::ALL.iter().map(|&s| total.cycles_per_packet(s)).collect();
+    if let Some(c) = stages {
+        let total_c: u64 = c.iter().sum();
+        let io = c[Stage::Rx as usize] + c[Stage::Tx as usize];
+        let parts: Vec<String> = Stage::ALL.iter().zip(&c).map(|(s, v)| format!("{}={v}", s.name())).collect();
+        let _ = writeln!(out, "  cycles/packet: {} total={total_c} excl-io={}", parts.join(" "), total_c - io);
     }
     let _ = writeln!(out, "  Drops:");
     for &r in DropReason::ALL {

@@ -1,0 +1,233 @@
+//! The RIB (routing information base) of the control core: every route from interfaces,
+//! the config, route files and the CLI, with its metric. The best route per (table,
+//! prefix) (lowest metric; on a tie the one that came first) is what the FIB holds; the
+//! others wait, and deleting the best promotes the next. Changes to the best routes are
+//! queued as FIB [`Change`]s and applied in batches when the control core publishes.
+
+use fastpath::fib::{mask, Change, Prefix, RouteType};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+/// Where a route came from (iproute2's `proto`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// From an interface address (`proto kernel`).
+    Kernel,
+    /// From the config's `routes` (`proto static`).
+    Static,
+    /// From a route file (`proto file`).
+    File,
+    /// Added at run time (`proto cli`).
+    Cli,
+}
+
+impl Source {
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Kernel => "kernel",
+            Source::Static => "static",
+            Source::File => "file",
+            Source::Cli => "cli",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RibRoute {
+    pub metric: u32,
+    pub route: RouteType,
+    pub source: Source,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RibError {
+    #[error("a route for {0} with metric {1} already exists in table {2} (use \"route replace\")")]
+    Exists(Prefix, u32, u32),
+    #[error("no such route: {0}{1} in table {2}")]
+    NotFound(Prefix, String, u32),
+}
+
+#[derive(Debug, Default)]
+pub struct Rib {
+    /// Best route per prefix, per table.
+    best: BTreeMap<u32, FxHashMap<Prefix, RibRoute>>,
+    /// The other routes of a (table, prefix), unordered.
+    others: FxHashMap<(u32, Prefix), Vec<RibRoute>>,
+    /// FIB changes not yet published: (table, change).
+    pending: Vec<(u32, Change)>,
+}
+
+fn insert_change(p: Prefix, r: &RibRoute) -> Change {
+    Change::Insert { addr: p.addr, len: p.len, value: r.route.encode() }
+}
+
+impl Rib {
+    /// Adds a route. A route with the same metric for the same (table, prefix) is an error,
+    /// as `ip route add` (EEXIST).
+    pub fn add(&mut self, table: u32, p: Prefix, r: RibRoute) -> Result<(), RibError> {
+        let best = self.best.entry(table).or_default();
+        match best.get(&p) {
+            None => {
+                best.insert(p, r);
+                self.pending.push((table, insert_change(p, &r)));
+            }
+            Some(b) => {
+                let others = self.others.entry((table, p)).or_default();
+                if b.metric == r.metric || others.iter().any(|o| o.metric == r.metric) {
+                    return Err(RibError::Exists(p, r.metric, table));
+                }
+                if r.metric < b.metric {
+                    others.push(*b);
+                    best.insert(p, r);
+                    self.pending.push((table, insert_change(p, &r)));
+                } else {
+                    others.push(r);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the route with the same metric, or adds it (`ip route replace`).
+    pub fn replace(&mut self, table: u32, p: Prefix, r: RibRoute) {
+        let _ = self.del(table, p, Some(r.metric), None);
+        self.add(table, p, r).expect("the same metric was just removed");
+    }
+
+    /// Deletes the route matching `metric` and `route` (each None = any; the best matching
+    /// one), promoting the next best when it was the best (`ip route del`).
+    pub fn del(&mut self, table: u32, p: Prefix, metric: Option<u32>, route: Option<RouteType>) -> Result<RibRoute, RibError> {
+        let matches = |r: &RibRoute| metric.is_none_or(|m| m == r.metric) && route.is_none_or(|t| t == r.route);
+        let not_found = || {
+            let what = metric.map(|m| format!(" metric {m}")).unwrap_or_default();
+            RibError::NotFound(p, what, table)
+        };
+        let best = self.best.get_mut(&table).ok_or_else(not_found)?;
+        let b = *best.get(&p).ok_or_else(not_found)?;
+        if matches(&b) {
+            let next = self.others.get_mut(&(table, p)).and_then(|o| {
+                let i = (0..o.len()).min_by_key(|&i| o[i].metric)?;
+                Some(o.swap_remove(i))
+            });
+            match next {
+                Some(n) => {
+                    best.insert(p, n);
+                    self.pending.push((table, insert_change(p, &n)));
+                }
+                None => {
+                    best.remove(&p);
+                    self.pending.push((table, Change::Remove { addr: p.addr, len: p.len }));
+                }
+            }
+            self.others.retain(|_, v| !v.is_empty());
+            return Ok(b);
+        }
+        let o = self.others.get_mut(&(table, p)).ok_or_else(not_found)?;
+        let i = o.iter().position(matches).ok_or_else(not_found)?;
+        let r = o.swap_remove(i);
+        if o.is_empty() {
+            self.others.remove(&(table, p));
+        }
+        Ok(r)
+    }
+
+    /// The FIB changes queued since the last call.
+    pub fn take_changes(&mut self) -> Vec<(u32, Change)> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Drops queued changes (after a full rebuild from [`Rib::table_routes`]).
+    pub fn clear_changes(&mut self) {
+        self.pending.clear();
+    }
+
+    pub fn best(&self, table: u32, p: Prefix) -> Option<&RibRoute> {
+        self.best.get(&table)?.get(&p)
+    }
+
+    /// Longest-prefix match among the best routes of `table` (control path: for `route get`).
+    pub fn lookup(&self, table: u32, a: Ipv4Addr) -> Option<(Prefix, RibRoute)> {
+        let t = self.best.get(&table)?;
+        let a = u32::from(a);
+        (0..=32u8).rev().find_map(|len| {
+            let p = Prefix { addr: a & mask(len), len };
+            t.get(&p).map(|r| (p, *r))
+        })
+    }
+
+    /// Every route of `table`, best first per prefix, sorted by prefix.
+    pub fn routes(&self, table: u32) -> Vec<(Prefix, RibRoute, bool)> {
+        let Some(t) = self.best.get(&table) else { return Vec::new() };
+        let mut v: Vec<(Prefix, RibRoute, bool)> = t.iter().map(|(p, r)| (*p, *r, true)).collect();
+        for ((tb, p), o) in &self.others {
+            if *tb == table {
+                v.extend(o.iter().map(|r| (*p, *r, false)));
+            }
+        }
+        v.sort_by_key(|(p, r, best)| (*p, !*best, r.metric));
+        v
+    }
+
+    /// The best routes of `table` as FIB input.
+    pub fn table_routes(&self, table: u32) -> Vec<(u32, u8, u32)> {
+        self.best.get(&table).map(|t| t.iter().map(|(p, r)| (p.addr, p.len, r.route.encode())).collect()).unwrap_or_default()
+    }
+
+    pub fn table_ids(&self) -> Vec<u32> {
+        self.best.keys().copied().collect()
+    }
+
+    /// Number of prefixes with a route in `table`.
+    pub fn len(&self, table: u32) -> usize {
+        self.best.get(&table).map_or(0, |t| t.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> Prefix {
+        let (a, l) = s.split_once('/').unwrap();
+        Prefix::new(a.parse().unwrap(), l.parse().unwrap())
+    }
+    fn r(metric: u32, nh: u32) -> RibRoute {
+        RibRoute { metric, route: RouteType::Unicast(nh), source: Source::Cli }
+    }
+
+    #[test]
+    fn best_metric_wins_and_delete_promotes_the_next() {
+        let mut rib = Rib::default();
+        let x = p("10.0.0.0/8");
+        rib.add(254, x, r(20, 2)).unwrap();
+        rib.add(254, x, r(10, 1)).unwrap();
+        rib.add(254, x, r(30, 3)).unwrap();
+        assert_eq!(rib.add(254, x, r(10, 9)), Err(RibError::Exists(x, 10, 254)));
+        assert_eq!(rib.best(254, x).unwrap().metric, 10);
+        let ch = rib.take_changes();
+        assert_eq!(ch.len(), 2, "first add and the better metric 10: {ch:?}");
+        rib.del(254, x, None, None).unwrap();
+        assert_eq!(rib.best(254, x).unwrap().metric, 20);
+        assert_eq!(rib.take_changes(), vec![(254, Change::Insert { addr: x.addr, len: 8, value: RouteType::Unicast(2).encode() })]);
+        rib.del(254, x, Some(30), None).unwrap();
+        assert!(rib.take_changes().is_empty(), "deleting a non-best route changes nothing in the FIB");
+        rib.del(254, x, None, None).unwrap();
+        assert_eq!(rib.take_changes(), vec![(254, Change::Remove { addr: x.addr, len: 8 })]);
+        assert!(rib.del(254, x, None, None).is_err());
+        assert_eq!(rib.len(254), 0);
+    }
+
+    #[test]
+    fn replace_and_lookup() {
+        let mut rib = Rib::default();
+        rib.add(254, p("0.0.0.0/0"), r(0, 1)).unwrap();
+        rib.add(254, p("10.1.0.0/16"), r(0, 2)).unwrap();
+        rib.replace(254, p("10.1.0.0/16"), r(0, 3));
+        let (pf, rr) = rib.lookup(254, "10.1.2.3".parse().unwrap()).unwrap();
+        assert_eq!((pf, rr.route), (p("10.1.0.0/16"), RouteType::Unicast(3)));
+        assert_eq!(rib.lookup(254, "11.0.0.1".parse().unwrap()).unwrap().0, p("0.0.0.0/0"));
+        assert!(rib.lookup(100, "11.0.0.1".parse().unwrap()).is_none());
+        assert_eq!(rib.routes(254).len(), 2);
+    }
+}
