@@ -25,8 +25,44 @@ pub struct Config {
     pub routes: Vec<RouteConf>,
     /// Bulk routes read from prefix files by [`crate::route_file::read`].
     pub route_files: Vec<RouteFileConf>,
+    /// Named user tables (`tables:`); the reserved `local` (255), `main` (254) and
+    /// `default` (253) are implicit and not listed.
+    pub tables: Vec<TableConf>,
+    /// Nexthop objects (`nexthops:`, `ip nexthop`), in file order.
+    pub nexthops: Vec<NexthopConf>,
+    /// Policy rules (`rules:`, `ip rule`) in file order, every `pref` filled in. Linux's
+    /// three default rules are implicit and not listed (see [`default_rules`]).
+    pub rules: Vec<RuleConf>,
     /// Global knobs (`settings:`).
     pub settings: Settings,
+}
+
+/// Linux's `local` table (RT_TABLE_LOCAL): local and broadcast addresses.
+pub const TABLE_LOCAL: u32 = 255;
+/// Linux's `main` table (RT_TABLE_MAIN): where routes go unless they say `table:`.
+pub const TABLE_MAIN: u32 = 254;
+/// Linux's `default` table (RT_TABLE_DEFAULT), looked up last and usually empty.
+pub const TABLE_DEFAULT: u32 = 253;
+/// Pref of Linux's default `lookup main` rule.
+pub const PREF_MAIN: u32 = 32766;
+/// Pref of Linux's default `lookup default` rule.
+pub const PREF_DEFAULT: u32 = 32767;
+
+/// The reserved table names and ids, as in iproute2's `rt_tables`.
+pub(crate) const RESERVED_TABLES: [(&str, u32); 3] = [
+    ("local", TABLE_LOCAL),
+    ("main", TABLE_MAIN),
+    ("default", TABLE_DEFAULT),
+];
+
+/// A named routing table (`tables[i]`), like a line of iproute2's `rt_tables`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct TableConf {
+    /// 1..=2^32-1, not 253, 254 or 255 (those are `default`, `main`, `local`).
+    pub id: u32,
+    /// A letter or `_`, then letters, digits, `_ - .`; not `local`, `main`, `default`,
+    /// `unspec` or `all`.
+    pub name: String,
 }
 
 /// One port (`ports[i]`).
@@ -78,6 +114,24 @@ pub enum RouteTarget {
     Unreachable,
     /// `type: prohibit`: drop, ICMP destination unreachable (administratively prohibited).
     Prohibit,
+    /// `via: [A, B, ...]` with two or more gateways: ECMP over weighted nexthops
+    /// (`ip route add P nexthop via A weight 1 nexthop via B weight 2`). A flow stays on
+    /// one member ([`Settings::fib_multipath_hash_policy`] picks the hash). Gateways are
+    /// distinct, each reachable like [`RouteTarget::Via`]'s; a list of one is a `Via`.
+    Multipath(Vec<NexthopSpec>),
+    /// `nhid: N`: use nexthop object N of [`Config::nexthops`] (`ip route add P nhid N`).
+    Nhid(u32),
+}
+
+/// One member of a [`RouteTarget::Multipath`] route (`nexthop via A dev P weight W`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NexthopSpec {
+    /// The gateway; some port reaches it (port `dev` when given).
+    pub gateway: Ipv4Addr,
+    /// The port to use, when the config names one.
+    pub dev: Option<String>,
+    /// Share of flows relative to the other members, 1..=256 (default 1).
+    pub weight: u16,
 }
 
 /// A static route (`routes[i]`).
@@ -89,6 +143,8 @@ pub struct RouteConf {
     pub target: RouteTarget,
     /// Lower wins among routes for the same prefix (default 0).
     pub metric: u32,
+    /// The table it goes in, 1..=2^32-1 (default [`TABLE_MAIN`], 254).
+    pub table: u32,
 }
 
 /// A file of prefixes to route (`route_files[i]`), read by [`crate::route_file::read`].
@@ -100,6 +156,97 @@ pub struct RouteFileConf {
     pub via: Vec<Ipv4Addr>,
     /// Metric of every route from the file (default 0).
     pub metric: u32,
+    /// The table every route from the file goes in (default [`TABLE_MAIN`], 254).
+    pub table: u32,
+}
+
+/// A nexthop object (`nexthops[i]`, `ip nexthop add id N ...`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NexthopConf {
+    /// 1..=2^32-1, unique.
+    pub id: u32,
+    /// What it is.
+    pub kind: NexthopKind,
+}
+
+/// The kinds of nexthop object.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NexthopKind {
+    /// `via: GW` (optionally `dev: PORT`): a gateway, reachable like a route's.
+    Via {
+        /// The gateway.
+        gateway: Ipv4Addr,
+        /// The port to use, when the config names one.
+        dev: Option<String>,
+    },
+    /// `dev: PORT` alone: on-link, the destination itself is the next hop.
+    Dev(String),
+    /// `blackhole: true`: drop silently.
+    Blackhole,
+    /// `group: [{ id, weight }, ...]`: ECMP over single nexthops (no nested groups),
+    /// as `(member id, weight 1..=256)` in the order given. A blackhole member must be
+    /// the only member (Linux's rule).
+    Group(Vec<(u32, u16)>),
+}
+
+/// A policy rule (`rules[i]`, `ip rule add ...`): if a packet matches every selector
+/// given, apply the action; rules are tried in increasing `pref` (ties in the order
+/// added). `None` selectors match everything.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RuleConf {
+    /// Priority, 1..=2^32-1 in a config (0 is Linux's `lookup local` rule).
+    pub pref: u32,
+    /// Source prefix, canonical; `from all` (or 0.0.0.0/0) is `None`.
+    pub from: Option<Ipv4Net>,
+    /// Destination prefix, canonical; `to all` (or 0.0.0.0/0) is `None`.
+    pub to: Option<Ipv4Net>,
+    /// Input port name.
+    pub iif: Option<String>,
+    /// The IPv4 TOS/DS field must equal this (ECN bits, the low two, are zero); 0 is
+    /// `None`, as in Linux.
+    pub tos: Option<u8>,
+    /// `(mark, mask)`: `skb mark & mask == mark`; bits of `mark` are within `mask`.
+    /// Without a mask the mask is 0xffffffff; `fwmark 0` alone matches everything and
+    /// is `None`, as in Linux.
+    pub fwmark: Option<(u32, u32)>,
+    /// What to do with a matching packet.
+    pub action: RuleAction,
+}
+
+/// A rule's action (`FR_ACT_*`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum RuleAction {
+    /// `table: T` / `lookup T`: look the destination up in table T; if no route there
+    /// matches (or it is a `throw`), go on with the next rule.
+    Lookup(u32),
+    /// `type: blackhole`: drop silently.
+    Blackhole,
+    /// `type: unreachable`: drop, ICMP network unreachable.
+    Unreachable,
+    /// `type: prohibit`: drop, ICMP administratively prohibited.
+    Prohibit,
+}
+
+/// Linux's three default rules, which every config has implicitly and which are not in
+/// [`Config::rules`]: `0: from all lookup local`, `32766: from all lookup main`,
+/// `32767: from all lookup default`.
+pub fn default_rules() -> Vec<RuleConf> {
+    [
+        (0, TABLE_LOCAL),
+        (PREF_MAIN, TABLE_MAIN),
+        (PREF_DEFAULT, TABLE_DEFAULT),
+    ]
+    .into_iter()
+    .map(|(pref, table)| RuleConf {
+        pref,
+        from: None,
+        to: None,
+        iif: None,
+        tos: None,
+        fwmark: None,
+        action: RuleAction::Lookup(table),
+    })
+    .collect()
 }
 
 /// Global knobs (`settings:`); names follow the kernel's sysctls where there is one.
@@ -118,6 +265,10 @@ pub struct Settings {
     pub burst: u16,
     /// Mbuf pool size, at least 512, default 8191 (2^n - 1 suits the mempool ring).
     pub mbufs: u32,
+    /// What the ECMP flow hash covers (`net.ipv4.fib_multipath_hash_policy`): 0 = L3
+    /// (source and destination address), 1 = L3+L4 (also protocol and ports).
+    /// Default 0; Linux's 2 and 3 (inner headers, custom fields) are not supported.
+    pub fib_multipath_hash_policy: u8,
 }
 
 impl Default for Settings {
@@ -129,6 +280,7 @@ impl Default for Settings {
             icmp_echo_ignore_broadcasts: true,
             burst: 32,
             mbufs: 8191,
+            fib_multipath_hash_policy: 0,
         }
     }
 }
@@ -162,7 +314,7 @@ impl Config {
         let mut best: Option<(usize, u8)> = None;
         for (i, port) in self.ports.iter().enumerate() {
             for a in &port.addresses {
-                if a.contains(&gw) && best.map_or(true, |(_, len)| a.prefix_len() > len) {
+                if a.contains(&gw) && best.is_none_or(|(_, len)| a.prefix_len() > len) {
                     best = Some((i, a.prefix_len()));
                 }
             }
@@ -178,6 +330,19 @@ impl Config {
         self.ports.iter().position(|p| p.name == name)
     }
 
+    /// The name of table `id` as iproute2 prints it: `local`, `main`, `default`, a name
+    /// from [`Config::tables`], or else the number.
+    pub fn table_name(&self, id: u32) -> String {
+        table_name(&self.tables, id)
+    }
+
+    /// The id of the table written `name_or_number`: a reserved name (`local` 255,
+    /// `main` 254, `default` 253), a name from [`Config::tables`], or a decimal number
+    /// 1..=2^32-1 (any number is a table; it need not be declared). `None` otherwise.
+    pub fn table_id(&self, name_or_number: &str) -> Option<u32> {
+        resolve_table(&self.tables, name_or_number).ok()
+    }
+
     /// Whether port `port` (an index) reaches `gw`: one of its subnets contains it, or a
     /// neighbor entry on that port has that address.
     pub fn port_reaches(&self, port: usize, gw: Ipv4Addr) -> bool {
@@ -190,6 +355,41 @@ impl Config {
                 .iter()
                 .any(|n| n.address == gw && n.port == p.name)
     }
+}
+
+/// See [`Config::table_name`].
+pub(crate) fn table_name(tables: &[TableConf], id: u32) -> String {
+    RESERVED_TABLES
+        .iter()
+        .find(|(_, i)| *i == id)
+        .map(|(n, _)| (*n).to_string())
+        .or_else(|| tables.iter().find(|t| t.id == id).map(|t| t.name.clone()))
+        .unwrap_or_else(|| id.to_string())
+}
+
+/// A table written as a name or a number (see [`Config::table_id`]), or why not.
+pub(crate) fn resolve_table(tables: &[TableConf], word: &str) -> Result<u32, String> {
+    if !word.is_empty() && word.bytes().all(|b| b.is_ascii_digit()) {
+        return match word.parse::<u32>() {
+            Ok(id) if id > 0 => Ok(id),
+            _ => Err(format!("table {word} is out of range (1 to 4294967295)")),
+        };
+    }
+    if let Some((_, id)) = RESERVED_TABLES.iter().find(|(n, _)| *n == word) {
+        return Ok(*id);
+    }
+    if let Some(t) = tables.iter().find(|t| t.name == word) {
+        return Ok(t.id);
+    }
+    let names: Vec<&str> = RESERVED_TABLES
+        .iter()
+        .map(|(n, _)| *n)
+        .chain(tables.iter().map(|t| t.name.as_str()))
+        .collect();
+    Err(format!(
+        "table `{word}` is not a number or a table name ({})",
+        names.join(", ")
+    ))
 }
 
 #[cfg(test)]
@@ -215,6 +415,9 @@ mod tests {
             neighbors,
             routes: vec![],
             route_files: vec![],
+            tables: vec![],
+            nexthops: vec![],
+            rules: vec![],
             settings: Settings::default(),
         }
     }

@@ -17,25 +17,65 @@
 //!     tx_desc: 1024
 //! neighbors:                  # static ARP entries
 //!   - { address: 10.0.1.2, mac: "02:00:00:00:01:02", port: p0 }
+//! tables:                     # named user tables (iproute2's rt_tables); any number
+//!   - { id: 100, name: isp2 }   #   1..=2^32-1 is a table without being named here;
+//!                             #   local 255, main 254, default 253 are built in
+//! nexthops:                   # `ip nexthop` objects, ids 1..=2^32-1
+//!   - { id: 1, via: 10.0.1.2, dev: p0 }                  # gateway (dev optional)
+//!   - { id: 2, dev: p1 }                                 # on-link
+//!   - { id: 3, blackhole: true }
+//!   - { id: 10, group: [{ id: 1, weight: 3 }, { id: 2 }] }  # ECMP group, weights 1..=256
 //! routes:                     # `ip route` in YAML
 //!   - { prefix: 198.51.100.0/24, via: 10.0.1.2 }          # gateway (port found from subnets)
 //!   - { prefix: 198.51.101.0/24, via: 10.0.1.2, dev: p0 } # gateway through a given port
 //!   - { prefix: 192.0.2.0/24, dev: p1 }                   # directly connected
 //!   - { prefix: 203.0.113.0/24, type: blackhole }         # or unreachable, prohibit
 //!   - { prefix: 0.0.0.0/0, via: 10.0.1.2, metric: 10 }    # lower metric wins
+//!   - { prefix: 10.1.0.0/16, via: [10.0.1.2, 10.0.2.2] }  # ECMP, equal weights
+//!   - { prefix: 10.2.0.0/16, via: [{ address: 10.0.1.2, weight: 3, dev: p0 }, { address: 10.0.2.2 }] }
+//!   - { prefix: 10.3.0.0/16, nhid: 10 }                   # a nexthop object
+//!   - { prefix: 0.0.0.0/0, via: 10.0.2.2, table: isp2 }   # table: name or number, default main
 //! route_files:                # bulk routes, see route_file
-//!   - { path: tables/dfz.txt.xz, via: [10.0.1.2, 10.0.2.2], metric: 0 }
+//!   - { path: tables/dfz.txt.xz, via: [10.0.1.2, 10.0.2.2], metric: 0, table: main }
+//! rules:                      # `ip rule`; 0 local, 32766 main, 32767 default are implicit
+//!   - { pref: 100, from: 10.0.0.0/8, to: 192.0.2.0/24, iif: p0, tos: 0x10,
+//!       fwmark: "0x1/0xff", table: isp2 }                 # every selector optional
+//!   - { to: 198.51.100.0/24, type: prohibit }  # no pref: (lowest pref in use) - 1, as Linux
 //! settings:                   # all optional; kernel sysctl names
 //!   ip_default_ttl: 64
 //!   icmp_msgs_per_sec: 1000
 //!   icmp_msgs_burst: 50
 //!   icmp_echo_ignore_broadcasts: true
+//!   fib_multipath_hash_policy: 0  # ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (+ proto, ports)
 //!   burst: 32                 # rx burst, 1..=256
 //!   mbufs: 8191               # mempool size, >= 512
 //! ```
 //!
 //! Route prefixes must be canonical (`10.0.0.1/24` is an error that suggests
 //! `10.0.0.0/24`). Route-file paths are relative to the config file's directory.
+//!
+//! Routes: a `via` list of one is a plain `via`; of two or more, a
+//! [`RouteTarget::Multipath`] whose gateways must be distinct (a route-level `dev` is
+//! then ambiguous: give each entry its own). `nhid` excludes `via`, `dev` and a
+//! non-unicast `type`. Duplicate routes are the same (table, prefix, metric).
+//!
+//! Nexthops: exactly one of `via` (with optional `dev`), `dev`, `blackhole: true`,
+//! `group`. Group members must be defined earlier in the list (as `ip nexthop
+//! add` needs them to exist), be single nexthops, and appear once; a blackhole member
+//! must be alone (Linux's rule).
+//!
+//! Rules: exactly one action, `table` (lookup) or `type` (blackhole, unreachable,
+//! prohibit). `pref` 0 is an error (Linux keeps it for the `lookup local` rule); a rule
+//! without `pref` gets one less than the lowest pref among the default rule 32766 and
+//! the rules above it in the file, which is what the kernel's `fib_default_rule_pref`
+//! gives a rule added without one. Selectors that select everything (`from: all`,
+//! 0.0.0.0/0, `tos: 0`, `fwmark: 0`) are stored as none, as Linux stores them; `tos`
+//! must leave the ECN bits zero and `fwmark` must lie within its mask. A rule equal to
+//! an earlier one or to a default rule is an error (`ip rule add` says EEXIST).
+//!
+//! The running appliance's commands use the same types and checks: [`cli`] parses
+//! iproute2's syntax, and [`Config::check_route`], [`Config::check_rule`] and
+//! [`Config::check_nexthop`] check against the running config.
 //!
 //! ## Errors
 //!
@@ -45,7 +85,9 @@
 //! | file | job |
 //! |---|---|
 //! | `schema.rs` | pass 1: serde types; one-node checks (types, unknown keys, address syntax) with serde_yaml's positions |
-//! | `validate/` | pass 2: ranges, duplicates, subnets, port references, gateway reachability |
+//! | `validate/` | pass 2: ranges, duplicates, subnets, references, which keys go together |
+//! | `check.rs` | the semantic checks YAML and the CLI share ([`Config::check_route`], ...) |
+//! | `cli.rs`, `cli/` | iproute2-syntax parsers for `route`, `rule`, `nexthop` commands |
 //! | `locate.rs` | path (`routes[3].via`) to line:column for pass-2 errors |
 //! | `route_file.rs` | streaming prefix files, plain or xz |
 //! | `mac.rs` | [`MacAddr`] |
@@ -56,12 +98,18 @@
 //!
 //! `fib_config`/`rtmsg` -> [`RouteConf`]; `rtm_type` (RTN_UNICAST, RTN_BLACKHOLE,
 //! RTN_UNREACHABLE, RTN_PROHIBIT) -> [`RouteTarget`]; `fib_nh` gateway and device ->
-//! [`RouteTarget::Via`]; `neighbour` (permanent ARP entry) -> [`NeighborConf`];
-//! `in_ifaddr` -> [`PortConf::addresses`]; `ipv4_devconf`/sysctls -> [`Settings`].
+//! [`RouteTarget::Via`]; RTA_MULTIPATH `rtnexthop`s -> [`RouteTarget::Multipath`] of
+//! [`NexthopSpec`]; `struct nexthop` (RTA_NH_ID) -> [`NexthopConf`] /
+//! [`RouteTarget::Nhid`]; `rtm_table`/RTA_TABLE -> [`RouteConf::table`]; `fib_rule` /
+//! `fib4_rule` -> [`RuleConf`], FR_ACT_* -> [`RuleAction`]; `neighbour` (permanent ARP
+//! entry) -> [`NeighborConf`]; `in_ifaddr` -> [`PortConf::addresses`];
+//! `ipv4_devconf`/sysctls -> [`Settings`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod check;
+pub mod cli;
 mod config;
 mod error;
 mod locate;
@@ -71,7 +119,11 @@ pub mod route_file;
 mod schema;
 mod validate;
 
-pub use config::{Config, NeighborConf, PortConf, RouteConf, RouteFileConf, RouteTarget, Settings};
+pub use config::{
+    default_rules, Config, NeighborConf, NexthopConf, NexthopKind, NexthopSpec, PortConf,
+    RouteConf, RouteFileConf, RouteTarget, RuleAction, RuleConf, Settings, TableConf, PREF_DEFAULT,
+    PREF_MAIN, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN,
+};
 pub use error::ConfError;
 pub use ipnet::Ipv4Net;
 pub use mac::MacAddr;
@@ -200,6 +252,75 @@ mod tests {
             Config::from_str(&c.to_yaml(), Path::new("x.yaml")).unwrap(),
             c
         );
+    }
+
+    /// Every new object in one file: tables, nexthops, ECMP via lists, nhid, tables on
+    /// routes and route files, rules with every selector, the hash policy.
+    const FIB: &str = "\
+tables:
+  - { id: 100, name: isp2 }
+  - { id: 200, name: lab }
+nexthops:
+  - { id: 1, via: 10.0.1.2, dev: p0 }
+  - { id: 2, via: 10.0.2.2 }
+  - { id: 3, dev: p1 }
+  - { id: 4, blackhole: true }
+  - { id: 10, group: [{ id: 1, weight: 3 }, 2] }
+routes:
+  - { prefix: 10.1.0.0/16, via: [10.0.1.2, { address: 10.0.2.2, weight: 2, dev: p1 }] }
+  - { prefix: 10.2.0.0/16, via: [10.0.1.2], table: isp2, metric: 5 }
+  - { prefix: 10.3.0.0/16, nhid: 10, table: 300 }
+  - { prefix: 10.4.0.0/16, dev: p0, table: local }
+  - { prefix: 0.0.0.0/0, type: unreachable, table: lab }
+rules:
+  - { pref: 100, from: 10.0.0.0/8, to: 192.0.2.0/24, iif: p0, tos: 0x10, fwmark: \"0x1/0xff\", table: isp2 }
+  - { from: 172.16.0.0/12, table: 300 }
+  - { fwmark: 7, type: blackhole }
+  - { pref: 40000, to: 198.51.100.0/24, type: prohibit }
+  - { pref: 40001, iif: p1, type: unreachable }
+settings:
+  fib_multipath_hash_policy: 1
+";
+
+    #[test]
+    fn to_yaml_round_trips_fib_objects() {
+        let file = Path::new("x.yaml");
+        let text = format!("{}{FIB}", validate::testutil::BASE);
+        let c = Config::from_str(&text, file).unwrap();
+        assert_eq!(c.tables.len(), 2);
+        assert_eq!(c.nexthops.len(), 5);
+        assert_eq!(
+            c.rules.iter().map(|r| r.pref).collect::<Vec<_>>(),
+            [100, 99, 98, 40000, 40001]
+        );
+        assert_eq!(c.settings.fib_multipath_hash_policy, 1);
+        let dump = c.to_yaml();
+        for want in [
+            "table: isp2",
+            "table: 300",
+            "table: main",
+            "nhid: 10",
+            "weight: 3",
+            "blackhole: true",
+            "fwmark: 0x1/0xff",
+            "fwmark: 0x7/0xffffffff",
+            "pref: 99",
+            "from: 172.16.0.0/12",
+            "type: prohibit",
+            "fib_multipath_hash_policy: 1",
+        ] {
+            assert!(dump.contains(want), "{want} not in\n{dump}");
+        }
+        let again = Config::from_str(&dump, file).unwrap();
+        assert_eq!(again, c);
+        assert_eq!(again.to_yaml(), dump);
+        // Without the new keys nothing new is written.
+        let plain = Config::from_str(PCAP, &repo().join("pcap.yaml"))
+            .unwrap()
+            .to_yaml();
+        for key in ["tables:", "nexthops:", "rules:", "nhid"] {
+            assert!(!plain.contains(key), "{key} in\n{plain}");
+        }
     }
 
     #[test]

@@ -86,6 +86,40 @@ pub(crate) fn overlaps(a: Ipv4Net, b: Ipv4Net) -> bool {
     a.trunc().contains(&b.network()) || b.trunc().contains(&a.network())
 }
 
+/// A `u32` in decimal or `0x` hex (as iproute2 reads marks; no octal).
+pub(crate) fn parse_u32(s: &str) -> Option<u32> {
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) if !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()) => {
+            u32::from_str_radix(h, 16).ok()
+        }
+        Some(_) => None,
+        None if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+        None => None,
+    }
+}
+
+/// A rule's `(mark, mask)` as Linux stores it: without a mask, all bits of a non-zero
+/// mark are compared (0xffffffff); a zero mark with no (or a zero) mask compares
+/// nothing, which is no selector at all (`None`).
+pub(crate) fn fwmark(mark: u32, mask: Option<u32>) -> Option<(u32, u32)> {
+    let mask = mask.unwrap_or(if mark == 0 { 0 } else { u32::MAX });
+    (mark != 0 || mask != 0).then_some((mark, mask))
+}
+
+/// `MARK[/MASK]`, each decimal or `0x` hex, normalized by [`fwmark`].
+pub(crate) fn parse_fwmark(s: &str) -> Result<Option<(u32, u32)>, String> {
+    let (mark, mask) = match s.split_once('/') {
+        Some((a, b)) => (a, Some(b)),
+        None => (s, None),
+    };
+    let num = |t: &str| {
+        parse_u32(t).ok_or_else(|| {
+            format!("fwmark `{s}`: `{t}` is not a number from 0 to 0xffffffff (decimal or 0x hex)")
+        })
+    };
+    Ok(fwmark(num(mark)?, mask.map(num).transpose()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +187,25 @@ mod tests {
         assert_eq!(
             network_or_broadcast(Ipv4Addr::new(10, 0, 1, 0), net("10.0.1.0/31")),
             None
+        );
+    }
+
+    #[test]
+    fn numbers_and_marks() {
+        assert_eq!(parse_u32("0x1f"), Some(31));
+        assert_eq!(parse_u32("31"), Some(31));
+        assert_eq!(parse_u32("4294967295"), Some(u32::MAX));
+        for bad in ["", "0x", "4294967296", "-1", "1f", "0x1g", "+3"] {
+            assert_eq!(parse_u32(bad), None, "{bad}");
+        }
+        assert_eq!(parse_fwmark("0x1/0xff"), Ok(Some((1, 0xff))));
+        assert_eq!(parse_fwmark("7"), Ok(Some((7, u32::MAX))));
+        assert_eq!(parse_fwmark("0"), Ok(None));
+        assert_eq!(parse_fwmark("0/0"), Ok(None));
+        assert_eq!(parse_fwmark("0/0x3"), Ok(Some((0, 3))));
+        assert_eq!(
+            parse_fwmark("0x1/zz").unwrap_err(),
+            "fwmark `0x1/zz`: `zz` is not a number from 0 to 0xffffffff (decimal or 0x hex)"
         );
     }
 

@@ -366,6 +366,7 @@ mod tests {
             path,
             via: via(n),
             metric: 0,
+            table: crate::TABLE_MAIN,
         };
         let mut out = Vec::new();
         read(&rf, |p, g| out.push((p, g)))?;
@@ -419,6 +420,7 @@ mod tests {
             path,
             via: via(4),
             metric: 0,
+            table: crate::TABLE_MAIN,
         };
         let (mut per_gw, mut first) = ([0usize; 4], None);
         let t = Instant::now();
@@ -444,6 +446,7 @@ mod tests {
             path,
             via: via(4),
             metric: 0,
+            table: crate::TABLE_MAIN,
         };
         let mut per_gw = [0usize; 4];
         let t = Instant::now();

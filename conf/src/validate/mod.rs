@@ -7,19 +7,23 @@
 //! turns the path into a line and column, so every error reads
 //! `file:line:column: message`. The first problem stops loading.
 //!
-//! Order: ports ([`ports`]), neighbors ([`neighbors`]), routes and route files
-//! ([`routes`]), then settings.
+//! Order: ports ([`ports`]), neighbors ([`neighbors`]), tables ([`tables`]), nexthop
+//! objects ([`nexthops`]), routes and route files ([`routes`]), rules ([`rules`]), then
+//! settings; each may refer to what comes before it.
 
 mod neighbors;
+mod nexthops;
 mod ports;
 mod routes;
+mod rules;
+mod tables;
 
 use std::path::Path;
 
-use crate::config::{Config, Settings};
+use crate::config::{resolve_table, Config, Settings, TABLE_MAIN};
 use crate::error::ConfError;
 use crate::locate::{self, node, Seg};
-use crate::schema::{RawConfig, RawSettings};
+use crate::schema::{RawConfig, RawSettings, TableRef};
 
 /// A problem at a node.
 #[derive(Debug)]
@@ -76,13 +80,35 @@ fn check(v: &Validator, raw: RawConfig) -> Result<Config, Issue> {
         neighbors: vec![],
         routes: vec![],
         route_files: vec![],
+        tables: vec![],
+        nexthops: vec![],
+        rules: vec![],
         settings: Settings::default(),
     };
     c.neighbors = neighbors::neighbors(v, &c, raw.neighbors)?;
+    c.tables = tables::tables(v, raw.tables)?;
+    c.nexthops = nexthops::nexthops(v, &c, raw.nexthops)?;
     c.routes = routes::routes(v, &c, raw.routes)?;
     c.route_files = routes::route_files(v, &c, raw.route_files)?;
+    c.rules = rules::rules(v, &c, raw.rules)?;
     c.settings = settings(raw.settings)?;
     Ok(c)
+}
+
+/// A `table:` key: absent is `main`; else a number or a known name. `what` starts the
+/// message (`route`).
+pub(crate) fn table_ref(
+    c: &Config,
+    t: Option<&TableRef>,
+    at: impl Into<Vec<Seg>>,
+    what: &str,
+) -> Result<u32, Issue> {
+    match t {
+        None => Ok(TABLE_MAIN),
+        Some(t) => {
+            resolve_table(&c.tables, &t.word()).map_err(|m| issue(at, format!("{what} {m}")))
+        }
+    }
 }
 
 /// `value` as a `T` if it is within `lo..=hi`, else an issue at `at`.
@@ -124,6 +150,18 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
             node!["settings", "mbufs"],
             "mbufs",
         )?,
+        fib_multipath_hash_policy: match s.fib_multipath_hash_policy {
+            p @ (0 | 1) => p as u8,
+            p => {
+                return Err(issue(
+                    node!["settings", "fib_multipath_hash_policy"],
+                    format!(
+                        "fib_multipath_hash_policy {p} is not supported (0 = L3: source and \
+                         destination address; 1 = L3+L4: also protocol and ports)"
+                    ),
+                ))
+            }
+        },
     })
 }
 
@@ -193,7 +231,8 @@ mod tests {
         let e = err(&format!("{BASE}rutes: []\n"));
         assert_eq!(
             e,
-            "lab.yaml:11:1: unknown field `rutes`, expected one of `ports`, `neighbors`, `routes`, `route_files`, `settings`"
+            "lab.yaml:11:1: unknown field `rutes`, expected one of `ports`, `neighbors`, `tables`, `nexthops`, \
+             `routes`, `route_files`, `rules`, `settings`"
         );
     }
 
@@ -201,7 +240,8 @@ mod tests {
     fn wrong_shapes() {
         assert_eq!(
             err("- p0\n"),
-            "lab.yaml:1:1: invalid type: sequence, expected a mapping with `ports:` and optionally `neighbors:`, `routes:`, `route_files:`, `settings:`"
+            "lab.yaml:1:1: invalid type: sequence, expected a mapping with `ports:` and optionally `neighbors:`, \
+             `tables:`, `nexthops:`, `routes:`, `route_files:`, `rules:`, `settings:`"
         );
         assert_eq!(
             err("ports: [p0]\n"),
@@ -240,11 +280,32 @@ mod tests {
     }
 
     #[test]
+    fn multipath_hash_policy() {
+        assert_eq!(load(BASE).unwrap().settings.fib_multipath_hash_policy, 0);
+        let c = load(&format!(
+            "{BASE}settings:\n  fib_multipath_hash_policy: 1\n"
+        ))
+        .unwrap();
+        assert_eq!(c.settings.fib_multipath_hash_policy, 1);
+        assert_eq!(
+            err(&format!(
+                "{BASE}settings:\n  fib_multipath_hash_policy: 2\n"
+            )),
+            "lab.yaml:12:30: fib_multipath_hash_policy 2 is not supported (0 = L3: source and \
+             destination address; 1 = L3+L4: also protocol and ports)"
+        );
+        assert_eq!(
+            err(&format!("{BASE}settings:\n  fib_multipath_hash_policy: l4\n")),
+            "lab.yaml:12:30: settings.fib_multipath_hash_policy: invalid type: string \"l4\", expected u64"
+        );
+    }
+
+    #[test]
     fn settings_unknown_key_and_type() {
         assert_eq!(
             err(&format!("{BASE}settings:\n  ttl: 3\n")),
             "lab.yaml:12:3: settings: unknown field `ttl`, expected one of `ip_default_ttl`, `icmp_msgs_per_sec`, \
-             `icmp_msgs_burst`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`"
+             `icmp_msgs_burst`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`, `fib_multipath_hash_policy`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),

@@ -1,8 +1,9 @@
 //! Checks on `neighbors` (static ARP entries): the port exists, the address is a
 //! host on one of that port's subnets and not the router's own, no duplicates.
 
-use super::ports::{check_mac, own_address, port_ref, port_summary};
+use super::ports::{check_mac, port_ref};
 use super::{issue, Issue, Validator};
+use crate::check::{own_address, port_summary};
 use crate::config::{Config, NeighborConf};
 use crate::locate::node;
 use crate::net;

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use ipnet::Ipv4Net;
 
 use super::{in_range, issue, Issue, Validator};
+use crate::check;
 use crate::config::{Config, PortConf};
 use crate::locate::node;
 use crate::mac::MacAddr;
@@ -190,25 +191,6 @@ fn addresses(earlier: &[PortConf], i: usize, p: &RawPort) -> Result<Vec<Ipv4Net>
     Ok(out)
 }
 
-/// `p0 10.0.1.1/24, p1 10.0.2.1/24`, for messages.
-pub(super) fn port_list(ports: &[PortConf]) -> String {
-    ports
-        .iter()
-        .map(port_summary)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `p0 10.0.1.1/24 10.0.3.1/24`, or `p0 (no addresses)`.
-pub(super) fn port_summary(p: &PortConf) -> String {
-    if p.addresses.is_empty() {
-        format!("{} (no addresses)", p.name)
-    } else {
-        let addrs: Vec<String> = p.addresses.iter().map(|a| a.to_string()).collect();
-        format!("{} {}", p.name, addrs.join(" "))
-    }
-}
-
 /// `port: X` must name a port; the message lists the ports.
 pub(super) fn port_ref(
     c: &Config,
@@ -216,24 +198,7 @@ pub(super) fn port_ref(
     at: impl Into<Vec<crate::locate::Seg>>,
     what: &str,
 ) -> Result<usize, Issue> {
-    c.port_index(name).ok_or_else(|| {
-        let names: Vec<&str> = c.ports.iter().map(|p| p.name.as_str()).collect();
-        issue(
-            at,
-            format!(
-                "{what} `{name}`: no such port (ports: {})",
-                names.join(", ")
-            ),
-        )
-    })
-}
-
-/// If `a` is one of the router's own addresses, the port it is on.
-pub(super) fn own_address(c: &Config, a: Ipv4Addr) -> Option<&str> {
-    c.ports
-        .iter()
-        .find(|p| p.addresses.iter().any(|n| n.addr() == a))
-        .map(|p| p.name.as_str())
+    check::port_named(c, name, what).map_err(|m| issue(at, m))
 }
 
 #[cfg(test)]

@@ -1,18 +1,19 @@
-//! Checks on `routes` and `route_files`: canonical prefixes, duplicates, route types,
-//! and that every gateway is reachable through some port.
+//! Checks on `routes` and `route_files`: canonical prefixes, tables, duplicates, route
+//! types, via lists (ECMP), `nhid`, and that every gateway is reachable through some
+//! port. The checks that the CLI shares live in [`crate::check`]; here is what only the
+//! YAML form has (which keys go together) and the mapping of a fault to its node.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use ipnet::Ipv4Net;
 
-use super::ports::{own_address, port_list, port_ref, port_summary};
-use super::{issue, Issue, Validator};
-use crate::config::{Config, RouteConf, RouteFileConf, RouteTarget};
+use super::{in_range, issue, table_ref, Issue, Validator};
+use crate::check::{self, Part, WEIGHT_MAX};
+use crate::config::{Config, NexthopSpec, RouteConf, RouteFileConf, RouteTarget};
 use crate::locate::{node, Seg};
 use crate::net;
-use crate::schema::{RawRoute, RawRouteFile, RouteType};
+use crate::schema::{RawRoute, RawRouteFile, RawVia, RouteType};
 
 pub(super) fn routes(
     v: &Validator,
@@ -20,35 +21,88 @@ pub(super) fn routes(
     raw: Vec<RawRoute>,
 ) -> Result<Vec<RouteConf>, Issue> {
     let mut out = Vec::with_capacity(raw.len());
-    let mut seen: HashMap<(Ipv4Net, u32), usize> = HashMap::new();
+    let mut seen: HashMap<(u32, Ipv4Net, u32), usize> = HashMap::new();
     for (i, r) in raw.into_iter().enumerate() {
         let prefix = r.prefix.0;
         net::canonical(prefix)
             .map_err(|m| issue(node!["routes", i, "prefix"], format!("route {m}")))?;
-        if let Some(&j) = seen.get(&(prefix, r.metric)) {
+        let table = table_ref(c, r.table.as_ref(), node!["routes", i, "table"], "route")?;
+        if let Some(&j) = seen.get(&(table, prefix, r.metric)) {
             let line = v.line_of(&node!["routes", j]);
+            let in_table = if table == crate::TABLE_MAIN {
+                String::new()
+            } else {
+                format!(" table {}", c.table_name(table))
+            };
             return Err(issue(
                 node!["routes", i, "prefix"],
                 format!(
-                    "duplicate route {prefix} metric {} (first defined at line {line})",
+                    "duplicate route {prefix}{in_table} metric {} (first defined at line {line})",
                     r.metric
                 ),
             ));
         }
-        seen.insert((prefix, r.metric), i);
-        let target = target(c, i, &r)?;
-        out.push(RouteConf {
+        seen.insert((table, prefix, r.metric), i);
+        let route = RouteConf {
             prefix,
-            target,
+            target: target(i, &r)?,
             metric: r.metric,
-        });
+            table,
+        };
+        check::route(c, &route).map_err(|f| issue(fault_path(i, &r, f.part), f.message))?;
+        out.push(route);
     }
     Ok(out)
 }
 
-fn target(c: &Config, i: usize, r: &RawRoute) -> Result<RouteTarget, Issue> {
+/// The node of `routes[i]` that a [`check::route`] fault is about.
+fn fault_path(i: usize, r: &RawRoute, part: Part) -> Vec<Seg> {
+    let list = matches!(r.via, Some(RawVia::List(_)));
+    let mut at: Vec<Seg> = node!["routes", i].to_vec();
+    match part {
+        Part::Prefix => at.push("prefix".into()),
+        Part::Table => at.push("table".into()),
+        Part::Nhid => at.push("nhid".into()),
+        Part::Dev if r.dev.is_some() || !list => at.push("dev".into()),
+        // A list of one with the port inside the entry.
+        Part::Dev => at.extend(node!["via", 0, "dev"]),
+        Part::Via(_) if !list => at.push("via".into()),
+        Part::Via(j) => at.extend(node!["via", j]),
+        Part::HopDev(j) => at.extend(node!["via", j, "dev"]),
+        Part::HopWeight(j) => at.extend(node!["via", j, "weight"]),
+        _ => {}
+    }
+    at
+}
+
+/// What the route's keys say it does; which keys may go together is judged here, the
+/// rest in [`check::route`].
+fn target(i: usize, r: &RawRoute) -> Result<RouteTarget, Issue> {
     let kind = r.kind.unwrap_or(RouteType::Unicast);
     let prefix = r.prefix.0;
+    if let Some(id) = r.nhid {
+        let what = "the nexthop object gives the gateways and ports";
+        for (key, present) in [("via", r.via.is_some()), ("dev", r.dev.is_some())] {
+            if present {
+                return Err(issue(
+                    node!["routes", i, key],
+                    format!("route {prefix}: `nhid` and `{key}` cannot go together ({what}); remove one"),
+                ));
+            }
+        }
+        if kind != RouteType::Unicast {
+            return Err(issue(
+                node!["routes", i, "type"],
+                format!(
+                    "route {prefix}: `nhid` and `type: {}` cannot go together (a route with a \
+                     nexthop object is unicast); remove one",
+                    kind.name()
+                ),
+            ));
+        }
+        let id = in_range(id, 1, u32::MAX.into(), node!["routes", i, "nhid"], "nhid")?;
+        return Ok(RouteTarget::Nhid(id));
+    }
     if kind != RouteType::Unicast {
         let name = kind.name();
         if r.via.is_some() {
@@ -73,68 +127,67 @@ fn target(c: &Config, i: usize, r: &RawRoute) -> Result<RouteTarget, Issue> {
             _ => RouteTarget::Prohibit,
         });
     }
-    let dev = match &r.dev {
-        Some(d) => Some(port_ref(c, d, node!["routes", i, "dev"], "route dev")?),
-        None => None,
-    };
-    match (r.via, dev) {
+    match (&r.via, &r.dev) {
         (None, None) => Err(issue(
             node!["routes", i],
             format!(
-                "route {prefix} needs `via` (a gateway), `dev` (a port), or a `type` \
-                 (blackhole, unreachable, prohibit)"
+                "route {prefix} needs `via` (a gateway), `dev` (a port), `nhid` (a nexthop \
+                 object), or a `type` (blackhole, unreachable, prohibit)"
             ),
         )),
-        (None, Some(p)) => Ok(RouteTarget::Dev(c.ports[p].name.clone())),
-        (Some(gw), dev) => {
-            gateway(c, gw.0, dev, node!["routes", i, "via"], "route")?;
-            Ok(RouteTarget::Via {
-                gateway: gw.0,
-                dev: r.dev.clone(),
-            })
-        }
-    }
-}
-
-/// `gw` must be reachable (through port `dev` when given) and not one of our own
-/// addresses. `what` starts the message ("route", "route file").
-fn gateway(
-    c: &Config,
-    gw: Ipv4Addr,
-    dev: Option<usize>,
-    at: impl Into<Vec<Seg>>,
-    what: &str,
-) -> Result<usize, Issue> {
-    if let Some(owner) = own_address(c, gw) {
-        return Err(issue(
-            at,
-            format!("{what} via {gw}: that is this router's own address on port {owner}"),
-        ));
-    }
-    match dev {
-        Some(p) if c.port_reaches(p, gw) => Ok(p),
-        Some(p) => {
-            let port = &c.ports[p];
-            Err(issue(
-                at,
-                format!(
-                    "{what} via {gw} dev {}: port {} has no address on a subnet containing it \
-                     and no neighbor entry for it ({})",
-                    port.name,
-                    port.name,
-                    port_summary(port)
-                ),
-            ))
-        }
-        None => c.port_for_gateway(gw).ok_or_else(|| {
-            issue(
-                at,
-                format!(
-                    "{what} via {gw}: no port has an address on a subnet containing it (ports: {})",
-                    port_list(&c.ports)
-                ),
-            )
+        (None, Some(d)) => Ok(RouteTarget::Dev(d.clone())),
+        (Some(RawVia::One(gw)), dev) => Ok(RouteTarget::Via {
+            gateway: gw.0,
+            dev: dev.clone(),
         }),
+        (Some(RawVia::List(hops)), dev) => {
+            let mut out = Vec::with_capacity(hops.len());
+            for (j, h) in hops.iter().enumerate() {
+                let weight = match h.weight {
+                    Some(w) => in_range(
+                        w,
+                        1,
+                        WEIGHT_MAX.into(),
+                        node!["routes", i, "via", j, "weight"],
+                        "weight",
+                    )?,
+                    None => 1,
+                };
+                out.push(NexthopSpec {
+                    gateway: h.address.0,
+                    dev: h.dev.clone(),
+                    weight,
+                });
+            }
+            match (out.len(), dev) {
+                (0, _) => Err(issue(
+                    node!["routes", i, "via"],
+                    format!("route {prefix}: `via` is an empty list; give at least one gateway"),
+                )),
+                (1, Some(_)) if out[0].dev.is_some() => Err(issue(
+                    node!["routes", i, "dev"],
+                    format!(
+                        "route {prefix}: `dev` is given twice, on the route and in its `via` entry; remove one"
+                    ),
+                )),
+                (1, dev) => {
+                    let h = out.remove(0);
+                    Ok(RouteTarget::Via {
+                        gateway: h.gateway,
+                        dev: h.dev.or_else(|| dev.clone()),
+                    })
+                }
+                (n, Some(d)) => Err(issue(
+                    node!["routes", i, "dev"],
+                    format!(
+                        "route {prefix}: `dev: {d}` on a route with {n} gateways is ambiguous; give \
+                         each its port in the list, like via: [{{ address: {}, dev: {d} }}, ...]",
+                        out[0].gateway
+                    ),
+                )),
+                (_, None) => Ok(RouteTarget::Multipath(out)),
+            }
+        }
     }
 }
 
@@ -154,18 +207,20 @@ pub(super) fn route_files(
             ));
         }
         for (j, gw) in f.via.iter().enumerate() {
-            gateway(
-                c,
-                gw.0,
-                None,
-                node!["route_files", i, "via", j],
-                "route file",
-            )?;
+            check::gateway(c, gw.0, None, "route file")
+                .map_err(|m| issue(node!["route_files", i, "via", j], m))?;
         }
+        let table = table_ref(
+            c,
+            f.table.as_ref(),
+            node!["route_files", i, "table"],
+            "route file",
+        )?;
         out.push(RouteFileConf {
             path,
             via: f.via.iter().map(|a| a.0).collect(),
             metric: f.metric,
+            table,
         });
     }
     Ok(out)
@@ -194,6 +249,8 @@ fn resolve(dir: &Path, p: &Path, at: impl Into<Vec<Seg>>) -> Result<PathBuf, Iss
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::super::testutil::{err, load, BASE};
     use super::*;
 
@@ -329,7 +386,8 @@ mod tests {
         );
         assert_eq!(
             err(&routes("  - { prefix: 10.9.0.0/16, gw: 10.0.1.2 }\n")),
-            "lab.yaml:12:28: routes[0]: unknown field `gw`, expected one of `prefix`, `via`, `dev`, `type`, `metric`"
+            "lab.yaml:12:28: routes[0]: unknown field `gw`, expected one of `prefix`, `via`, `dev`, `nhid`, `type`, \
+             `metric`, `table`"
         );
     }
 
@@ -337,8 +395,228 @@ mod tests {
     fn no_target() {
         assert_eq!(
             err(&routes("  - prefix: 10.9.0.0/16\n    metric: 3\n")),
-            "lab.yaml:12:5: route 10.9.0.0/16 needs `via` (a gateway), `dev` (a port), or a `type` \
-             (blackhole, unreachable, prohibit)"
+            "lab.yaml:12:5: route 10.9.0.0/16 needs `via` (a gateway), `dev` (a port), `nhid` (a nexthop \
+             object), or a `type` (blackhole, unreachable, prohibit)"
+        );
+    }
+
+    #[test]
+    fn tables() {
+        let c = load(&format!(
+            "{BASE}tables: [{{ id: 100, name: isp2 }}]\nroutes:\n\
+             \x20 - {{ prefix: 10.9.0.0/16, via: 10.0.1.2 }}\n\
+             \x20 - {{ prefix: 10.9.0.0/16, via: 10.0.1.2, table: isp2 }}\n\
+             \x20 - {{ prefix: 10.9.0.0/16, via: 10.0.1.2, table: 7 }}\n\
+             \x20 - {{ prefix: 10.9.0.0/16, type: blackhole, table: local }}\n\
+             \x20 - {{ prefix: 10.9.0.0/16, type: blackhole, table: \"100\", metric: 1 }}\n"
+        ))
+        .unwrap();
+        let t: Vec<u32> = c.routes.iter().map(|r| r.table).collect();
+        assert_eq!(t, [254, 100, 7, 255, 100]);
+        let dup = format!(
+            "{BASE}tables: [{{ id: 100, name: isp2 }}]\nroutes:\n\
+             \x20 - {{ prefix: 10.9.0.0/16, via: 10.0.1.2, table: isp2 }}\n\
+             \x20 - {{ prefix: 10.9.0.0/16, via: 10.0.2.2, table: 100 }}\n"
+        );
+        assert_eq!(
+            err(&dup),
+            "lab.yaml:14:15: duplicate route 10.9.0.0/16 table isp2 metric 0 (first defined at line 13)"
+        );
+        assert_eq!(
+            err(&routes("  - { prefix: 10.9.0.0/16, type: prohibit, table: isp9 }\n")),
+            "lab.yaml:12:51: route table `isp9` is not a number or a table name (local, main, default)"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.9.0.0/16, type: prohibit, table: 0 }\n"
+            )),
+            "lab.yaml:12:51: route table 0 is out of range (1 to 4294967295)"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.9.0.0/16, type: prohibit, table: 4294967296 }\n"
+            )),
+            "lab.yaml:12:51: route table 4294967296 is out of range (1 to 4294967295)"
+        );
+        assert_eq!(
+            err(&routes("  - { prefix: 10.9.0.0/16, type: prohibit, table: [1] }\n")),
+            "lab.yaml:12:51: routes[0].table: invalid type: sequence, expected a table number or name \
+             like 100, main or isp2"
+        );
+    }
+
+    fn hop(gw: &str, dev: Option<&str>, weight: u16) -> NexthopSpec {
+        NexthopSpec {
+            gateway: gw.parse().unwrap(),
+            dev: dev.map(String::from),
+            weight,
+        }
+    }
+
+    #[test]
+    fn via_lists() {
+        let c = load(&routes(
+            "  - { prefix: 10.1.0.0/16, via: [10.0.1.2, 10.0.2.2] }\n\
+             \x20 - prefix: 10.2.0.0/16\n    via:\n      - {{ address: 10.0.1.2, weight: 3, dev: p0 }}\n      - address: 10.0.2.2\n      - 10.0.2.3\n\
+             \x20 - { prefix: 10.3.0.0/16, via: [10.0.1.2] }\n\
+             \x20 - { prefix: 10.4.0.0/16, via: [{ address: 10.0.1.2, dev: p0, weight: 9 }] }\n\
+             \x20 - { prefix: 10.5.0.0/16, via: [10.0.2.2], dev: p1 }\n"
+                .replace("{{", "{")
+                .replace("}}", "}")
+                .as_str(),
+        ))
+        .unwrap();
+        let t: Vec<&RouteTarget> = c.routes.iter().map(|r| &r.target).collect();
+        assert_eq!(
+            *t[0],
+            RouteTarget::Multipath(vec![hop("10.0.1.2", None, 1), hop("10.0.2.2", None, 1)])
+        );
+        assert_eq!(
+            *t[1],
+            RouteTarget::Multipath(vec![
+                hop("10.0.1.2", Some("p0"), 3),
+                hop("10.0.2.2", None, 1),
+                hop("10.0.2.3", None, 1)
+            ])
+        );
+        // A list of one is a plain `via` (its weight means nothing).
+        let via = |gw: &str, dev: Option<&str>| RouteTarget::Via {
+            gateway: gw.parse().unwrap(),
+            dev: dev.map(String::from),
+        };
+        assert_eq!(*t[2], via("10.0.1.2", None));
+        assert_eq!(*t[3], via("10.0.1.2", Some("p0")));
+        assert_eq!(*t[4], via("10.0.2.2", Some("p1")));
+    }
+
+    #[test]
+    fn via_list_errors() {
+        assert_eq!(
+            err(&routes("  - { prefix: 10.1.0.0/16, via: [] }\n")),
+            "lab.yaml:12:33: route 10.1.0.0/16: `via` is an empty list; give at least one gateway"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [10.0.1.2, 10.0.2.2, 10.0.1.2] }\n"
+            )),
+            "lab.yaml:12:54: route 10.1.0.0/16: gateway 10.0.1.2 is listed twice in `via`"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [10.0.1.2, 10.0.9.2] }\n"
+            )),
+            "lab.yaml:12:44: route via 10.0.9.2: no port has an address on a subnet containing it \
+             (ports: p0 10.0.1.1/24, p1 10.0.2.1/24)"
+        );
+        assert_eq!(
+            err(&routes("  - { prefix: 10.1.0.0/16, via: [10.0.1.2, { address: 10.0.2.2, dev: p0 }] }\n")),
+            "lab.yaml:12:44: route via 10.0.2.2 dev p0: port p0 has no address on a subnet containing \
+             it and no neighbor entry for it (p0 10.0.1.1/24)"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [10.0.1.2, { address: 10.0.2.2, dev: p4 }] }\n"
+            )),
+            "lab.yaml:12:70: route dev `p4`: no such port (ports: p0, p1)"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [{ address: 10.0.2.2, dev: p4 }] }\n"
+            )),
+            "lab.yaml:12:60: route dev `p4`: no such port (ports: p0, p1)"
+        );
+        assert_eq!(
+            err(&routes("  - { prefix: 10.1.0.0/16, via: [10.0.1.2, { address: 10.0.2.2, weight: 257 }] }\n")),
+            "lab.yaml:12:73: weight 257 is out of range (1 to 256)"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [{ address: 10.0.2.2, weight: 0 }] }\n"
+            )),
+            "lab.yaml:12:63: weight 0 is out of range (1 to 256)"
+        );
+        assert_eq!(
+            err(&routes("  - { prefix: 10.1.0.0/16, via: [10.0.1.2, 10.0.2.2], dev: p0 }\n")),
+            "lab.yaml:12:60: route 10.1.0.0/16: `dev: p0` on a route with 2 gateways is ambiguous; \
+             give each its port in the list, like via: [{ address: 10.0.1.2, dev: p0 }, ...]"
+        );
+        assert_eq!(
+            err(&routes("  - { prefix: 10.1.0.0/16, via: [{ address: 10.0.1.2, dev: p0 }], dev: p0 }\n")),
+            "lab.yaml:12:72: route 10.1.0.0/16: `dev` is given twice, on the route and in its `via` \
+             entry; remove one"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [{ address: 10.0.1.2, wieght: 2 }] }\n"
+            )),
+            "lab.yaml:12:55: routes[0].via[0]: unknown field `wieght`, expected one of `address`, \
+             `weight`, `dev`"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [10.0.1.2, 10.0.2] }\n"
+            )),
+            "lab.yaml:12:44: routes[0].via[1]: `10.0.2` is not an IPv4 address (expected four \
+             numbers 0-255 like 10.0.1.2)"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: [{ weight: 2 }] }\n"
+            )),
+            "lab.yaml:12:34: routes[0].via[0]: missing field `address`"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, via: { address: 10.0.1.2 } }\n"
+            )),
+            "lab.yaml:12:33: routes[0].via: invalid type: map, expected a gateway address like \
+             10.0.1.2, or a list of them like [10.0.1.2, 10.0.2.2]"
+        );
+        assert_eq!(
+            err(&routes(
+                "  - { prefix: 10.1.0.0/16, type: blackhole, via: [10.0.1.2] }\n"
+            )),
+            "lab.yaml:12:50: route 10.1.0.0/16: a blackhole route has no gateway; remove `via` or \
+             `type: blackhole`"
+        );
+    }
+
+    #[test]
+    fn nhid() {
+        let nh = "nexthops:\n  - { id: 1, via: 10.0.1.2 }\n  - { id: 2, group: [1] }\n";
+        let c = load(&format!(
+            "{BASE}{nh}routes:\n  - {{ prefix: 10.1.0.0/16, nhid: 2 }}\n  - {{ prefix: 10.2.0.0/16, nhid: 1, type: unicast }}\n"
+        ))
+        .unwrap();
+        assert_eq!(c.routes[0].target, RouteTarget::Nhid(2));
+        assert_eq!(c.routes[1].target, RouteTarget::Nhid(1));
+        let e = |line: &str| err(&format!("{BASE}{nh}routes:\n{line}"));
+        assert_eq!(
+            e("  - { prefix: 10.1.0.0/16, nhid: 3 }\n"),
+            "lab.yaml:15:34: route 10.1.0.0/16: nexthop id 3 does not exist (nexthops: 1, 2)"
+        );
+        assert_eq!(
+            e("  - { prefix: 10.1.0.0/16, nhid: 0 }\n"),
+            "lab.yaml:15:34: nhid 0 is out of range (1 to 4294967295)"
+        );
+        assert_eq!(
+            e("  - { prefix: 10.1.0.0/16, nhid: 1, via: 10.0.1.2 }\n"),
+            "lab.yaml:15:42: route 10.1.0.0/16: `nhid` and `via` cannot go together (the nexthop \
+             object gives the gateways and ports); remove one"
+        );
+        assert_eq!(
+            e("  - { prefix: 10.1.0.0/16, nhid: 1, dev: p0 }\n"),
+            "lab.yaml:15:42: route 10.1.0.0/16: `nhid` and `dev` cannot go together (the nexthop \
+             object gives the gateways and ports); remove one"
+        );
+        assert_eq!(
+            e("  - { prefix: 10.1.0.0/16, nhid: 1, type: blackhole }\n"),
+            "lab.yaml:15:43: route 10.1.0.0/16: `nhid` and `type: blackhole` cannot go together (a \
+             route with a nexthop object is unicast); remove one"
+        );
+        assert_eq!(
+            err(&routes("  - { prefix: 10.1.0.0/16, nhid: 1 }\n")),
+            "lab.yaml:12:34: route 10.1.0.0/16: nexthop id 1 does not exist (no nexthops are defined)"
         );
     }
 
@@ -371,6 +649,25 @@ mod tests {
         assert_eq!(
             c.route_files[0].path,
             Path::new(env!("CARGO_MANIFEST_DIR")).join("src/validate/routes.rs")
+        );
+    }
+
+    #[test]
+    fn route_file_tables() {
+        let c = load(&format!(
+            "{BASE}tables: [{{ id: 100, name: isp2 }}]\nroute_files:\n  - {{ path: {SELF}, via: 10.0.1.2, table: isp2 }}\n  - {{ path: {SELF}, via: 10.0.1.2 }}\n"
+        ))
+        .unwrap();
+        assert_eq!((c.route_files[0].table, c.route_files[1].table), (100, 254));
+        let e = err(&files(&format!(
+            "  - {{ path: {SELF}, via: 10.0.1.2, table: isp2 }}\n"
+        )));
+        assert_eq!(
+            e,
+            format!(
+                "lab.yaml:12:{}: route file table `isp2` is not a number or a table name (local, main, default)",
+                37 + SELF.len()
+            )
         );
     }
 

@@ -8,7 +8,16 @@
 //! [`crate::validate`]. Numbers that have a range are read as `u64` here so that an
 //! out-of-range value gets a range message there, not a bare "expected u16".
 //!
-//! The same types serialize the canonical dump ([`to_yaml`]).
+//! The same types serialize the canonical dump ([`dump::to_yaml`]). The FIB objects
+//! beyond plain routes (tables, via lists, nexthops, rules) are in [`fib`].
+
+mod dump;
+mod fib;
+
+pub(crate) use dump::to_yaml;
+pub(crate) use fib::{
+    RawHop, RawMember, RawNexthop, RawRule, RawTable, RawVia, RuleType, TableRef,
+};
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -19,7 +28,7 @@ use ipnet::Ipv4Net;
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::config::{Config, RouteTarget, Settings};
+use crate::config::Settings;
 use crate::mac::MacAddr;
 use crate::net;
 
@@ -27,16 +36,35 @@ use crate::net;
 #[derive(Deserialize, Serialize, Debug)]
 #[serde(
     deny_unknown_fields,
-    expecting = "a mapping with `ports:` and optionally `neighbors:`, `routes:`, `route_files:`, `settings:`"
+    expecting = "a mapping with `ports:` and optionally `neighbors:`, `tables:`, `nexthops:`, \
+                 `routes:`, `route_files:`, `rules:`, `settings:`"
 )]
 pub(crate) struct RawConfig {
     pub ports: Vec<RawPort>,
     #[serde(default, deserialize_with = "null_is_empty")]
     pub neighbors: Vec<RawNeighbor>,
+    #[serde(
+        default,
+        deserialize_with = "null_is_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub tables: Vec<RawTable>,
+    #[serde(
+        default,
+        deserialize_with = "null_is_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub nexthops: Vec<RawNexthop>,
     #[serde(default, deserialize_with = "null_is_empty")]
     pub routes: Vec<RawRoute>,
     #[serde(default, deserialize_with = "null_is_empty")]
     pub route_files: Vec<RawRouteFile>,
+    #[serde(
+        default,
+        deserialize_with = "null_is_empty",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub rules: Vec<RawRule>,
     #[serde(default)]
     pub settings: RawSettings,
 }
@@ -100,14 +128,19 @@ impl RouteType {
 )]
 pub(crate) struct RawRoute {
     pub prefix: Net,
+    /// One gateway, or a list (ECMP when it has two or more).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub via: Option<Addr>,
+    pub via: Option<RawVia>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dev: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nhid: Option<u64>,
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<RouteType>,
     #[serde(default)]
     pub metric: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableRef>,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -122,6 +155,8 @@ pub(crate) struct RawRouteFile {
     pub via: Vec<Addr>,
     #[serde(default)]
     pub metric: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TableRef>,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -133,6 +168,7 @@ pub(crate) struct RawSettings {
     pub icmp_echo_ignore_broadcasts: bool,
     pub burst: u64,
     pub mbufs: u64,
+    pub fib_multipath_hash_policy: u64,
 }
 
 impl Default for RawSettings {
@@ -150,6 +186,7 @@ impl From<&Settings> for RawSettings {
             icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
             burst: s.burst.into(),
             mbufs: s.mbufs.into(),
+            fib_multipath_hash_policy: s.fib_multipath_hash_policy.into(),
         }
     }
 }
@@ -240,66 +277,6 @@ impl Serialize for Net {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&self.0)
     }
-}
-
-/// The canonical dump of a validated config.
-pub(crate) fn to_yaml(c: &Config) -> String {
-    let raw = RawConfig {
-        ports: c
-            .ports
-            .iter()
-            .map(|p| RawPort {
-                name: p.name.clone(),
-                device: p.device.clone(),
-                mac: p.mac,
-                mtu: p.mtu.into(),
-                addresses: p.addresses.iter().copied().map(Net).collect(),
-                rx_desc: p.rx_desc.into(),
-                tx_desc: p.tx_desc.into(),
-            })
-            .collect(),
-        neighbors: c
-            .neighbors
-            .iter()
-            .map(|n| RawNeighbor {
-                address: Addr(n.address),
-                mac: n.mac,
-                port: n.port.clone(),
-            })
-            .collect(),
-        routes: c
-            .routes
-            .iter()
-            .map(|r| {
-                let (via, dev, kind) = match &r.target {
-                    RouteTarget::Via { gateway, dev } => (Some(Addr(*gateway)), dev.clone(), None),
-                    RouteTarget::Dev(d) => (None, Some(d.clone()), None),
-                    RouteTarget::Blackhole => (None, None, Some(RouteType::Blackhole)),
-                    RouteTarget::Unreachable => (None, None, Some(RouteType::Unreachable)),
-                    RouteTarget::Prohibit => (None, None, Some(RouteType::Prohibit)),
-                };
-                RawRoute {
-                    prefix: Net(r.prefix),
-                    via,
-                    dev,
-                    kind,
-                    metric: r.metric,
-                }
-            })
-            .collect(),
-        route_files: c
-            .route_files
-            .iter()
-            .map(|f| RawRouteFile {
-                path: f.path.clone(),
-                via: f.via.iter().copied().map(Addr).collect(),
-                metric: f.metric,
-            })
-            .collect(),
-        settings: RawSettings::from(&c.settings),
-    };
-    // Serializing plain structs of strings and numbers cannot fail.
-    serde_yaml::to_string(&raw).unwrap_or_else(|e| format!("# cannot dump config: {e}\n"))
 }
 
 #[cfg(test)]
