@@ -7,7 +7,7 @@ use crate::show::{self, LastShow};
 use conf::Config;
 use fastpath::dpdk::port;
 use crate::router::Router;
-use crate::routes_cmd;
+use crate::{change_cmd, routes_cmd};
 use fastpath::fib::{FlowKey, Prefix, TABLE_MAIN};
 use fastpath::stats::StatsSnapshot;
 use std::fmt::Write;
@@ -22,14 +22,26 @@ Commands:
   clear port stats (all|N)               reset NIC counters
   show fwd stats                         per-lcore forwarding counters and drop reasons
   clear fwd stats                        reset them
-  show config                            the running configuration as YAML
+  show config                            the configuration as YAML (with rules and next hops
+                                         changed since; routes: route show)
   show memory                            FIB size, mbuf pool usage, process memory
   show neigh                             static neighbours
   show fib stats                         tables, prefixes, memory, FIB version
   route show [table T] [PREFIX]          routes of a table (default main), iproute2 layout
   route get ADDR [from ADDR] [iif PORT] [tos N]
                                          the rule, table, route, next hop and MAC ADDR uses
+  route add|replace PREFIX via ADDR [dev PORT] [metric N] [table T]
+  route add PREFIX nexthop via A [weight W] nexthop via B [weight W] ...   (ECMP)
+  route add PREFIX nhid N | dev PORT | type blackhole|unreachable|prohibit
+  route del PREFIX [table T] [metric N] [via ADDR]
+  route load FILE via ADDR [via ADDR ...] [table T] [metric N]
+                                         a route file (.xz ok), like route_files
   rule show                              policy rules in priority order
+  rule add [pref N] [from P] [to P] [iif PORT] [tos N] [fwmark M[/MASK]]
+           (table T | blackhole | unreachable | prohibit)
+  rule del [pref N] [selectors...]       the first rule matching all given
+  nexthop add id N (via ADDR [dev PORT] | dev PORT | blackhole | group A[,W]/B[,W])
+  nexthop del id N | nexthop show
   quit                                   stop forwarding, print final stats, exit
 ";
 
@@ -116,6 +128,16 @@ impl Control {
             }
             ["show", "fib", "stats"] => routes_cmd::fib_stats(&mut out, &self.router.rib, &self.router.work),
             ["rule", "show"] | ["rule"] => routes_cmd::rules(&mut out, &self.router.work),
+            ["route", verb @ ("add" | "replace" | "append"), rest @ ..] => {
+                out = change_cmd::route_add(&self.cfg, &mut self.router, rest, *verb == "replace")?
+            }
+            ["route", "del" | "delete", rest @ ..] => out = change_cmd::route_del(&self.cfg, &mut self.router, rest)?,
+            ["route", "load", rest @ ..] => out = change_cmd::route_load(&self.cfg, &mut self.router, rest)?,
+            ["rule", "add", rest @ ..] => out = change_cmd::rule_add(&mut self.cfg, &mut self.router, rest)?,
+            ["rule", "del" | "delete", rest @ ..] => out = change_cmd::rule_del(&mut self.cfg, &mut self.router, rest)?,
+            ["nexthop", "add", rest @ ..] => out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)?,
+            ["nexthop", "del" | "delete", rest @ ..] => out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?,
+            ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.cfg, &self.router),
             ["route", "show", rest @ ..] | ["route", "list", rest @ ..] => {
                 let (table, prefix) = parse_show(rest)?;
                 routes_cmd::show(&mut out, &self.router.rib, &self.router.work, table, prefix);
@@ -168,7 +190,7 @@ impl Control {
     }
 
     fn unknown(&self, w: &[&str]) -> String {
-        let known = ["help", "show", "clear", "route", "rule", "quit", "exit"];
+        let known = ["help", "show", "clear", "route", "rule", "nexthop", "quit", "exit"];
         if known.contains(&w[0]) {
             format!("bad arguments for {:?}: see \"help\"", w.join(" "))
         } else {

@@ -6,6 +6,7 @@
 //! EAL lcore runs a worker. Exit status: 0 clean, 1 runtime error, 2 bad usage or config,
 //! 3 mbufs leaked.
 
+mod change_cmd;
 mod commands;
 mod compile;
 mod ctl;
@@ -171,6 +172,10 @@ fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, mut router: router:
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {}
+        }
+        // Free snapshots every worker has moved past (RCU grace period over).
+        if let Some(rcu) = &control.router.rcu {
+            rcu.reclaim();
         }
         if term.load(Ordering::Relaxed) {
             println!("\nSignal received, stopping.");

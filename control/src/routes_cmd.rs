@@ -74,8 +74,13 @@ pub fn show(out: &mut String, rib: &Rib, snap: &Snapshot, table: u32, only: Opti
 
 /// `route get`: the rule, table, route and next hop the data plane would use.
 pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Result<(), String> {
-    let Some(res) = snap.fib.lookup(key) else {
-        let _ = writeln!(out, "{}: no route: network unreachable (ICMP net unreachable)", key.daddr);
+    let (rule, res) = snap.fib.explain(key);
+    let Some(res) = res else {
+        let why = match rule {
+            Some(pref) => format!("rule {pref} is unreachable"),
+            None => "no rule found a route".into(),
+        };
+        let _ = writeln!(out, "{}: no route: network unreachable ({why}; ICMP net unreachable)", key.daddr);
         return Ok(());
     };
     // Which RIB table holds the prefix (local lives in main's storage while merged).

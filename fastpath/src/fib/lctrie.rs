@@ -60,6 +60,8 @@
 mod build;
 mod chunk;
 #[cfg(test)]
+mod testdata;
+#[cfg(test)]
 mod tests;
 
 pub use build::TrieStats;
@@ -162,39 +164,40 @@ impl LcTrie {
         }
     }
 
-    /// One burst of at most [`BURST`] addresses, staged.
+    /// One burst of at most [`BURST`] addresses, without data-dependent branches: every
+    /// address reads its root entry, a first chunk node (root entries that are not chunks
+    /// read the dummy chunk of segment 0, L1-resident) and a leaf, and selects between
+    /// the root's answer, the leaf and the `top` fallback with conditional moves. The few
+    /// addresses whose first node points deeper (prefixes longer than /24) are finished
+    /// afterwards by [`LcTrie::lookup`].
     #[inline]
     fn lookup_burst(&self, addrs: &[u32], out: &mut [u32]) {
         let n = addrs.len().min(BURST).min(out.len());
         let (addrs, out) = (&addrs[..n], &mut out[..n]);
-        // Stage 1: root entries. Resolved ones are final (or fall back to `top`); the others
-        // park (segment, node) for stage 2.
-        let mut pend_i = [0u8; BURST];
-        let mut pend_seg = [0u32; BURST];
-        let mut pend_node = [0u32; BURST];
-        let mut np = 0;
-        for (i, &a) in addrs.iter().enumerate() {
-            let e = self.root[(a >> (32 - ROOT_BITS)) as usize];
-            out[i] = if e == ROOT_NONE { NO_ROUTE } else { e };
-            pend_i[np] = i as u8;
-            pend_seg[np] = (e >> OFF_BITS) & SEG_MASK;
-            pend_node[np] = e & OFF_MASK;
-            np += (e >> 31) as usize;
+        let (root, top, segs) = (&self.root[..], &self.top[..], &self.segs[..]);
+        let mut deep = [0u8; BURST];
+        let mut nd = 0;
+        for (i, (&a, o)) in addrs.iter().zip(out.iter_mut()).enumerate() {
+            let e = root[(a >> (32 - ROOT_BITS)) as usize];
+            let is_chunk = e & CHUNK_BIT != 0;
+            let r = if is_chunk { e } else { DUMMY_REF };
+            let seg = &segs[((r >> OFF_BITS) & SEG_MASK) as usize][..];
+            let (leaf, is_child) = chunk::first_step(seg, (r & OFF_MASK) as usize, a);
+            let direct = if e == ROOT_NONE { NO_ROUTE } else { e };
+            let v = if is_chunk { leaf } else { direct };
+            let t = top[(a >> (32 - TOP_BITS)) as usize];
+            *o = if v == NO_ROUTE { t } else { v };
+            deep[nd] = i as u8;
+            nd += is_child as usize;
         }
-        // Stage 2: walk the chunks (one to three nodes and a leaf each).
-        for k in 0..np {
-            let i = pend_i[k] as usize;
-            let seg = &self.segs[pend_seg[k] as usize];
-            out[i] = chunk::walk(seg, pend_node[k] as usize, addrs[i]);
-        }
-        // Stage 3: the /0../12 fallback.
-        for (o, &a) in out.iter_mut().zip(addrs) {
-            if *o == NO_ROUTE {
-                *o = self.top[(a >> (32 - TOP_BITS)) as usize];
-            }
+        for &i in &deep[..nd] {
+            out[i as usize] = self.lookup(addrs[i as usize]);
         }
     }
 }
+
+/// Root-entry-shaped reference to the dummy chunk (segment 0, first node at word 1).
+const DUMMY_REF: u32 = CHUNK_BIT | 1;
 
 /// Addresses handled together by [`LcTrie::lookup_bulk`].
 const BURST: usize = 64;

@@ -10,6 +10,7 @@
 //! A table maps a prefix to a [`RouteType`] encoded in a u32 (3-bit type, 29-bit id).
 
 mod hash;
+pub mod lctrie;
 pub mod rules;
 
 pub use hash::HashTable as Table;
@@ -249,33 +250,42 @@ impl Fib {
     }
 
     /// `fib_lookup`: the rules in pref order; the first that matches and yields a route
-    /// (or is itself a blackhole/unreachable/prohibit rule) decides. None: no route.
+    /// (or is itself a blackhole/unreachable/prohibit rule) decides. None: no route, which
+    /// includes an `unreachable` rule (the kernel's `fib4_rule_action` returns ENETUNREACH
+    /// for it, as for a missing route, while an unreachable *route* is EHOSTUNREACH).
     #[inline]
     pub fn lookup(&self, key: &FlowKey) -> Option<FibResult> {
-        let daddr = u32::from(key.daddr);
         if self.default_only {
-            return self.lookup_default(daddr);
+            return self.lookup_default(u32::from(key.daddr));
         }
+        self.decide(key).1
+    }
+
+    /// [`Fib::lookup`], also telling which rule decided (None: no rule did, e.g. every
+    /// matching lookup rule found nothing). For `route get`.
+    pub fn explain(&self, key: &FlowKey) -> (Option<u32>, Option<FibResult>) {
+        self.decide(key)
+    }
+
+    #[inline]
+    fn decide(&self, key: &FlowKey) -> (Option<u32>, Option<FibResult>) {
+        let daddr = u32::from(key.daddr);
         for r in self.rules.iter() {
             if !r.matches(key) {
                 continue;
             }
-            let route = match r.action {
+            let (route, table) = match r.action {
                 RuleAction::Lookup(t) => match self.lookup_in(t, daddr) {
-                    Some(route) => route,
+                    Some(route) => (route, t),
                     None => continue,
                 },
-                RuleAction::Blackhole => RouteType::Blackhole,
-                RuleAction::Unreachable => RouteType::Unreachable,
-                RuleAction::Prohibit => RouteType::Prohibit,
+                RuleAction::Blackhole => (RouteType::Blackhole, 0),
+                RuleAction::Unreachable => return (Some(r.pref), None),
+                RuleAction::Prohibit => (RouteType::Prohibit, 0),
             };
-            let table = match r.action {
-                RuleAction::Lookup(t) => t,
-                _ => 0,
-            };
-            return Some(FibResult { route, table, rule: r.pref });
+            return (Some(r.pref), Some(FibResult { route, table, rule: r.pref }));
         }
-        None
+        (None, None)
     }
 }
 

@@ -18,8 +18,11 @@ pub const IPTOS_RT_MASK: u8 = 0x1c;
 pub enum RuleAction {
     /// Look the destination up in this table; if nothing matches, go on to the next rule.
     Lookup(u32),
+    /// Drop silently (EINVAL).
     Blackhole,
+    /// Drop with ICMP net unreachable, as for no route (ENETUNREACH).
     Unreachable,
+    /// Drop with ICMP administratively prohibited (EACCES).
     Prohibit,
 }
 
@@ -121,12 +124,14 @@ mod tests {
     ///   ip rule add pref 200 to 203.0.113.0/24 prohibit
     ///   ip rule add pref 300 iif p1 tos 0x10 table 100
     ///   ip rule add pref 400 from 198.51.100.0/24 table 200   (table 200 empty)
+    ///   ip rule add pref 500 to 198.18.0.0/15 unreachable     (ENETUNREACH: no route)
     fn policy_fib() -> Fib {
         let mut rules = default_rules();
         rules.push(Rule { from: Some(pfx("192.168.1.0/24")), ..Rule::lookup(100, 100) });
         rules.push(Rule { to: Some(pfx("203.0.113.0/24")), action: RuleAction::Prohibit, ..Rule::lookup(200, 0) });
         rules.push(Rule { iif: Some(1), tos: Some(0x10), ..Rule::lookup(300, 100) });
         rules.push(Rule { from: Some(pfx("198.51.100.0/24")), ..Rule::lookup(400, 200) });
+        rules.push(Rule { to: Some(pfx("198.18.0.0/15")), action: RuleAction::Unreachable, ..Rule::lookup(500, 0) });
         let mut f = Fib::new(rules);
         f.set_table(TABLE_LOCAL, table(&[("10.0.0.1/32", RouteType::Local)]));
         f.set_table(TABLE_MAIN, table(&[("0.0.0.0/0", RouteType::Unicast(0)), ("10.0.0.0/24", RouteType::Unicast(2))]));
@@ -151,6 +156,9 @@ mod tests {
         assert_eq!(get(key("10.9.1.1", "10.0.0.5", Some(1), 0x12)), Some((RouteType::Unicast(3), 100, 300)));
         assert_eq!(get(key("10.9.1.1", "10.0.0.5", Some(0), 0x10)), Some((RouteType::Unicast(0), TABLE_MAIN, PREF_MAIN)));
         assert_eq!(get(key("10.9.1.1", "10.0.0.5", None, 0x10)), Some((RouteType::Unicast(0), TABLE_MAIN, PREF_MAIN)));
+        // an unreachable rule is "no route" (net unreachable), and explain names it.
+        assert_eq!(get(key("198.18.3.4", "10.0.0.5", Some(0), 0)), None);
+        assert_eq!(f.explain(&key("198.18.3.4", "10.0.0.5", Some(0), 0)), (Some(500), None));
         // an empty table falls through to the next rule (main).
         assert_eq!(get(key("10.0.0.7", "198.51.100.1", Some(0), 0)), Some((RouteType::Unicast(2), TABLE_MAIN, PREF_MAIN)));
     }

@@ -292,6 +292,24 @@ impl LcTrie {
         }
     }
 
+    /// Every prefix as `(network, length, value)`, sorted by (network, length).
+    pub fn routes(&self) -> Vec<(u32, u8, u32)> {
+        let mut v: Vec<(u32, u8, u32)> = Vec::with_capacity(self.len());
+        for (len, m) in self.meta.short.iter().enumerate() {
+            v.extend(m.iter().map(|(&a, &val)| (a, len as u8, val)));
+        }
+        v.extend(self.meta.mid.iter().flatten().flat_map(|b| b.iter()).map(|p| (p.addr, p.len, p.value)));
+        let mut pfx = Vec::new();
+        for (s, &e) in self.root.iter().enumerate().filter(|(_, &e)| e & CHUNK_BIT != 0) {
+            pfx.clear();
+            let seg = &self.segs[((e >> OFF_BITS) & SEG_MASK) as usize];
+            chunk::decode(seg, (e & OFF_MASK) as usize, s as u32, &mut pfx);
+            v.extend(pfx.iter().map(|p| (p.addr, p.len, p.value)));
+        }
+        v.sort_unstable();
+        v
+    }
+
     /// Number of prefixes.
     pub fn len(&self) -> usize {
         self.meta.count
@@ -430,8 +448,11 @@ fn merge(old: &[Pfx], ch: &[Op], out: &mut Vec<Pfx>) -> usize {
 /// A version under construction: its arena (segments, the open one as a Vec) and meta.
 struct Builder {
     segs: Vec<Arc<[u32]>>,
+    /// The words of segment `open_id` once `loaded`; until then `segs[open_id]` is
+    /// still the previous version's (shared) segment.
     open: Vec<u32>,
     open_id: usize,
+    loaded: bool,
     meta: Meta,
     empty: Arc<[u32]>,
 }
@@ -439,16 +460,22 @@ struct Builder {
 impl Builder {
     fn fresh() -> Builder {
         let empty: Arc<[u32]> = Arc::from(Vec::new());
+        // Segment 0 holds only the dummy chunk (no prefix, answers NO_ROUTE) that the bulk
+        // lookup reads for root entries that are not chunks; it is never compacted.
+        let mut dummy = Vec::new();
+        let node0 = chunk::encode(&mut dummy, &[], NO_ROUTE);
+        debug_assert_eq!(CHUNK_BIT | node0 as u32, super::DUMMY_REF);
         Builder {
-            segs: vec![empty.clone()],
+            segs: vec![dummy.as_slice().into(), empty.clone()],
             open: Vec::with_capacity(SEG_WORDS + SEG_WORDS / 4),
-            open_id: 0,
+            open_id: 1,
+            loaded: true,
             meta: Meta {
                 short: Arc::new(vec![FxHashMap::default(); TOP_MAX as usize + 1]),
                 mid: Arc::new(vec![None; SLOTS >> BUCKET_SHIFT]),
-                live: vec![0],
+                live: vec![dummy.len() as u32, 0],
                 free: Vec::new(),
-                tail: 0,
+                tail: 1,
                 count: 0,
                 lookup_words: 0,
                 chunk_prefixes: 0,
@@ -458,29 +485,43 @@ impl Builder {
         }
     }
 
-    /// Continues the arena of `t`: every segment is shared except the tail, whose words
-    /// are copied so new chunks can be appended (the old version keeps the original).
+    /// Continues the arena of `t`: every segment is shared; the tail is copied (so new
+    /// chunks can be appended while the old version keeps the original) only when the
+    /// first chunk is written.
     fn resume(t: &LcTrie) -> Builder {
         let meta = (*t.meta).clone();
-        let mut segs = t.segs.clone();
         let empty: Arc<[u32]> = Arc::from(Vec::new());
-        let tail = meta.tail;
-        let mut open = Vec::with_capacity(SEG_WORDS + SEG_WORDS / 4);
-        open.extend_from_slice(&segs[tail]);
-        segs[tail] = empty.clone();
-        Builder { segs, open, open_id: tail, meta, empty }
+        let open_id = meta.tail;
+        Builder { segs: t.segs.clone(), open: Vec::new(), open_id, loaded: false, meta, empty }
+    }
+
+    /// Makes the open segment writable (copies the shared tail once).
+    fn load(&mut self) {
+        if !self.loaded {
+            self.open = Vec::with_capacity(SEG_WORDS + SEG_WORDS / 4);
+            self.open.extend_from_slice(&self.segs[self.open_id]);
+            self.loaded = true;
+        }
+    }
+
+    /// The words of segment `id` as this builder sees them.
+    fn seg(&self, id: usize) -> &[u32] {
+        if id == self.open_id && self.loaded {
+            &self.open
+        } else {
+            &self.segs[id]
+        }
     }
 
     /// The segment and first-node offset of a chunk reference (the open segment is
     /// snapshotted: chunks are only read before they are released).
     fn chunk_at(&self, e: u32) -> (&[u32], usize) {
-        let id = ((e >> OFF_BITS) & SEG_MASK) as usize;
-        let seg: &[u32] = if id == self.open_id { &self.open } else { &self.segs[id] };
-        (seg, (e & OFF_MASK) as usize)
+        (self.seg(((e >> OFF_BITS) & SEG_MASK) as usize), (e & OFF_MASK) as usize)
     }
 
     /// Seals the open segment and opens a new one if it is full.
     fn make_room(&mut self) {
+        self.load();
         if self.open.len() < SEG_WORDS {
             return;
         }
@@ -534,7 +575,7 @@ impl Builder {
     fn release(&mut self, e: u32) {
         let id = ((e >> OFF_BITS) & SEG_MASK) as usize;
         let node0 = (e & OFF_MASK) as usize;
-        let seg: &[u32] = if id == self.open_id { &self.open } else { &self.segs[id] };
+        let seg = self.seg(id);
         let (words, lookup, n) = (chunk::words(seg, node0), chunk::lookup_words(seg, node0), chunk::prefix_count(seg, node0));
         self.meta.live[id] -= words as u32;
         self.meta.lookup_words -= lookup;
@@ -583,8 +624,10 @@ impl Builder {
     }
 
     fn finish(mut self, top: Arc<[u32]>, root: Vec<u32>) -> LcTrie {
-        let open = std::mem::take(&mut self.open);
-        self.segs[self.open_id] = open.into();
+        if self.loaded {
+            let open = std::mem::take(&mut self.open);
+            self.segs[self.open_id] = open.into();
+        }
         self.meta.tail = self.open_id;
         LcTrie { top, root: root.into(), segs: self.segs, meta: Arc::new(self.meta) }
     }

@@ -145,6 +145,17 @@ pub(super) fn walk(seg: &[u32], node0: usize, addr: u32) -> u32 {
     }
 }
 
+/// The first level of [`walk`] without branches, for the bulk lookup: the leaf value
+/// at the address's position in the chunk's first node, and whether that position is a
+/// child instead (then the value is meaningless but was read from inside the chunk).
+#[inline(always)]
+pub(super) fn first_step(seg: &[u32], node0: usize, addr: u32) -> (u32, bool) {
+    let (vector, leafvec, leaf_base, _) = node(seg, node0);
+    let v = (addr >> 8) & 63;
+    let i = (leaf_base + (leafvec & (u64::MAX >> (63 - v))).count_ones() as usize).saturating_sub(1);
+    (seg[node0 + i], vector >> v & 1 != 0)
+}
+
 /// Like [`walk`], also counting the memory accesses (nodes and the leaf).
 pub(super) fn walk_counted(seg: &[u32], node0: usize, addr: u32) -> (u32, u32) {
     let key = (addr as u64) << 4;
