@@ -37,7 +37,8 @@ pub fn describe_route(snap: &Snapshot, rt: RouteType) -> String {
     }
 }
 
-fn line(snap: &Snapshot, table: u32, p: Prefix, r: &RibRoute) -> String {
+/// One route in `ip route` words; `table` is printed unless it is main or `None`.
+fn line(snap: &Snapshot, table: Option<u32>, p: Prefix, r: &RibRoute) -> String {
     let mut s = String::new();
     if !matches!(r.route, RouteType::Unicast(_) | RouteType::Multipath(_)) {
         let _ = write!(s, "{} ", r.route.name());
@@ -47,8 +48,8 @@ fn line(snap: &Snapshot, table: u32, p: Prefix, r: &RibRoute) -> String {
     if !d.is_empty() {
         let _ = write!(s, " {d}");
     }
-    if table != TABLE_MAIN {
-        let _ = write!(s, " table {}", table_name(table));
+    if let Some(t) = table.filter(|&t| t != TABLE_MAIN) {
+        let _ = write!(s, " table {}", table_name(t));
     }
     let _ = write!(s, " proto {}", r.source.name());
     if r.metric != 0 {
@@ -64,7 +65,7 @@ pub fn show(out: &mut String, rib: &Rib, snap: &Snapshot, table: u32, only: Opti
         if only.is_some_and(|o| o != p) {
             continue;
         }
-        let _ = writeln!(out, "{}{}", line(snap, table, p, &r), if best { "" } else { " (not installed: better route exists)" });
+        let _ = writeln!(out, "{}{}", line(snap, Some(table), p, &r), if best { "" } else { " (not installed: better route exists)" });
         n += 1;
     }
     if n == 0 {
@@ -102,7 +103,7 @@ pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Resul
     let _ = writeln!(out, "    rule {}: {}", res.rule, rule.map(rule_text_selectors).unwrap_or_default());
     match (prefix, rr) {
         (Some(p), Some(r)) => {
-            let _ = writeln!(out, "    table {} route {}", table_name(table), line(snap, table, p, &r));
+            let _ = writeln!(out, "    table {} route {}", table_name(table), line(snap, None, p, &r));
         }
         _ => {
             let _ = writeln!(out, "    {} (from the rule's action)", res.route.name());
