@@ -190,3 +190,29 @@ def test_runtime_changes_like_linux(pair):
         out = sh(CTL, "--socket", sock, *fp_words.split(), check=False)
         assert out.returncode == 0 and "error" not in out.stdout, f"{fp_words}: {out.stdout}{out.stderr}"
     compare(ns, sock, QUERIES_AFTER)
+
+
+def test_garbage_commands_never_hurt_the_instance(pair):
+    """Random command lines (real words in random order, odd numbers and prefixes, bytes
+    that are not words at all): each gets an answer, and the instance stays up and keeps
+    its routes."""
+    import random
+    ns, sock = pair
+    words = ("route rule nexthop show add del replace load get table via dev metric weight nhid "
+             "from to iif tos fwmark pref lookup blackhole unreachable prohibit type group id "
+             "default local main p0 p1 p9 all port stats info clear fwd config neigh memory fib "
+             "10.0.0.0/8 10.1.0.2 0.0.0.0/0 1.2.3.4/33 300.1.1.1 -1 0 4294967296 0x10 0xzz "
+             "18446744073709551616 255 256 / // ,, 1,2/3 \\x00 é ; | & $HOME").split()
+    rng = random.Random(7)
+    lines = []
+    for _ in range(3000):
+        line = " ".join(rng.choice(words) for _ in range(rng.randint(1, 9)))
+        if line.split()[0] != "quit" and "load" not in line.split():
+            lines.append(line)
+    lines.append("\x01\x02 \x7f")
+    out = subprocess.run([CTL, "--socket", sock], input="\n".join(lines) + "\n", capture_output=True, text=True)
+    assert out.stdout.strip(), "no answers at all"
+    # Still alive and answering; nothing the garbage could change has been broken.
+    after = sh(CTL, "--socket", sock, "show", "fib", "stats").stdout
+    assert "FIB version" in after
+    compare(ns, sock, ["10.0.0.1 from 192.168.1.5 iif p0"])
