@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Pipeline benchmark (issue 4): fastpath against dpdk-testpmd in io mode (the I/O ceiling)
+# and DPDK's l3fwd in LPM mode, on the same I/O (net_pcap infinite_rx in, net_null out, one
+# worker core each), the same full routing table (998,042 prefixes) and the same traffic
+# (pcaps from fastpath-gen: 64-byte and IMIX frames; prefix-sampled, few-flows, 1M-flow and
+# uniformly random destinations). Contenders alternate in one run (SIGSTOP/SIGCONT, one
+# running at a time); Mpps is the median over the rounds. Prints a table, writes
+# bench-results/pipeline.{json,png,txt}, and ends with three lines a script can read:
+#   ratio mpps fastpath/l3fwd-lpm = X
+#   ratio mpps fastpath/testpmd-io = Y
+#   cycles-per-packet fastpath = Z      (fastpath's sampled cycles excluding rx/tx)
+# for the headline case: full table, 64-byte frames, prefix-sampled destinations.
+#
+# Needs only scripts/setup.sh before it (installs what is missing: dpdk-doc, make, gcc,
+# python3-matplotlib). Run as root. Takes about 8-10 minutes, of which the l3fwd LPM build
+# of the full table is 1-3. Memory: about 9 GiB at peak (the 1M-flow pcap is held in
+# mbufs by three processes); --many-flows N lowers it.
+# Options are passed to scripts/bench/pipeline.py, e.g.
+#   scripts/bench-pipeline.sh --rounds 7 --interval 2 --profiles sampled-64,random-64
+#   scripts/bench-pipeline.sh --fastpath-variant 'fastpath-b64:{"burst": 64}'
+set -euo pipefail
+cd "$(dirname "$0")/.."
+REPO=$PWD
+TABLE=${TABLE:-$REPO/../shared/data/rv2-20240406.ipv4.pfx-origin.txt.xz}
+WORK=$REPO/target/bench-pipeline
+OUT=$REPO/bench-results
+
+[ "$(id -u)" = 0 ] || { echo "bench-pipeline: run as root (EAL)" >&2; exit 1; }
+[ -f "$TABLE" ] || { echo "bench-pipeline: no table at $TABLE (set TABLE=...)" >&2; exit 1; }
+
+PKGS=(dpdk dpdk-dev libdpdk-dev dpdk-doc make gcc libc6-dev pkg-config patch python3 python3-matplotlib xz-utils)
+missing=()
+for p in "${PKGS[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "bench-pipeline: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! command -v cargo >/dev/null && [ -f "$HOME/.cargo/env" ]; then
+    . "$HOME/.cargo/env"
+fi
+
+echo "bench-pipeline: building fastpath and fastpath-gen (release)"
+cargo build --release --quiet -p control -p fastpath-bench
+echo "bench-pipeline: building l3fwd from /usr/share/dpdk/examples/l3fwd (patched copy in $WORK/l3fwd-build)"
+L3FWD=$(scripts/bench/build-l3fwd.sh "$WORK/l3fwd-build")
+
+mkdir -p "$OUT" "$WORK/run"
+echo '*' >"$OUT/.gitignore"   # results stay local; the recorded plot is docs/bench/pipeline.png
+/usr/bin/python3 scripts/bench/pipeline.py --repo "$REPO" --work "$WORK/run" --table "$TABLE" --l3fwd "$L3FWD" \
+    --json "$OUT/pipeline.json" --png "$OUT/pipeline.png" "$@" | tee "$OUT/pipeline.txt"
