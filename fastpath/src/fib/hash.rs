@@ -1,6 +1,10 @@
 //! The interim table: one hash map per prefix length, probed from the longest length
 //! present down. Simple and obviously correct; the LC-trie replaces it behind the same API
 //! (`from_routes`, `lookup`, `update` returning a new version, `get`, `len`).
+//!
+//! Keys are stored byte-swapped: FxHash multiplies, so a masked address with k trailing
+//! zero bits would hash to k zero low bits, and hashbrown picks buckets from the low bits:
+//! every /16 would share one probe chain. Swapped, the significant octets come first.
 
 use super::{mask, Change, NO_ROUTE};
 use rustc_hash::FxHashMap;
@@ -30,7 +34,7 @@ impl Inner {
     fn apply(&mut self, c: &Change) {
         match *c {
             Change::Insert { addr, len, value } => {
-                if self.by_len[len as usize].insert(addr & mask(len), value).is_none() {
+                if self.by_len[len as usize].insert(key(addr, len), value).is_none() {
                     self.count += 1;
                     if !self.lens.contains(&len) {
                         self.lens.push(len);
@@ -39,7 +43,7 @@ impl Inner {
                 }
             }
             Change::Remove { addr, len } => {
-                if self.by_len[len as usize].remove(&(addr & mask(len))).is_some() {
+                if self.by_len[len as usize].remove(&key(addr, len)).is_some() {
                     self.count -= 1;
                     if self.by_len[len as usize].is_empty() {
                         self.lens.retain(|&l| l != len);
@@ -48,6 +52,11 @@ impl Inner {
             }
         }
     }
+}
+
+#[inline(always)]
+fn key(addr: u32, len: u8) -> u32 {
+    (addr & mask(len)).swap_bytes()
 }
 
 impl HashTable {
@@ -76,7 +85,7 @@ impl HashTable {
     #[inline]
     pub fn lookup(&self, addr: u32) -> u32 {
         let i = &self.inner;
-        i.lens.iter().find_map(|&len| i.by_len[len as usize].get(&(addr & mask(len))).copied()).unwrap_or(NO_ROUTE)
+        i.lens.iter().find_map(|&len| i.by_len[len as usize].get(&key(addr, len)).copied()).unwrap_or(NO_ROUTE)
     }
 
     pub fn lookup_bulk(&self, addrs: &[u32], out: &mut [u32]) {
@@ -87,7 +96,7 @@ impl HashTable {
 
     /// Exact match.
     pub fn get(&self, addr: u32, len: u8) -> Option<u32> {
-        self.inner.by_len[len as usize].get(&(addr & mask(len))).copied()
+        self.inner.by_len[len as usize].get(&key(addr, len)).copied()
     }
 
     pub fn len(&self) -> usize {

@@ -104,10 +104,19 @@ impl RouteType {
 }
 
 /// A prefix: network address (host bits zero) and length.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Prefix {
     pub addr: u32,
     pub len: u8,
+}
+
+/// Hashes the address byte-swapped, so that multiplicative hashers (FxHash) see the
+/// significant octets in the low bits: masked addresses end in zero bits, which would put
+/// every /16 in the same hashbrown probe chain.
+impl std::hash::Hash for Prefix {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(u64::from(self.len) << 32 | u64::from(self.addr.swap_bytes()));
+    }
 }
 
 impl Prefix {
