@@ -6,6 +6,7 @@
 //! pipeline) is safe Rust that builds and tests without EAL.
 
 pub mod eal;
+pub mod lpm;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
@@ -57,4 +58,18 @@ pub fn rdtsc() -> u64 {
 pub fn tsc_hz() -> u64 {
     // SAFETY: returns a value computed during rte_eal_init; harmless if called before.
     unsafe { dpdk_sys::rte_get_tsc_hz() }
+}
+
+/// Hints the CPU to fetch the cache line holding `*p` into all cache levels (the FIB's
+/// bulk lookup stages its memory accesses with it). A hint only: never faults.
+#[inline(always)]
+pub fn prefetch<T>(p: &T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 does not access memory architecturally and cannot fault, whatever
+    // the address (here a valid reference anyway); SSE is part of the x86_64 baseline.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((p as *const T).cast())
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }
