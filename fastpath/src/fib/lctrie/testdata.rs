@@ -94,7 +94,7 @@ impl Oracle {
         let mut lens16 = vec![0u64; 1 << 16];
         for &(a, l, v) in routes {
             let a = a & mask(l);
-            by_len[l as usize].insert(a, v);
+            by_len[l as usize].insert(a.checked_shr(32 - l as u32).unwrap_or(0), v);
             let first = (a >> 16) as usize;
             let n = if l >= 16 { 1 } else { 1usize << (16 - l) };
             lens16[first..first + n].iter_mut().for_each(|m| *m |= 1 << l);
@@ -106,7 +106,8 @@ impl Oracle {
         let mut m = self.lens16[(a >> 16) as usize];
         while m != 0 {
             let l = 63 - m.leading_zeros() as u8;
-            if let Some(&v) = self.by_len[l as usize].get(&(a & mask(l))) {
+            // Keyed by the prefix bits right-aligned (FxHash of aligned addresses clusters).
+            if let Some(&v) = self.by_len[l as usize].get(&a.checked_shr(32 - l as u32).unwrap_or(0)) {
                 return v;
             }
             m &= !(1 << l);

@@ -170,7 +170,7 @@ fn host_bits_are_cleared() {
 #[test]
 fn values_that_do_not_fit_a_root_entry() {
     // Values with the top bit set (the FIB encodes blackhole, unreachable, prohibit so).
-    let big = [0x8000_0000, 0xa000_0000, ROOT_NONE, NO_ROUTE - 1];
+    let big = [0x8000_0000, 0xa000_0000, 0x7fff_ffff, NO_ROUTE - 1];
     for &v in &big {
         let t = LcTrie::new().update(&[ins("10.0.0.0/8", v), ins("10.1.0.0/16", v ^ 4), ins("10.1.1.0/24", v ^ 8)]);
         assert_eq!(t.lookup(ip("10.2.0.0")), v);
@@ -400,4 +400,51 @@ fn fib_lctrie_rv2_full_table_matches_oracle() {
     for &a in probe.iter().step_by(11) {
         assert_eq!(t.lookup(a), oracle.lookup(a));
     }
+}
+
+#[test]
+fn const_chunks_of_values_that_went_away_are_compacted() {
+    // /16s with ever new values: each value gets a const chunk while in use.
+    let mut t = LcTrie::new();
+    for round in 0..50u32 {
+        let batch: Vec<Change> =
+            (0..100u32).map(|i| Change::Insert { addr: (10 << 24) | i << 16, len: 16, value: round * 1000 + i }).collect();
+        t = t.update(&batch);
+    }
+    assert!(super::arena::const_count(&t) < 4 * 100 + 64, "{}", super::arena::const_count(&t));
+    for i in 0..100u32 {
+        assert_eq!(t.lookup((10 << 24) | i << 16 | 5), 49_000 + i);
+    }
+    assert_eq!(t.lookup(11 << 24), NO_ROUTE);
+}
+
+/// The largest possible chunk: every prefix /19../32 under one /18 (32766 of them), each
+/// with its own value, so most are hidden under more-specifics and need extra words.
+#[test]
+fn fib_lctrie_largest_possible_chunk() {
+    let base = ip("10.64.0.0");
+    let mut routes = Vec::new();
+    for len in 19..=32u8 {
+        for i in 0..1u32 << (len - 18) {
+            let addr = base | i << (32 - len);
+            routes.push((addr, len, routes.len() as u32));
+        }
+    }
+    routes.push((base, 18, 999_999));
+    let t = LcTrie::from_routes(&routes);
+    assert_eq!(t.len(), 32767);
+    let n = Naive(routes.iter().map(|&(a, l, v)| ((a, l), v)).collect());
+    for a in (0..1u32 << 14).map(|i| base | i) {
+        assert_eq!(t.lookup(a), n.lookup(a));
+    }
+    assert_eq!(t.routes(), routes.iter().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+    // Rebuilt by an update, then emptied.
+    let t2 = t.update(&[Change::Remove { addr: base | 5, len: 32 }]);
+    let slash31 = routes.iter().find(|r| (r.0, r.1) == (base | 4, 31)).unwrap().2;
+    assert_eq!(t2.lookup(base | 5), slash31, "falls back to the /31");
+    let t3 = t2.update(&routes.iter().map(|&(addr, len, _)| Change::Remove { addr, len }).collect::<Vec<_>>());
+    assert!(t3.is_empty());
+    assert_eq!(t3.lookup(base | 5), NO_ROUTE);
+    let st = t3.stats();
+    assert_eq!((st.chunks, st.nodes, st.leaves), (0, 0, 0));
 }
