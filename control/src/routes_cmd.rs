@@ -187,6 +187,9 @@ pub fn fib_stats(out: &mut String, rib: &Rib, snap: &Snapshot) {
     for id in fib.table_ids() {
         let t = fib.table(id).expect("listed");
         let _ = writeln!(out, "table {:<8} {:>9} prefixes  {:>8.1} MiB", table_name(id), t.len(), mib(t.memory_bytes()));
+        for l in t.stats().to_string().lines() {
+            let _ = writeln!(out, "    {l}");
+        }
     }
     for id in rib.table_ids() {
         let _ = writeln!(out, "rib table {:<4} {:>9} prefixes with a route", table_name(id), rib.len(id));

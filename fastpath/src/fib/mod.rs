@@ -9,31 +9,22 @@
 //!
 //! A table maps a prefix to a [`RouteType`] encoded in a u32 (3-bit type, 29-bit id).
 
-mod hash;
 pub mod lctrie;
 pub mod rules;
 
-pub use hash::HashTable as Table;
+/// A routing table: the LC-trie (see [`lctrie`]).
+pub use lctrie::LcTrie as Table;
+pub use lctrie::{Change, NO_ROUTE};
 pub use rules::{FlowKey, Rule, RuleAction};
 
 use crate::nexthop::NhId;
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
-/// "No route" value of a table lookup.
-pub const NO_ROUTE: u32 = u32::MAX;
-
 /// The standard tables (`rt_class_t`).
 pub const TABLE_DEFAULT: u32 = 253;
 pub const TABLE_MAIN: u32 = 254;
 pub const TABLE_LOCAL: u32 = 255;
-
-/// A change to a table, applied in batches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
-    Insert { addr: u32, len: u8, value: u32 },
-    Remove { addr: u32, len: u8 },
-}
 
 /// What a route does with a matching packet (the kernel's `RTN_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
