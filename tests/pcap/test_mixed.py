@@ -4,38 +4,15 @@ rx_packets == forwarded + arp_replies + echo_replies + sum(drop reasons)."""
 
 import random
 
-import pytest
-
-from fastpath_run import DROP_COUNTERS, assert_clean_exit, run_router
-from packets import (MAIN_CONFIG, check_case, counter_diff, forward_cases, icmp_error_cases,
-                     inputs_of, local_cases, malformed_cases, unexpected_outputs)
+from fastpath_run import DROP_COUNTERS
+from suite import case_suite
+from packets import (MAIN_CONFIG, forward_cases, icmp_error_cases,
+                     local_cases, malformed_cases)
 
 CASES = forward_cases() + icmp_error_cases() + local_cases() + malformed_cases()
 random.Random(20240406).shuffle(CASES)
 
-
-@pytest.fixture(scope="module")
-def run():
-    return run_router(inputs_of(CASES), config_kwargs=MAIN_CONFIG)
-
-
-def test_clean_exit(run):
-    assert_clean_exit(run)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_case(run, case):
-    check_case(run, case)
-
-
-def test_no_unexpected_output(run):
-    extra = unexpected_outputs(run, CASES)
-    assert not extra, "\n".join(extra)
-
-
-def test_counters(run):
-    diff = counter_diff(run, CASES)
-    assert not diff, "\n".join(diff) + "\n" + run.describe()
+globals().update(case_suite(CASES, MAIN_CONFIG))
 
 
 def test_accounting(run):

@@ -8,10 +8,10 @@ from scapy.layers.inet import ICMP, IP, UDP, IPOption, IPOption_Router_Alert, IP
 from scapy.packet import Raw
 from scapy.utils import checksum
 
-from fastpath_run import assert_clean_exit, run_router
+from suite import case_suite
 from packets import (MAIN_CONFIG, N0_IP, N1_MAC, R0_IP, R1_IP, Case, Out, _echo_ids, _ip_ids,
-                     check_case, check_echo_reply, check_forwarded, check_icmp_error,
-                     counter_diff, frame, inputs_of, marker, unexpected_outputs)
+                     check_echo_reply, check_forwarded, check_icmp_error,
+                     frame, marker)
 
 
 def _ip(name, dst, options, **kw):
@@ -50,29 +50,7 @@ RR_CASE = Case("record_route_forwarded", RR_FRAME, 0, {"forwarded": 1},
                [Out(1, lambda f: None)], ("ipid", RR_ID))
 CASES.append(RR_CASE)
 
-
-@pytest.fixture(scope="module")
-def run():
-    return run_router(inputs_of(CASES), config_kwargs=MAIN_CONFIG)
-
-
-def test_clean_exit(run):
-    assert_clean_exit(run)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_case(run, case):
-    check_case(run, case)
-
-
-def test_no_unexpected_output(run):
-    extra = unexpected_outputs(run, CASES)
-    assert not extra, "\n".join(extra)
-
-
-def test_counters(run):
-    diff = counter_diff(run, CASES)
-    assert not diff, "\n".join(diff) + "\n" + run.describe()
+globals().update(case_suite(CASES, MAIN_CONFIG))
 
 
 def _expected_rr() -> bytes:
