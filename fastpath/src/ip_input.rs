@@ -6,11 +6,10 @@ use crate::drop::DropReason;
 use crate::iface::IfIndex;
 use crate::packet::PacketBuf;
 use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
-use crate::fib::FlowKey;
+use crate::fib::{FibResult, FlowKey};
 use crate::route::{route_input, InputRoute};
 use crate::wire::l4;
 use crate::snapshot::Snapshot;
-use crate::stats::Stage;
 use crate::wire::ethernet::EthernetFrame;
 use crate::wire::icmp::msg_type;
 use crate::wire::ipv4::{Ipv4Error, Ipv4Packet};
@@ -18,18 +17,44 @@ use std::net::Ipv4Addr;
 
 pub(crate) const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 
+/// A validated packet waiting for its route lookup.
+#[derive(Debug, Clone, Copy)]
+pub struct Routable {
+    pub key: FlowKey,
+    pub l2: L2Dest,
+}
+
+/// The outcome of validation: already decided, or needs a route lookup.
+#[derive(Debug, Clone, Copy)]
+pub enum Pre {
+    Done(Verdict),
+    Route(Routable),
+}
+
 /// Validates, filters and routes one IPv4 packet (Ethernet header at offset 0).
 pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex, l2: L2Dest) -> Verdict {
+    match validate(snap, ctx, pkt, in_if, l2) {
+        Pre::Done(v) => v,
+        Pre::Route(r) => {
+            let res = snap.fib.lookup(&r.key);
+            dispatch(snap, ctx, pkt, &r, res)
+        }
+    }
+}
+
+/// Everything before the route lookup: header checks, padding, options, martians, and
+/// limited broadcast (which needs no lookup).
+pub fn validate<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex, l2: L2Dest) -> Pre {
     let avail = pkt.len() - ETH;
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     if let Err(e) = ip.check_header(avail) {
-        return ctx.drop(match e {
+        return Pre::Done(ctx.drop(match e {
             Ipv4Error::Truncated => DropReason::ShortFrame,
             Ipv4Error::BadVersion => DropReason::BadVersion,
             Ipv4Error::BadIhl => DropReason::BadIhl,
             Ipv4Error::BadTotalLength => DropReason::BadTotalLength,
             Ipv4Error::BadChecksum => DropReason::BadChecksum,
-        });
+        }));
     }
     let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
     // Link-layer padding is not part of the packet (pskb_trim_rcsum).
@@ -38,32 +63,36 @@ pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     if ip.header_len() > Ipv4Packet::<&[u8]>::MIN_HEADER_LEN {
         match ip.scan_options() {
-            Err(_) => return ctx.drop(DropReason::BadOptions),
-            Ok(o) if o.has_source_route => return ctx.drop(DropReason::SourceRoute),
+            Err(_) => return Pre::Done(ctx.drop(DropReason::BadOptions)),
+            Ok(o) if o.has_source_route => return Pre::Done(ctx.drop(DropReason::SourceRoute)),
             Ok(_) => {}
         }
     }
     if let Some(reason) = martian(snap, saddr, daddr) {
-        return ctx.drop(reason);
+        return Pre::Done(ctx.drop(reason));
     }
     // Limited broadcast, and 0.0.0.0 -> 0.0.0.0, are broadcast input (brd_input).
     if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
-        return crate::icmp::local_input(snap, ctx, pkt, in_if, true);
+        return Pre::Done(crate::icmp::local_input(snap, ctx, pkt, in_if, true));
     }
-    ctx.mark(Stage::Parse);
-    let key = FlowKey { daddr, saddr, iif: Some(in_if), tos: ip.tos(), mark: 0 };
+    Pre::Route(Routable { key: FlowKey { daddr, saddr, iif: Some(in_if), tos: ip.tos(), mark: 0 }, l2 })
+}
+
+/// Everything after the route lookup `res` of a [`validate`]d packet: forward, deliver
+/// locally, or reject (with the ICMP error the route type asks for).
+pub fn dispatch<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, r: &Routable, res: Option<FibResult>) -> Verdict {
+    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     let not_first_fragment = ip.frag_offset() != 0 || ip.more_frags();
     let l4 = || if not_first_fragment { None } else { l4::ports(ip.protocol(), ip.payload()).map(|(s, d)| (ip.protocol(), s, d)) };
-    let route = route_input(snap, &key, l4);
-    ctx.mark(Stage::Lookup);
-    match route {
-        InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, l2),
+    let in_if = r.key.iif.expect("received packets have an input interface");
+    match route_input(snap, &r.key, res, l4) {
+        InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2),
         InputRoute::Local => crate::icmp::local_input(snap, ctx, pkt, in_if, false),
         InputRoute::Broadcast => crate::icmp::local_input(snap, ctx, pkt, in_if, true),
         InputRoute::Reject(reason, code) => {
             ctx.stats.drop(reason);
             if let Some(code) = code {
-                crate::icmp::send_error(snap, ctx, pkt, l2, msg_type::DEST_UNREACHABLE, code, 0)
+                crate::icmp::send_error(snap, ctx, pkt, r.l2, msg_type::DEST_UNREACHABLE, code, 0)
             } else {
                 Verdict::Drop
             }

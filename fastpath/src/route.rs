@@ -2,7 +2,7 @@
 //! instruction for sending a packet out: interface, MACs, MTU, and the neighbour address.
 
 use crate::drop::DropReason;
-use crate::fib::{FlowKey, RouteType};
+use crate::fib::{FibResult, FlowKey, RouteType};
 use crate::iface::IfIndex;
 use crate::nexthop::{multipath_hash, NhId};
 use crate::snapshot::Snapshot;
@@ -47,12 +47,12 @@ pub fn select_nexthop(snap: &Snapshot, rt: RouteType, key: &FlowKey, l4: impl Fn
     }
 }
 
-/// Looks up a received packet: forward through a next hop, deliver locally, or reject.
-/// Caller holds a snapshot reference (read side of RCU).
+/// What a received packet's FIB result `res` (of `key`) means: forward through a next hop,
+/// deliver locally, or reject. Caller holds a snapshot reference (read side of RCU).
 #[inline]
-pub fn route_input(snap: &Snapshot, key: &FlowKey, l4: impl FnOnce() -> Option<(u8, u16, u16)>) -> InputRoute {
+pub fn route_input(snap: &Snapshot, key: &FlowKey, res: Option<FibResult>, l4: impl FnOnce() -> Option<(u8, u16, u16)>) -> InputRoute {
     use crate::wire::icmp::unreach_code;
-    let Some(res) = snap.fib.lookup(key) else {
+    let Some(res) = res else {
         return InputRoute::Reject(DropReason::NoRoute, Some(unreach_code::NET));
     };
     match res.route {

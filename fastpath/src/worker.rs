@@ -6,12 +6,12 @@
 //! One pass in [`SAMPLE_EVERY`] that receives packets is timed per stage with the TSC
 //! (`show fwd stats`: cycles per packet for rx, parse, lookup, rewrite, tx).
 
-use crate::dpdk::mbuf::{Burst, MAX_BURST};
+use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
 use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
 use crate::iface::IfIndex;
 use crate::icmp::RateLimiter;
-use crate::pipeline::{process, LcoreCtx, Verdict};
+use crate::pipeline::{process_burst, BurstScratch, LcoreCtx, Verdict};
 use crate::rcu::Rcu;
 use crate::snapshot::Snapshot;
 use crate::stats::{LcoreStats, Stage, Stat};
@@ -67,6 +67,9 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
     let mut rx = Burst::default();
     let mut drops = Burst::default();
     let mut tx: Vec<Burst> = (0..nifaces).map(|_| Burst::default()).collect();
+    let mut pkts: Vec<Mbuf> = Vec::with_capacity(MAX_BURST);
+    let mut verdicts = [Verdict::Drop; MAX_BURST];
+    let mut scratch = BurstScratch::default();
     let mut passes: u64 = 0;
 
     while !shared.stop.load(Ordering::Relaxed) {
@@ -86,14 +89,17 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
             ctx.now = rdtsc();
             stats.add(Stat::RxPackets, n as u64);
             stats.inc(Stat::RxBursts);
-            for mut m in rx.drain() {
-                ctx.clock.start();
-                let verdict = if m.is_chained() {
-                    ctx.drop(DropReason::ChainedMbuf)
+            for m in rx.drain() {
+                if m.is_chained() {
+                    ctx.drop(DropReason::ChainedMbuf);
+                    drops.push(m);
                 } else {
-                    process(snap, &mut ctx, &mut m, q.iface)
-                };
-                match verdict {
+                    pkts.push(m);
+                }
+            }
+            process_burst(snap, &mut ctx, &mut pkts, q.iface, &mut verdicts, &mut scratch);
+            for (m, v) in pkts.drain(..).zip(verdicts.iter()) {
+                match *v {
                     Verdict::Tx(out) => {
                         let buf = &mut tx[out as usize];
                         if buf.is_full() {
@@ -103,9 +109,9 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
                     }
                     Verdict::Drop => drops.push(m),
                 }
-                ctx.mark(Stage::Rewrite);
             }
             drops.free();
+            ctx.mark(Stage::Tx);
         }
         ctx.clock.start();
         for (out, buf) in tx.iter_mut().enumerate() {

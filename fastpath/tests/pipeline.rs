@@ -21,7 +21,7 @@ use fastpath::icmp::RateLimiter;
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::nexthop::Nexthop;
 use fastpath::packet::{PacketBuf, VecBuf};
-use fastpath::pipeline::{process, LcoreCtx, Verdict};
+use fastpath::pipeline::{process, LcoreCtx, Verdict, process_burst, BurstScratch};
 use fastpath::snapshot::{Settings, Snapshot};
 use fastpath::stats::{LcoreStats, Stat, StatsSnapshot};
 use fastpath::wire::EthernetAddress;
@@ -1344,5 +1344,29 @@ fn bug_limited_broadcast_from_our_address_is_martian() {
         let out = run(&s, &eth(BCAST_MAC, MAC_A, ETH_IPV4, &ping.bytes()), 0);
         assert_eq!(out.verdict, Verdict::Drop);
         assert_counted(&out.d, &[DropReason::MartianSource], &[]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 8. Burst processing (classify all, one bulk FIB lookup, dispatch all) = one by one
+// ---------------------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn burst_processing_matches_packet_by_packet(cases in prop::collection::vec(any_case(false), 1..64), in_if in 0u16..3) {
+        let s = net();
+        let (st1, st2) = (LcoreStats::new(1), LcoreStats::new(1));
+        let mut one_ctx = LcoreCtx::new(&st1, RateLimiter::new(1000, 5, HZ));
+        let mut burst_ctx = LcoreCtx::new(&st2, RateLimiter::new(1000, 5, HZ));
+        let mut one: Vec<VecBuf> = cases.iter().map(|(f, _)| VecBuf::new(f)).collect();
+        let mut burst = one.clone();
+        let v1: Vec<Verdict> = one.iter_mut().map(|p| process(&s, &mut one_ctx, p, in_if)).collect();
+        let mut v2 = vec![Verdict::Drop; burst.len()];
+        process_burst(&s, &mut burst_ctx, &mut burst, in_if, &mut v2, &mut BurstScratch::default());
+        prop_assert_eq!(v1, v2);
+        prop_assert_eq!(one, burst);
+        prop_assert_eq!(st1.snapshot(), st2.snapshot());
     }
 }

@@ -249,6 +249,33 @@ impl Fib {
         self.lookup_in(TABLE_DEFAULT, daddr).map(|route| FibResult { route, table: TABLE_DEFAULT, rule: rules::PREF_DEFAULT })
     }
 
+    /// Looks up a burst of keys into `out` (same length). With only the default rules this
+    /// is one bulk lookup in main, whose memory accesses overlap across the burst (the
+    /// default table only for misses); otherwise rule by rule per key. `addrs` and `vals`
+    /// are the caller's scratch space, at least as long as `keys`.
+    pub fn lookup_burst(&self, keys: &[FlowKey], addrs: &mut [u32], vals: &mut [u32], out: &mut [Option<FibResult>]) {
+        let n = keys.len();
+        let main = self.table(TABLE_MAIN).filter(|_| self.default_only);
+        let Some(main) = main else {
+            for (k, o) in keys.iter().zip(out.iter_mut()) {
+                *o = self.lookup(k);
+            }
+            return;
+        };
+        for (k, a) in keys.iter().zip(addrs.iter_mut()) {
+            *a = u32::from(k.daddr);
+        }
+        main.lookup_bulk(&addrs[..n], &mut vals[..n]);
+        for i in 0..n {
+            out[i] = match RouteType::decode(vals[i]) {
+                Some(route) => Some(FibResult { route, table: TABLE_MAIN, rule: rules::PREF_MAIN }),
+                None => self
+                    .lookup_in(TABLE_DEFAULT, addrs[i])
+                    .map(|route| FibResult { route, table: TABLE_DEFAULT, rule: rules::PREF_DEFAULT }),
+            };
+        }
+    }
+
     /// `fib_lookup`: the rules in pref order; the first that matches and yields a route
     /// (or is itself a blackhole/unreachable/prohibit rule) decides. None: no route, which
     /// includes an `unreachable` rule (the kernel's `fib4_rule_action` returns ENETUNREACH
