@@ -28,23 +28,12 @@ OUT=$REPO/bench-results
 [ "$(id -u)" = 0 ] || { echo "bench-pipeline: run as root (EAL)" >&2; exit 1; }
 [ -f "$TABLE" ] || { echo "bench-pipeline: no table at $TABLE (set TABLE=...)" >&2; exit 1; }
 
-PKGS=(dpdk dpdk-dev libdpdk-dev dpdk-doc make gcc libc6-dev pkg-config patch python3 python3-matplotlib xz-utils)
-missing=()
-for p in "${PKGS[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-    echo "bench-pipeline: installing ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# Installs what is missing (the benchmark's extras too) and builds the workspace.
+scripts/setup.sh dpdk-doc make gcc libc6-dev patch python3-matplotlib
 if ! command -v cargo >/dev/null && [ -f "$HOME/.cargo/env" ]; then
     . "$HOME/.cargo/env"
 fi
 
-echo "bench-pipeline: building fastpath and fastpath-gen (release)"
-cargo build --release --quiet -p control -p fastpath-bench
 echo "bench-pipeline: building l3fwd from /usr/share/dpdk/examples/l3fwd (patched copy in $WORK/l3fwd-build)"
 L3FWD=$(scripts/bench/build-l3fwd.sh "$WORK/l3fwd-build")
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what fastpath needs on Debian 12 (DPDK 22.11, libclang for bindgen, scapy and
 # tshark for the tests, iproute2/ethtool for the lab) and builds it in release mode.
-# Idempotent: packages already present are not reinstalled. Run as root.
+# Idempotent: packages already present are not reinstalled. Extra Debian packages may be
+# given as arguments (scripts/bench-pipeline.sh adds its own). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev clang pkg-config liblzma-dev
-      python3 python3-scapy python3-pytest tshark iproute2 ethtool iputils-ping xz-utils)
+PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config liblzma-dev
+      python3 python3-scapy python3-pytest tshark iproute2 ethtool iputils-ping xz-utils "$@")
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

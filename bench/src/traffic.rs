@@ -137,7 +137,7 @@ impl<'t> Generator<'t> {
                 }
             }
             Protos::Mix => {
-                if k % 2 == 0 {
+                if k.is_multiple_of(2) {
                     Proto::Udp
                 } else {
                     Proto::Tcp

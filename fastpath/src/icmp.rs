@@ -104,16 +104,21 @@ pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P
         ident: ctx.next_ident(),
         dont_frag: false,
     };
-    let frame = pkt.data_mut();
-    write_eth(frame, &dst, ethertype::IPV4);
-    repr.emit(&mut Ipv4Packet::new_unchecked(&mut frame[ETH..ETH + IP_HDR]));
-    let mut icmp = Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..]);
+    let mut icmp = write_headers(pkt.data_mut(), &dst, &repr);
     icmp.set_msg_type(typ);
     icmp.set_msg_code(code);
     icmp.set_rest_of_header(info);
     icmp.fill_checksum();
     ctx.stats.inc(Stat::IcmpErrors);
     Verdict::Tx(dst.iface)
+}
+
+/// Writes the Ethernet and IPv4 headers of a packet we originate in front of its ICMP
+/// message, and returns a view of that message.
+fn write_headers<'a>(frame: &'a mut [u8], dst: &crate::route::Dst, repr: &Ipv4Repr) -> Icmpv4Packet<&'a mut [u8]> {
+    write_eth(frame, dst, ethertype::IPV4);
+    repr.emit(&mut Ipv4Packet::new_unchecked(&mut frame[ETH..ETH + IP_HDR]));
+    Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..])
 }
 
 /// Local delivery (`ip_local_deliver`): we answer ICMP echo; everything else addressed to
@@ -161,10 +166,7 @@ fn echo_reply<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, br
         ident: ctx.next_ident(),
         dont_frag: false,
     };
-    let frame = pkt.data_mut();
-    write_eth(frame, &dst, ethertype::IPV4);
-    repr.emit(&mut Ipv4Packet::new_unchecked(&mut frame[ETH..ETH + IP_HDR]));
-    let mut icmp = Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..]);
+    let mut icmp = write_headers(pkt.data_mut(), &dst, &repr);
     icmp.set_msg_type(msg_type::ECHO_REPLY);
     // A full sum, not RFC 1624's update: an all-zero reply must carry 0xffff, which the
     // incremental form cannot produce (RFC 1624 section 3).

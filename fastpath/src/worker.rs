@@ -75,7 +75,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
     while !shared.stop.load(Ordering::Relaxed) {
         let snap: &Snapshot = reader.quiescent();
         passes += 1;
-        ctx.clock.on = passes % SAMPLE_EVERY == 0;
+        ctx.clock.on = passes.is_multiple_of(SAMPLE_EVERY);
         ctx.clock.acc = [0; Stage::COUNT];
         let mut received = 0u64;
         for q in &conf.rx {
