@@ -170,7 +170,7 @@ pub fn nexthop_del(cfg: &mut Config, router: &mut Router, words: &[&str]) -> Res
 }
 
 /// `nexthop show` (`ip nexthop` layout).
-pub fn nexthop_show(cfg: &Config, router: &Router) -> String {
+pub fn nexthop_show(router: &Router) -> String {
     let mut out = String::new();
     for (id, (_, rt)) in &router.nh_objects {
         let d = crate::routes_cmd::describe_route(&router.work, *rt);
@@ -180,6 +180,5 @@ pub fn nexthop_show(cfg: &Config, router: &Router) -> String {
     if out.is_empty() {
         out.push_str("no nexthop objects\n");
     }
-    let _ = cfg;
     out
 }

@@ -137,7 +137,7 @@ impl Control {
             ["rule", "del" | "delete", rest @ ..] => out = change_cmd::rule_del(&mut self.cfg, &mut self.router, rest)?,
             ["nexthop", "add", rest @ ..] => out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)?,
             ["nexthop", "del" | "delete", rest @ ..] => out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?,
-            ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.cfg, &self.router),
+            ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.router),
             ["route", "show", rest @ ..] | ["route", "list", rest @ ..] => {
                 let (table, prefix) = parse_show(rest)?;
                 routes_cmd::show(&mut out, &self.router.rib, &self.router.work, table, prefix);

@@ -52,7 +52,7 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
         .collect();
     let mut router = Router::new(Snapshot { ifaces, settings: settings(&cfg.settings), ..Default::default() });
     let mut report = LoadReport::default();
-    let mut offer = |router: &mut Router, table: u32, p: Prefix, r: RibRoute| match router.add(table, p, r) {
+    let mut offer = |router: &mut Router, table: u32, p: Prefix, r: RibRoute| match router.rib.add(table, p, r) {
         Ok(()) => {}
         Err(RibError::Exists(..)) => report.shadowed += 1,
         Err(e) => unreachable!("{e}"),
@@ -104,14 +104,17 @@ pub fn gateway_route(cfg: &Config, router: &mut Router, gw: Ipv4Addr, dev: Optio
     RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: Some(gw) }))
 }
 
+/// A route to destinations on-link on port `dev`.
+fn onlink_route(cfg: &Config, router: &mut Router, dev: &str) -> RouteType {
+    let iface = cfg.port_index(dev).expect("validated") as IfIndex;
+    RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: None }))
+}
+
 /// The FIB route type of a configured target (None: an `nhid` that does not exist).
 pub fn route_type(cfg: &Config, router: &mut Router, target: &RouteTarget) -> Option<RouteType> {
     Some(match target {
         RouteTarget::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref()),
-        RouteTarget::Dev(dev) => {
-            let iface = cfg.port_index(dev).expect("validated") as IfIndex;
-            RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: None }))
-        }
+        RouteTarget::Dev(dev) => onlink_route(cfg, router, dev),
         RouteTarget::Multipath(list) => {
             let members = list
                 .iter()
@@ -133,10 +136,7 @@ pub fn route_type(cfg: &Config, router: &mut Router, target: &RouteTarget) -> Op
 pub fn nexthop_object(cfg: &Config, router: &mut Router, nh: &conf::NexthopConf) -> Result<RouteType, conf::ConfError> {
     Ok(match &nh.kind {
         NexthopKind::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref()),
-        NexthopKind::Dev(dev) => {
-            let iface = cfg.port_index(dev).expect("validated") as IfIndex;
-            RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: None }))
-        }
+        NexthopKind::Dev(dev) => onlink_route(cfg, router, dev),
         NexthopKind::Blackhole => RouteType::Blackhole,
         NexthopKind::Group(members) => {
             let mut m = Vec::new();

@@ -103,13 +103,10 @@ impl Rib {
             let what = metric.map(|m| format!(" metric {m}")).unwrap_or_default();
             RibError::NotFound(p, what, table)
         };
-        let best = self.best.get_mut(&table).ok_or_else(not_found)?;
-        let b = *best.get(&p).ok_or_else(not_found)?;
+        let b = *self.best(table, p).ok_or_else(not_found)?;
         if matches(&b) {
-            let next = self.others.get_mut(&(table, p)).and_then(|o| {
-                let i = (0..o.len()).min_by_key(|&i| o[i].metric)?;
-                Some(o.swap_remove(i))
-            });
+            let next = self.take_other(table, p, |o| (0..o.len()).min_by_key(|&i| o[i].metric));
+            let best = self.best.get_mut(&table).expect("has the route just read");
             match next {
                 Some(n) => {
                     best.insert(p, n);
@@ -120,16 +117,20 @@ impl Rib {
                     self.pending.push((table, Change::Remove { addr: p.addr, len: p.len }));
                 }
             }
-            self.others.retain(|_, v| !v.is_empty());
             return Ok(b);
         }
-        let o = self.others.get_mut(&(table, p)).ok_or_else(not_found)?;
-        let i = o.iter().position(matches).ok_or_else(not_found)?;
-        let r = o.swap_remove(i);
+        self.take_other(table, p, |o| o.iter().position(matches)).ok_or_else(not_found)
+    }
+
+    /// Removes and returns the alternative route `pick` chooses, dropping the entry when
+    /// it was the last one.
+    fn take_other(&mut self, table: u32, p: Prefix, pick: impl FnOnce(&[RibRoute]) -> Option<usize>) -> Option<RibRoute> {
+        let o = self.others.get_mut(&(table, p))?;
+        let r = o.swap_remove(pick(o)?);
         if o.is_empty() {
             self.others.remove(&(table, p));
         }
-        Ok(r)
+        Some(r)
     }
 
     /// The FIB changes queued since the last call.
@@ -154,6 +155,14 @@ impl Rib {
             let p = Prefix { addr: a & mask(len), len };
             t.get(&p).map(|r| (p, *r))
         })
+    }
+
+    /// The routes of one prefix in `table`, best first.
+    pub fn routes_of(&self, table: u32, p: Prefix) -> Vec<(Prefix, RibRoute, bool)> {
+        let best = self.best(table, p).map(|r| (p, *r, true));
+        let mut others: Vec<_> = self.others.get(&(table, p)).into_iter().flatten().map(|r| (p, *r, false)).collect();
+        others.sort_by_key(|r| r.1.metric);
+        best.into_iter().chain(others).collect()
     }
 
     /// Every route of `table`, best first per prefix, sorted by prefix.

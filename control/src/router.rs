@@ -3,7 +3,7 @@
 //! applies the RIB's queued changes to new table versions (path copying: untouched tables
 //! and chunks are shared) and publishes the next snapshot with a new genid.
 
-use crate::rib::{Rib, RibRoute};
+use crate::rib::Rib;
 use fastpath::fib::{Change, Fib, Prefix, Rule, Table, TABLE_LOCAL, TABLE_MAIN};
 use fastpath::rcu::Rcu;
 use fastpath::snapshot::Snapshot;
@@ -23,11 +23,6 @@ pub struct Router {
 impl Router {
     pub fn new(work: Snapshot) -> Router {
         Router { rib: Rib::default(), nh_objects: Default::default(), work, rcu: None }
-    }
-
-    /// Adds a route to the RIB (committed later).
-    pub fn add(&mut self, table: u32, p: Prefix, r: RibRoute) -> Result<(), crate::rib::RibError> {
-        self.rib.add(table, p, r)
     }
 
     /// Replaces the rules and rebuilds every table from the RIB (rules decide whether local

@@ -61,10 +61,11 @@ fn line(snap: &Snapshot, table: Option<u32>, p: Prefix, r: &RibRoute) -> String 
 /// `route show [table T] [PREFIX]`: best routes first per prefix; alternatives marked.
 pub fn show(out: &mut String, rib: &Rib, snap: &Snapshot, table: u32, only: Option<Prefix>) {
     let mut n = 0usize;
-    for (p, r, best) in rib.routes(table) {
-        if only.is_some_and(|o| o != p) {
-            continue;
-        }
+    let routes = match only {
+        Some(p) => rib.routes_of(table, p),
+        None => rib.routes(table),
+    };
+    for (p, r, best) in routes {
         let _ = writeln!(out, "{}{}", line(snap, Some(table), p, &r), if best { "" } else { " (not installed: better route exists)" });
         n += 1;
     }

@@ -16,7 +16,7 @@
 //! Built against `Fib::insert`/`lookup` as of commit 382f3bb.
 
 use fastpath::drop::DropReason;
-use fastpath::fib::{Prefix, RouteType};
+use fastpath::fib::{TABLE_MAIN, Prefix, RouteType};
 use fastpath::icmp::RateLimiter;
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::nexthop::Nexthop;
@@ -204,7 +204,7 @@ fn iface(name: &str, mac: [u8; 6], mtu: u16, addrs: &[(Ipv4Addr, u8)]) -> Iface 
 }
 
 fn add_route(s: &mut Snapshot, net: Ipv4Addr, len: u8, rt: RouteType) {
-    s.fib.insert(Prefix::new(net, len), rt);
+    s.add_route(TABLE_MAIN, Prefix::new(net, len), rt);
 }
 
 fn via(s: &mut Snapshot, iface: IfIndex, gw: Ipv4Addr) -> RouteType {

@@ -209,13 +209,6 @@ impl Fib {
         }
     }
 
-    /// Adds or replaces one route in the main table (slow path: one change per call, for
-    /// tests and tools; the control core batches changes through its RIB).
-    pub fn insert(&mut self, p: Prefix, rt: RouteType) {
-        let t = self.table(TABLE_MAIN).cloned().unwrap_or_default();
-        self.set_table(TABLE_MAIN, t.update(&[Change::Insert { addr: p.addr, len: p.len, value: rt.encode() }]));
-    }
-
     /// Table ids present, ascending.
     pub fn table_ids(&self) -> impl Iterator<Item = u32> + '_ {
         self.tables.iter().map(|t| t.0)
