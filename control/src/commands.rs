@@ -3,11 +3,11 @@
 //! `quit`.
 
 use crate::dataplane::Dataplane;
+use crate::router::Router;
 use crate::show::{self, LastShow};
+use crate::{change_cmd, routes_cmd};
 use conf::Config;
 use fastpath::dpdk::port;
-use crate::router::Router;
-use crate::{change_cmd, routes_cmd};
 use fastpath::fib::{FlowKey, Prefix, TABLE_MAIN};
 use fastpath::stats::StatsSnapshot;
 use std::fmt::Write;
@@ -70,7 +70,13 @@ impl Control {
     pub fn new(cfg: Config, dp: Dataplane, router: Router) -> Control {
         let n = dp.ports.len();
         let fwd_base = vec![StatsSnapshot::default(); dp.stats.len()];
-        Control { cfg, dp, router, last_show: vec![None; n], fwd_base }
+        Control {
+            cfg,
+            dp,
+            router,
+            last_show: vec![None; n],
+            fwd_base,
+        }
     }
 
     /// Runs one command line.
@@ -87,7 +93,12 @@ impl Control {
         match w {
             [] => {}
             ["help"] | ["?"] => out.push_str(HELP),
-            ["quit"] | ["exit"] => return Ok(Reply { text: String::new(), quit: true }),
+            ["quit"] | ["exit"] => {
+                return Ok(Reply {
+                    text: String::new(),
+                    quit: true,
+                })
+            }
             ["show", "port", "info", which] => {
                 for i in self.ports(which)? {
                     show::port_info(&mut out, i, &self.dp.ports[i], &self.router.work.ifaces[i]);
@@ -97,7 +108,10 @@ impl Control {
                 for i in self.ports(which)? {
                     let s = port::stats(self.dp.ports[i].info.port_id);
                     show::port_stats(&mut out, i, &s, self.last_show[i].as_ref());
-                    self.last_show[i] = Some(LastShow { at: Instant::now(), stats: s });
+                    self.last_show[i] = Some(LastShow {
+                        at: Instant::now(),
+                        stats: s,
+                    });
                 }
             }
             ["clear", "port", "stats", which] => {
@@ -116,27 +130,56 @@ impl Control {
             ["show", "memory"] => {
                 let snap = &self.router.work;
                 let mib = |b: usize| b as f64 / (1 << 20) as f64;
-                let _ = writeln!(out, "FIB: {} prefixes, {} next hops, {:.1} MiB", snap.fib.len(), snap.nexthops.len(), mib(snap.fib.memory_bytes()));
-                let _ = writeln!(out, "mbuf pool: {} mbufs, {} in use (rings, caches, in flight)", self.dp.pool.size(), self.dp.pool.in_use());
+                let _ = writeln!(
+                    out,
+                    "FIB: {} prefixes, {} next hops, {:.1} MiB",
+                    snap.fib.len(),
+                    snap.nexthops.len(),
+                    mib(snap.fib.memory_bytes())
+                );
+                let _ = writeln!(
+                    out,
+                    "mbuf pool: {} mbufs, {} in use (rings, caches, in flight)",
+                    self.dp.pool.size(),
+                    self.dp.pool.in_use()
+                );
                 let _ = writeln!(out, "process: {}", show::memory_status());
             }
             ["show", "neigh"] => {
                 let snap = &self.router.work;
                 for (i, addr, mac) in snap.neigh.entries() {
-                    let _ = writeln!(out, "{addr} dev {} lladdr {mac} PERMANENT", snap.ifaces[i as usize].name);
+                    let _ = writeln!(
+                        out,
+                        "{addr} dev {} lladdr {mac} PERMANENT",
+                        snap.ifaces[i as usize].name
+                    );
                 }
             }
-            ["show", "fib", "stats"] => routes_cmd::fib_stats(&mut out, &self.router.rib, &self.router.work),
+            ["show", "fib", "stats"] => {
+                routes_cmd::fib_stats(&mut out, &self.router.rib, &self.router.work)
+            }
             ["rule", "show"] | ["rule"] => routes_cmd::rules(&mut out, &self.router.work),
             ["route", verb @ ("add" | "replace" | "append"), rest @ ..] => {
                 out = change_cmd::route_add(&self.cfg, &mut self.router, rest, *verb == "replace")?
             }
-            ["route", "del" | "delete", rest @ ..] => out = change_cmd::route_del(&self.cfg, &mut self.router, rest)?,
-            ["route", "load", rest @ ..] => out = change_cmd::route_load(&self.cfg, &mut self.router, rest)?,
-            ["rule", "add", rest @ ..] => out = change_cmd::rule_add(&mut self.cfg, &mut self.router, rest)?,
-            ["rule", "del" | "delete", rest @ ..] => out = change_cmd::rule_del(&mut self.cfg, &mut self.router, rest)?,
-            ["nexthop", "add", rest @ ..] => out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)?,
-            ["nexthop", "del" | "delete", rest @ ..] => out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?,
+            ["route", "del" | "delete", rest @ ..] => {
+                out = change_cmd::route_del(&self.cfg, &mut self.router, rest)?
+            }
+            ["route", "load", rest @ ..] => {
+                out = change_cmd::route_load(&self.cfg, &mut self.router, rest)?
+            }
+            ["rule", "add", rest @ ..] => {
+                out = change_cmd::rule_add(&mut self.cfg, &mut self.router, rest)?
+            }
+            ["rule", "del" | "delete", rest @ ..] => {
+                out = change_cmd::rule_del(&mut self.cfg, &mut self.router, rest)?
+            }
+            ["nexthop", "add", rest @ ..] => {
+                out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)?
+            }
+            ["nexthop", "del" | "delete", rest @ ..] => {
+                out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?
+            }
             ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.router),
             ["route", "show", rest @ ..] | ["route", "list", rest @ ..] => {
                 let (table, prefix) = parse_show(rest)?;
@@ -153,7 +196,12 @@ impl Control {
 
     /// Counters since the last `clear fwd stats`, per lcore.
     pub fn fwd_stats(&self) -> Vec<(u32, StatsSnapshot)> {
-        self.dp.stats.iter().zip(&self.fwd_base).map(|(s, b)| (s.lcore, s.snapshot().since(b))).collect()
+        self.dp
+            .stats
+            .iter()
+            .zip(&self.fwd_base)
+            .map(|(s, b)| (s.lcore, s.snapshot().since(b)))
+            .collect()
     }
 
     fn ports(&self, which: &str) -> Result<Vec<usize>, String> {
@@ -165,24 +213,41 @@ impl Control {
         match which.parse::<usize>().ok().or(by_name) {
             Some(i) if i < n => Ok(vec![i]),
             Some(i) => Err(format!("no port {i}: ports are 0..{}", n - 1)),
-            None => Err(format!("expected \"all\", a port number or a port name, got {which:?}")),
+            None => Err(format!(
+                "expected \"all\", a port number or a port name, got {which:?}"
+            )),
         }
     }
 
     /// `ADDR [from ADDR] [iif PORT] [tos N]`.
     fn parse_get(&self, w: &[&str]) -> Result<FlowKey, String> {
-        let addr = |s: &str| s.parse::<Ipv4Addr>().map_err(|_| format!("route get: {s:?} is not an IPv4 address"));
-        let (first, rest) = w.split_first().ok_or("route get: which address? (route get ADDR [from ADDR] [iif PORT] [tos N])")?;
+        let addr = |s: &str| {
+            s.parse::<Ipv4Addr>()
+                .map_err(|_| format!("route get: {s:?} is not an IPv4 address"))
+        };
+        let (first, rest) = w
+            .split_first()
+            .ok_or("route get: which address? (route get ADDR [from ADDR] [iif PORT] [tos N])")?;
         let mut key = FlowKey::new(addr(first)?);
         let mut it = rest.iter();
         while let Some(k) = it.next() {
-            let v = it.next().ok_or_else(|| format!("route get: {k} needs a value"))?;
+            let v = it
+                .next()
+                .ok_or_else(|| format!("route get: {k} needs a value"))?;
             match *k {
                 "from" => key.saddr = addr(v)?,
                 "iif" => {
-                    key.iif = Some(self.router.work.iface_by_name(v).ok_or_else(|| format!("route get: no port named {v:?}"))?)
+                    key.iif = Some(
+                        self.router
+                            .work
+                            .iface_by_name(v)
+                            .ok_or_else(|| format!("route get: no port named {v:?}"))?,
+                    )
                 }
-                "tos" => key.tos = parse_u8(v).ok_or_else(|| format!("route get: tos {v:?} is not a number 0..255"))?,
+                "tos" => {
+                    key.tos = parse_u8(v)
+                        .ok_or_else(|| format!("route get: tos {v:?} is not a number 0..255"))?
+                }
                 _ => return Err(format!("route get: unknown keyword {k:?} (from, iif, tos)")),
             }
         }
@@ -190,7 +255,9 @@ impl Control {
     }
 
     fn unknown(&self, w: &[&str]) -> String {
-        let known = ["help", "show", "clear", "route", "rule", "nexthop", "quit", "exit"];
+        let known = [
+            "help", "show", "clear", "route", "rule", "nexthop", "quit", "exit",
+        ];
         if known.contains(&w[0]) {
             format!("bad arguments for {:?}: see \"help\"", w.join(" "))
         } else {
@@ -212,10 +279,17 @@ fn parse_show(w: &[&str]) -> Result<(u32, Option<Prefix>), String> {
                     "local" => fastpath::fib::TABLE_LOCAL,
                     "main" => TABLE_MAIN,
                     "default" => fastpath::fib::TABLE_DEFAULT,
-                    n => n.parse().map_err(|_| format!("route show: table {n:?} is not a number or local/main/default"))?,
+                    n => n.parse().map_err(|_| {
+                        format!("route show: table {n:?} is not a number or local/main/default")
+                    })?,
                 };
             }
-            p => prefix = Some(parse_prefix(p).ok_or_else(|| format!("route show: {p:?} is not a prefix (A.B.C.D/N)"))?),
+            p => {
+                prefix = Some(
+                    parse_prefix(p)
+                        .ok_or_else(|| format!("route show: {p:?} is not a prefix (A.B.C.D/N)"))?,
+                )
+            }
         }
     }
     Ok((table, prefix))

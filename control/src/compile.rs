@@ -47,21 +47,40 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
             port_id: 0,
             mac: EthernetAddress(p.mac.map(|m| m.0).unwrap_or_default()),
             mtu: p.mtu,
-            addrs: p.addresses.iter().map(|a| IfAddr::new(a.addr(), a.prefix_len())).collect(),
+            addrs: p
+                .addresses
+                .iter()
+                .map(|a| IfAddr::new(a.addr(), a.prefix_len()))
+                .collect(),
         })
         .collect();
-    let mut router = Router::new(Snapshot { ifaces, settings: settings(&cfg.settings), ..Default::default() });
+    let mut router = Router::new(Snapshot {
+        ifaces,
+        settings: settings(&cfg.settings),
+        ..Default::default()
+    });
     let mut report = LoadReport::default();
-    let mut offer = |router: &mut Router, table: u32, p: Prefix, r: RibRoute| match router.rib.add(table, p, r) {
-        Ok(()) => {}
-        Err(RibError::Exists(..)) => report.shadowed += 1,
-        Err(e) => unreachable!("{e}"),
-    };
+    let mut offer =
+        |router: &mut Router, table: u32, p: Prefix, r: RibRoute| match router.rib.add(table, p, r)
+        {
+            Ok(()) => {}
+            Err(RibError::Exists(..)) => report.shadowed += 1,
+            Err(e) => unreachable!("{e}"),
+        };
 
     for i in 0..router.work.ifaces.len() {
         for a in router.work.ifaces[i].addrs.clone() {
             for (table, p, route) in interface_routes(i as IfIndex, &a, &mut router.work.nexthops) {
-                offer(&mut router, table, p, RibRoute { metric: 0, route, source: Source::Kernel });
+                offer(
+                    &mut router,
+                    table,
+                    p,
+                    RibRoute {
+                        metric: 0,
+                        route,
+                        source: Source::Kernel,
+                    },
+                );
             }
         }
     }
@@ -71,12 +90,24 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
     }
     for n in &cfg.neighbors {
         let i = cfg.port_index(&n.port).expect("validated") as IfIndex;
-        router.work.neigh.insert(i, n.address, EthernetAddress(n.mac.0));
+        router
+            .work
+            .neigh
+            .insert(i, n.address, EthernetAddress(n.mac.0));
     }
     for r in &cfg.routes {
         let route = route_type(cfg, &mut router, &r.target).expect("validated");
         let p = Prefix::new(r.prefix.addr(), r.prefix.prefix_len());
-        offer(&mut router, r.table, p, RibRoute { metric: r.metric, route, source: Source::Static });
+        offer(
+            &mut router,
+            r.table,
+            p,
+            RibRoute {
+                metric: r.metric,
+                route,
+                source: Source::Static,
+            },
+        );
         report.static_routes += 1;
     }
     let t = Instant::now();
@@ -87,11 +118,25 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
         }
         report.file_routes += conf::route_file::read(rf, |net, gw| {
             let p = Prefix::new(net.addr(), net.prefix_len());
-            offer(&mut router, rf.table, p, RibRoute { metric: rf.metric, route: by_gw[&gw], source: Source::File });
+            offer(
+                &mut router,
+                rf.table,
+                p,
+                RibRoute {
+                    metric: rf.metric,
+                    route: by_gw[&gw],
+                    source: Source::File,
+                },
+            );
         })?;
     }
     report.file_time = t.elapsed();
-    let rules = cfg.rules.iter().map(|r| rule(cfg, r)).chain(fastpath::fib::rules::default_rules()).collect();
+    let rules = cfg
+        .rules
+        .iter()
+        .map(|r| rule(cfg, r))
+        .chain(fastpath::fib::rules::default_rules())
+        .collect();
     let t = Instant::now();
     router.set_rules(rules);
     report.build_time = t.elapsed();
@@ -99,15 +144,29 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
 }
 
 /// A unicast route through `gw` (out of `dev` when given, else the port that reaches it).
-pub fn gateway_route(cfg: &Config, router: &mut Router, gw: Ipv4Addr, dev: Option<&str>) -> RouteType {
-    let iface = dev.and_then(|d| cfg.port_index(d)).or_else(|| cfg.port_for_gateway(gw)).expect("validated") as IfIndex;
-    RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: Some(gw) }))
+pub fn gateway_route(
+    cfg: &Config,
+    router: &mut Router,
+    gw: Ipv4Addr,
+    dev: Option<&str>,
+) -> RouteType {
+    let iface = dev
+        .and_then(|d| cfg.port_index(d))
+        .or_else(|| cfg.port_for_gateway(gw))
+        .expect("validated") as IfIndex;
+    RouteType::Unicast(router.work.nexthops.intern(Nexthop {
+        iface,
+        gateway: Some(gw),
+    }))
 }
 
 /// A route to destinations on-link on port `dev`.
 fn onlink_route(cfg: &Config, router: &mut Router, dev: &str) -> RouteType {
     let iface = cfg.port_index(dev).expect("validated") as IfIndex;
-    RouteType::Unicast(router.work.nexthops.intern(Nexthop { iface, gateway: None }))
+    RouteType::Unicast(router.work.nexthops.intern(Nexthop {
+        iface,
+        gateway: None,
+    }))
 }
 
 /// The FIB route type of a configured target (None: an `nhid` that does not exist).
@@ -118,10 +177,12 @@ pub fn route_type(cfg: &Config, router: &mut Router, target: &RouteTarget) -> Op
         RouteTarget::Multipath(list) => {
             let members = list
                 .iter()
-                .map(|n| match gateway_route(cfg, router, n.gateway, n.dev.as_deref()) {
-                    RouteType::Unicast(nh) => (nh, n.weight),
-                    _ => unreachable!("gateway_route is unicast"),
-                })
+                .map(
+                    |n| match gateway_route(cfg, router, n.gateway, n.dev.as_deref()) {
+                        RouteType::Unicast(nh) => (nh, n.weight),
+                        _ => unreachable!("gateway_route is unicast"),
+                    },
+                )
                 .collect();
             RouteType::Multipath(router.work.nexthops.intern_group(members))
         }
@@ -133,7 +194,11 @@ pub fn route_type(cfg: &Config, router: &mut Router, target: &RouteTarget) -> Op
 }
 
 /// What routes with `nhid` of this next-hop object become.
-pub fn nexthop_object(cfg: &Config, router: &mut Router, nh: &conf::NexthopConf) -> Result<RouteType, conf::ConfError> {
+pub fn nexthop_object(
+    cfg: &Config,
+    router: &mut Router,
+    nh: &conf::NexthopConf,
+) -> Result<RouteType, conf::ConfError> {
     Ok(match &nh.kind {
         NexthopKind::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref()),
         NexthopKind::Dev(dev) => onlink_route(cfg, router, dev),
@@ -143,7 +208,9 @@ pub fn nexthop_object(cfg: &Config, router: &mut Router, nh: &conf::NexthopConf)
             for (id, w) in members {
                 match router.nh_objects.get(id).map(|o| o.1) {
                     Some(RouteType::Unicast(n)) => m.push((n, *w)),
-                    _ => unreachable!("validated: group members are single next hops defined before"),
+                    _ => {
+                        unreachable!("validated: group members are single next hops defined before")
+                    }
                 }
             }
             RouteType::Multipath(router.work.nexthops.intern_group(m))
@@ -158,7 +225,10 @@ pub fn rule(cfg: &Config, r: &conf::RuleConf) -> Rule {
         pref: r.pref,
         from: r.from.as_ref().map(pfx),
         to: r.to.as_ref().map(pfx),
-        iif: r.iif.as_deref().map(|n| cfg.port_index(n).expect("validated") as IfIndex),
+        iif: r
+            .iif
+            .as_deref()
+            .map(|n| cfg.port_index(n).expect("validated") as IfIndex),
         tos: r.tos,
         fwmark: r.fwmark,
         action: match r.action {
@@ -202,7 +272,10 @@ routes:
     use fastpath::fib::TABLE_MAIN;
 
     fn lookup(s: &Snapshot, a: &str) -> RouteType {
-        s.fib.lookup(&FlowKey::new(a.parse().unwrap())).unwrap().route
+        s.fib
+            .lookup(&FlowKey::new(a.parse().unwrap()))
+            .unwrap()
+            .route
     }
 
     #[test]
@@ -211,16 +284,47 @@ routes:
         let (router, rep) = compile(&cfg).unwrap();
         let s = &router.work;
         assert_eq!(rep.static_routes, 5);
-        assert_eq!(rep.shadowed, 1, "the connected /24 is there first with metric 0");
-        let RouteType::Unicast(nh) = lookup(s, "198.51.100.1") else { panic!() };
-        assert_eq!(*s.nexthops.get(nh), Nexthop { iface: 1, gateway: Some("10.0.2.2".parse().unwrap()) });
-        let RouteType::Unicast(nh) = lookup(s, "10.0.1.77") else { panic!() };
-        assert_eq!(*s.nexthops.get(nh), Nexthop { iface: 0, gateway: None }, "connected route kept");
+        assert_eq!(
+            rep.shadowed, 1,
+            "the connected /24 is there first with metric 0"
+        );
+        let RouteType::Unicast(nh) = lookup(s, "198.51.100.1") else {
+            panic!()
+        };
+        assert_eq!(
+            *s.nexthops.get(nh),
+            Nexthop {
+                iface: 1,
+                gateway: Some("10.0.2.2".parse().unwrap())
+            }
+        );
+        let RouteType::Unicast(nh) = lookup(s, "10.0.1.77") else {
+            panic!()
+        };
+        assert_eq!(
+            *s.nexthops.get(nh),
+            Nexthop {
+                iface: 0,
+                gateway: None
+            },
+            "connected route kept"
+        );
         assert_eq!(lookup(s, "10.0.1.1"), RouteType::Local);
         assert_eq!(lookup(s, "10.0.2.255"), RouteType::Broadcast);
         assert_eq!(lookup(s, "203.0.113.9"), RouteType::Blackhole);
         assert_eq!(s.ifaces[1].mac, EthernetAddress([2, 0, 0, 0, 0, 2]));
-        assert_eq!(s.neigh.lookup(0, "10.0.1.2".parse().unwrap()), Some(EthernetAddress([2, 0, 0, 0, 1, 2])));
-        assert_eq!(router.rib.routes(TABLE_MAIN).iter().filter(|r| r.0.to_string() == "198.51.100.0/24").count(), 2);
+        assert_eq!(
+            s.neigh.lookup(0, "10.0.1.2".parse().unwrap()),
+            Some(EthernetAddress([2, 0, 0, 0, 1, 2]))
+        );
+        assert_eq!(
+            router
+                .rib
+                .routes(TABLE_MAIN)
+                .iter()
+                .filter(|r| r.0.to_string() == "198.51.100.0/24")
+                .count(),
+            2
+        );
     }
 }

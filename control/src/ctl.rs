@@ -17,7 +17,11 @@ pub struct Request {
 /// Sends one line to the control core and waits for its reply (None if it has exited).
 pub fn ask(tx: &Sender<Request>, line: &str) -> Option<Reply> {
     let (rtx, rrx) = mpsc::channel();
-    tx.send(Request { line: line.to_owned(), reply: rtx }).ok()?;
+    tx.send(Request {
+        line: line.to_owned(),
+        reply: rtx,
+    })
+    .ok()?;
     rrx.recv().ok()
 }
 
@@ -25,7 +29,10 @@ pub fn ask(tx: &Sender<Request>, line: &str) -> Option<Reply> {
 pub fn bind(path: &Path) -> Result<UnixListener, String> {
     if path.exists() {
         if UnixStream::connect(path).is_ok() {
-            return Err(format!("control socket {}: another fastpath is running on it (use --ctl-socket PATH)", path.display()));
+            return Err(format!(
+                "control socket {}: another fastpath is running on it (use --ctl-socket PATH)",
+                path.display()
+            ));
         }
         let _ = std::fs::remove_file(path);
     }

@@ -3,13 +3,13 @@
 //! back in its pool.
 
 use crate::compile::set_port;
+use crate::router::Router;
 use anyhow::{bail, Context, Result};
 use conf::Config;
 use fastpath::dpdk::mempool::Mempool;
 use fastpath::dpdk::port::{self, PortInfo, PortSetup};
 use fastpath::dpdk::{eal, tsc_hz};
 use fastpath::iface::IfIndex;
-use crate::router::Router;
 use fastpath::rcu::Rcu;
 use fastpath::stats::LcoreStats;
 use fastpath::worker::{self, RxQueue, Shared, WorkerConf};
@@ -59,19 +59,35 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         infos.push(info);
     }
 
-    let mut workers: Vec<WorkerConf> =
-        lcores.iter().enumerate().map(|(i, &lcore)| WorkerConf { lcore, rx: Vec::new(), tx_queue: i as u16, burst }).collect();
+    let mut workers: Vec<WorkerConf> = lcores
+        .iter()
+        .enumerate()
+        .map(|(i, &lcore)| WorkerConf {
+            lcore,
+            rx: Vec::new(),
+            tx_queue: i as u16,
+            burst,
+        })
+        .collect();
     let mut ports = Vec::new();
     let mut next = 0usize;
     let mut needed: u32 = 0;
     for (i, (p, info)) in cfg.ports.iter().zip(&infos).enumerate() {
         let rx_queues = nworkers.min(info.max_rx_queues.max(1));
         for q in 0..rx_queues {
-            workers[next % nworkers as usize].rx.push(RxQueue { iface: i as IfIndex, port_id: info.port_id, queue: q });
+            workers[next % nworkers as usize].rx.push(RxQueue {
+                iface: i as IfIndex,
+                port_id: info.port_id,
+                queue: q,
+            });
             next += 1;
         }
         needed += rx_queues as u32 * p.rx_desc as u32 + nworkers as u32 * p.tx_desc as u32;
-        ports.push(PortState { info: info.clone(), rx_queues, tx_queues: nworkers });
+        ports.push(PortState {
+            info: info.clone(),
+            rx_queues,
+            tx_queues: nworkers,
+        });
     }
     // Rings full, plus every lcore cache full, plus a burst in flight per worker.
     needed += (nworkers as u32 + 1) * (MEMPOOL_CACHE + 2 * burst as u32);
@@ -99,13 +115,26 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     router.publish();
     let rcu = Arc::new(Rcu::new(router.work.clone()));
     router.rcu = Some(rcu.clone());
-    let shared = Arc::new(Shared { snapshot: rcu, stop: AtomicBool::new(false), tsc_hz: tsc_hz() });
-    let stats: Vec<Arc<LcoreStats>> = workers.iter().map(|w| Arc::new(LcoreStats::new(w.lcore))).collect();
+    let shared = Arc::new(Shared {
+        snapshot: rcu,
+        stop: AtomicBool::new(false),
+        tsc_hz: tsc_hz(),
+    });
+    let stats: Vec<Arc<LcoreStats>> = workers
+        .iter()
+        .map(|w| Arc::new(LcoreStats::new(w.lcore)))
+        .collect();
     for (w, st) in workers.iter().zip(&stats) {
         let (w2, sh, st) = (w.clone(), shared.clone(), st.clone());
         eal::launch(w.lcore, move || worker::run(&w2, &sh, &st))?;
     }
-    Ok(Dataplane { shared, ports, workers, stats, pool })
+    Ok(Dataplane {
+        shared,
+        ports,
+        workers,
+        stats,
+        pool,
+    })
 }
 
 impl Dataplane {

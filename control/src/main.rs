@@ -112,7 +112,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, mut router: router::Router) -> anyhow::Result<u8> {
+fn run(
+    eal_args: Vec<String>,
+    opts: Opts,
+    cfg: conf::Config,
+    mut router: router::Router,
+) -> anyhow::Result<u8> {
     let listener = ctl::bind(&opts.ctl_socket).map_err(anyhow::Error::msg)?;
     let _guard = ctl::SocketGuard(opts.ctl_socket.clone());
     let term = Arc::new(AtomicBool::new(false));
@@ -123,27 +128,52 @@ fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, mut router: router:
     let dp = dataplane::start(&cfg, &mut router)?;
     for (i, (p, st)) in cfg.ports.iter().zip(&dp.ports).enumerate() {
         let iface = &router.work.ifaces[i];
-        let addrs: Vec<String> = iface.addrs.iter().map(|a| format!("{}/{}", a.addr, a.prefix_len)).collect();
+        let addrs: Vec<String> = iface
+            .addrs
+            .iter()
+            .map(|a| format!("{}/{}", a.addr, a.prefix_len))
+            .collect();
         println!(
             "Port {i} ({}): {} {} mtu {} {} ({} rx / {} tx queues)",
-            p.name, st.info.name, iface.mac, iface.mtu, addrs.join(" "), st.rx_queues, st.tx_queues
+            p.name,
+            st.info.name,
+            iface.mac,
+            iface.mtu,
+            addrs.join(" "),
+            st.rx_queues,
+            st.tx_queues
         );
     }
     for w in &dp.workers {
-        let q: Vec<String> = w.rx.iter().map(|q| format!("{}/q{}", cfg.ports[q.iface as usize].name, q.queue)).collect();
-        println!("lcore {}: polls {} (tx queue {})", w.lcore, q.join(" "), w.tx_queue);
+        let q: Vec<String> =
+            w.rx.iter()
+                .map(|q| format!("{}/q{}", cfg.ports[q.iface as usize].name, q.queue))
+                .collect();
+        println!(
+            "lcore {}: polls {} (tx queue {})",
+            w.lcore,
+            q.join(" "),
+            w.tx_queue
+        );
     }
     let mut control = Control::new(cfg, dp, router);
 
     let (tx, rx) = mpsc::channel::<Request>();
     {
         let tx = tx.clone();
-        std::thread::Builder::new().name("ctl-socket".into()).spawn(move || ctl::serve(listener, tx))?;
+        std::thread::Builder::new()
+            .name("ctl-socket".into())
+            .spawn(move || ctl::serve(listener, tx))?;
     }
     if let Some(file) = &opts.cmdline_file {
-        let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
         println!("Read CLI commands from {}", file.display());
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             println!("fastpath> {line}");
             let r = control.execute(line);
             print!("{}", r.text);
@@ -154,7 +184,9 @@ fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, mut router: router:
     }
     if opts.interactive {
         let tx = tx.clone();
-        std::thread::Builder::new().name("repl".into()).spawn(move || repl::run(tx))?;
+        std::thread::Builder::new()
+            .name("repl".into())
+            .spawn(move || repl::run(tx))?;
     }
     drop(tx);
 
@@ -182,11 +214,19 @@ fn run(eal_args: Vec<String>, opts: Opts, cfg: conf::Config, mut router: router:
             break;
         }
         if let Some(idle) = idle {
-            let total: u64 = control.dp.ports.iter().map(|p| port::stats(p.info.port_id).ipackets).sum();
+            let total: u64 = control
+                .dp
+                .ports
+                .iter()
+                .map(|p| port::stats(p.info.port_id).ipackets)
+                .sum();
             if total != last_rx.0 {
                 last_rx = (total, Instant::now());
             } else if last_rx.1.elapsed() >= idle {
-                println!("\nNo packets received for {} ms, stopping.", idle.as_millis());
+                println!(
+                    "\nNo packets received for {} ms, stopping.",
+                    idle.as_millis()
+                );
                 break;
             }
         }

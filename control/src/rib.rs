@@ -59,7 +59,11 @@ pub struct Rib {
 }
 
 fn insert_change(p: Prefix, r: &RibRoute) -> Change {
-    Change::Insert { addr: p.addr, len: p.len, value: r.route.encode() }
+    Change::Insert {
+        addr: p.addr,
+        len: p.len,
+        value: r.route.encode(),
+    }
 }
 
 impl Rib {
@@ -92,13 +96,22 @@ impl Rib {
     /// Replaces the route with the same metric, or adds it (`ip route replace`).
     pub fn replace(&mut self, table: u32, p: Prefix, r: RibRoute) {
         let _ = self.del(table, p, Some(r.metric), None);
-        self.add(table, p, r).expect("the same metric was just removed");
+        self.add(table, p, r)
+            .expect("the same metric was just removed");
     }
 
     /// Deletes the route matching `metric` and `route` (each None = any; the best matching
     /// one), promoting the next best when it was the best (`ip route del`).
-    pub fn del(&mut self, table: u32, p: Prefix, metric: Option<u32>, route: Option<RouteType>) -> Result<RibRoute, RibError> {
-        let matches = |r: &RibRoute| metric.is_none_or(|m| m == r.metric) && route.is_none_or(|t| t == r.route);
+    pub fn del(
+        &mut self,
+        table: u32,
+        p: Prefix,
+        metric: Option<u32>,
+        route: Option<RouteType>,
+    ) -> Result<RibRoute, RibError> {
+        let matches = |r: &RibRoute| {
+            metric.is_none_or(|m| m == r.metric) && route.is_none_or(|t| t == r.route)
+        };
         let not_found = || {
             let what = metric.map(|m| format!(" metric {m}")).unwrap_or_default();
             RibError::NotFound(p, what, table)
@@ -114,17 +127,29 @@ impl Rib {
                 }
                 None => {
                     best.remove(&p);
-                    self.pending.push((table, Change::Remove { addr: p.addr, len: p.len }));
+                    self.pending.push((
+                        table,
+                        Change::Remove {
+                            addr: p.addr,
+                            len: p.len,
+                        },
+                    ));
                 }
             }
             return Ok(b);
         }
-        self.take_other(table, p, |o| o.iter().position(matches)).ok_or_else(not_found)
+        self.take_other(table, p, |o| o.iter().position(matches))
+            .ok_or_else(not_found)
     }
 
     /// Removes and returns the alternative route `pick` chooses, dropping the entry when
     /// it was the last one.
-    fn take_other(&mut self, table: u32, p: Prefix, pick: impl FnOnce(&[RibRoute]) -> Option<usize>) -> Option<RibRoute> {
+    fn take_other(
+        &mut self,
+        table: u32,
+        p: Prefix,
+        pick: impl FnOnce(&[RibRoute]) -> Option<usize>,
+    ) -> Option<RibRoute> {
         let o = self.others.get_mut(&(table, p))?;
         let r = o.swap_remove(pick(o)?);
         if o.is_empty() {
@@ -152,7 +177,10 @@ impl Rib {
         let t = self.best.get(&table)?;
         let a = u32::from(a);
         (0..=32u8).rev().find_map(|len| {
-            let p = Prefix { addr: a & mask(len), len };
+            let p = Prefix {
+                addr: a & mask(len),
+                len,
+            };
             t.get(&p).map(|r| (p, *r))
         })
     }
@@ -160,14 +188,22 @@ impl Rib {
     /// The routes of one prefix in `table`, best first.
     pub fn routes_of(&self, table: u32, p: Prefix) -> Vec<(Prefix, RibRoute, bool)> {
         let best = self.best(table, p).map(|r| (p, *r, true));
-        let mut others: Vec<_> = self.others.get(&(table, p)).into_iter().flatten().map(|r| (p, *r, false)).collect();
+        let mut others: Vec<_> = self
+            .others
+            .get(&(table, p))
+            .into_iter()
+            .flatten()
+            .map(|r| (p, *r, false))
+            .collect();
         others.sort_by_key(|r| r.1.metric);
         best.into_iter().chain(others).collect()
     }
 
     /// Every route of `table`, best first per prefix, sorted by prefix.
     pub fn routes(&self, table: u32) -> Vec<(Prefix, RibRoute, bool)> {
-        let Some(t) = self.best.get(&table) else { return Vec::new() };
+        let Some(t) = self.best.get(&table) else {
+            return Vec::new();
+        };
         let mut v: Vec<(Prefix, RibRoute, bool)> = t.iter().map(|(p, r)| (*p, *r, true)).collect();
         for ((tb, p), o) in &self.others {
             if *tb == table {
@@ -180,7 +216,14 @@ impl Rib {
 
     /// The best routes of `table` as FIB input.
     pub fn table_routes(&self, table: u32) -> Vec<(u32, u8, u32)> {
-        self.best.get(&table).map(|t| t.iter().map(|(p, r)| (p.addr, p.len, r.route.encode())).collect()).unwrap_or_default()
+        self.best
+            .get(&table)
+            .map(|t| {
+                t.iter()
+                    .map(|(p, r)| (p.addr, p.len, r.route.encode()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     pub fn table_ids(&self) -> Vec<u32> {
@@ -202,7 +245,11 @@ mod tests {
         Prefix::new(a.parse().unwrap(), l.parse().unwrap())
     }
     fn r(metric: u32, nh: u32) -> RibRoute {
-        RibRoute { metric, route: RouteType::Unicast(nh), source: Source::Cli }
+        RibRoute {
+            metric,
+            route: RouteType::Unicast(nh),
+            source: Source::Cli,
+        }
     }
 
     #[test]
@@ -218,11 +265,33 @@ mod tests {
         assert_eq!(ch.len(), 2, "first add and the better metric 10: {ch:?}");
         rib.del(254, x, None, None).unwrap();
         assert_eq!(rib.best(254, x).unwrap().metric, 20);
-        assert_eq!(rib.take_changes(), vec![(254, Change::Insert { addr: x.addr, len: 8, value: RouteType::Unicast(2).encode() })]);
+        assert_eq!(
+            rib.take_changes(),
+            vec![(
+                254,
+                Change::Insert {
+                    addr: x.addr,
+                    len: 8,
+                    value: RouteType::Unicast(2).encode()
+                }
+            )]
+        );
         rib.del(254, x, Some(30), None).unwrap();
-        assert!(rib.take_changes().is_empty(), "deleting a non-best route changes nothing in the FIB");
+        assert!(
+            rib.take_changes().is_empty(),
+            "deleting a non-best route changes nothing in the FIB"
+        );
         rib.del(254, x, None, None).unwrap();
-        assert_eq!(rib.take_changes(), vec![(254, Change::Remove { addr: x.addr, len: 8 })]);
+        assert_eq!(
+            rib.take_changes(),
+            vec![(
+                254,
+                Change::Remove {
+                    addr: x.addr,
+                    len: 8
+                }
+            )]
+        );
         assert!(rib.del(254, x, None, None).is_err());
         assert_eq!(rib.len(254), 0);
     }
@@ -235,7 +304,10 @@ mod tests {
         rib.replace(254, p("10.1.0.0/16"), r(0, 3));
         let (pf, rr) = rib.lookup(254, "10.1.2.3".parse().unwrap()).unwrap();
         assert_eq!((pf, rr.route), (p("10.1.0.0/16"), RouteType::Unicast(3)));
-        assert_eq!(rib.lookup(254, "11.0.0.1".parse().unwrap()).unwrap().0, p("0.0.0.0/0"));
+        assert_eq!(
+            rib.lookup(254, "11.0.0.1".parse().unwrap()).unwrap().0,
+            p("0.0.0.0/0")
+        );
         assert!(rib.lookup(100, "11.0.0.1".parse().unwrap()).is_none());
         assert_eq!(rib.routes(254).len(), 2);
     }

@@ -22,7 +22,12 @@ pub struct Router {
 
 impl Router {
     pub fn new(work: Snapshot) -> Router {
-        Router { rib: Rib::default(), nh_objects: Default::default(), work, rcu: None }
+        Router {
+            rib: Rib::default(),
+            nh_objects: Default::default(),
+            work,
+            rcu: None,
+        }
     }
 
     /// Replaces the rules and rebuilds every table from the RIB (rules decide whether local
@@ -42,15 +47,27 @@ impl Router {
             if merged && t == TABLE_MAIN {
                 continue; // filled with local below
             }
-            by_storage.entry(fib.storage_table(t)).or_default().extend(self.rib.table_routes(t));
+            by_storage
+                .entry(fib.storage_table(t))
+                .or_default()
+                .extend(self.rib.table_routes(t));
         }
         if merged {
             // Local first so that, in from_routes' "last wins", main can't override local:
             // push main routes whose prefix is not also local.
-            let local: rustc_hash::FxHashSet<(u32, u8)> =
-                self.rib.table_routes(TABLE_LOCAL).iter().map(|r| (r.0, r.1)).collect();
+            let local: rustc_hash::FxHashSet<(u32, u8)> = self
+                .rib
+                .table_routes(TABLE_LOCAL)
+                .iter()
+                .map(|r| (r.0, r.1))
+                .collect();
             let main = by_storage.entry(TABLE_MAIN).or_default();
-            main.extend(self.rib.table_routes(TABLE_MAIN).into_iter().filter(|r| !local.contains(&(r.0, r.1))));
+            main.extend(
+                self.rib
+                    .table_routes(TABLE_MAIN)
+                    .into_iter()
+                    .filter(|r| !local.contains(&(r.0, r.1))),
+            );
         }
         for (id, routes) in by_storage {
             fib.set_table(id, Table::from_routes(&routes));
@@ -66,8 +83,15 @@ impl Router {
         let merged = self.work.fib.default_rules_only();
         let mut by_storage: FxHashMap<u32, Vec<Change>> = FxHashMap::default();
         for (table, c) in changes {
-            let c = if merged && (table == TABLE_LOCAL || table == TABLE_MAIN) { self.merged_change(c) } else { c };
-            by_storage.entry(self.work.fib.storage_table(table)).or_default().push(c);
+            let c = if merged && (table == TABLE_LOCAL || table == TABLE_MAIN) {
+                self.merged_change(c)
+            } else {
+                c
+            };
+            by_storage
+                .entry(self.work.fib.storage_table(table))
+                .or_default()
+                .push(c);
         }
         for (id, cs) in by_storage {
             let t = self.work.fib.table(id).cloned().unwrap_or_default();
@@ -83,8 +107,16 @@ impl Router {
             Change::Insert { addr, len, .. } | Change::Remove { addr, len } => (addr, len),
         };
         let p = Prefix { addr, len };
-        match self.rib.best(TABLE_LOCAL, p).or_else(|| self.rib.best(TABLE_MAIN, p)) {
-            Some(r) => Change::Insert { addr, len, value: r.route.encode() },
+        match self
+            .rib
+            .best(TABLE_LOCAL, p)
+            .or_else(|| self.rib.best(TABLE_MAIN, p))
+        {
+            Some(r) => Change::Insert {
+                addr,
+                len,
+                value: r.route.encode(),
+            },
             None => Change::Remove { addr, len },
         }
     }

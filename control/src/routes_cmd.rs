@@ -2,7 +2,9 @@
 //! (iproute2's layout).
 
 use crate::rib::{Rib, RibRoute};
-use fastpath::fib::{FlowKey, Prefix, RouteType, Rule, RuleAction, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN};
+use fastpath::fib::{
+    FlowKey, Prefix, RouteType, Rule, RuleAction, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN,
+};
 use fastpath::route::{resolve, select_nexthop};
 use fastpath::snapshot::Snapshot;
 use std::fmt::Write;
@@ -30,9 +32,14 @@ pub fn describe_route(snap: &Snapshot, rt: RouteType) -> String {
     };
     match rt {
         RouteType::Unicast(id) => nh(id),
-        RouteType::Multipath(g) => {
-            snap.nexthops.group(g).members.iter().map(|&(id, w)| format!("nexthop {} weight {w}", nh(id))).collect::<Vec<_>>().join(" ")
-        }
+        RouteType::Multipath(g) => snap
+            .nexthops
+            .group(g)
+            .members
+            .iter()
+            .map(|&(id, w)| format!("nexthop {} weight {w}", nh(id)))
+            .collect::<Vec<_>>()
+            .join(" "),
         _ => String::new(),
     }
 }
@@ -66,11 +73,24 @@ pub fn show(out: &mut String, rib: &Rib, snap: &Snapshot, table: u32, only: Opti
         None => rib.routes(table),
     };
     for (p, r, best) in routes {
-        let _ = writeln!(out, "{}{}", line(snap, Some(table), p, &r), if best { "" } else { " (not installed: better route exists)" });
+        let _ = writeln!(
+            out,
+            "{}{}",
+            line(snap, Some(table), p, &r),
+            if best {
+                ""
+            } else {
+                " (not installed: better route exists)"
+            }
+        );
         n += 1;
     }
     if n == 0 {
-        let _ = writeln!(out, "no routes{}", only.map(|p| format!(" for {p}")).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "no routes{}",
+            only.map(|p| format!(" for {p}")).unwrap_or_default()
+        );
     }
 }
 
@@ -82,13 +102,21 @@ pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Resul
             Some(pref) => format!("rule {pref} is unreachable"),
             None => "no rule found a route".into(),
         };
-        let _ = writeln!(out, "{}: no route: network unreachable ({why}; ICMP net unreachable)", key.daddr);
+        let _ = writeln!(
+            out,
+            "{}: no route: network unreachable ({why}; ICMP net unreachable)",
+            key.daddr
+        );
         return Ok(());
     };
     // Which RIB table holds the prefix (local lives in main's storage while merged).
     let (table, prefix, rr) = [res.table, TABLE_LOCAL]
         .iter()
-        .filter_map(|&t| rib.lookup(t, key.daddr).filter(|(_, r)| r.route == res.route).map(|(p, r)| (t, p, r)))
+        .filter_map(|&t| {
+            rib.lookup(t, key.daddr)
+                .filter(|(_, r)| r.route == res.route)
+                .map(|(p, r)| (t, p, r))
+        })
         .max_by_key(|(_, p, _)| p.len)
         .map(|(t, p, r)| (t, Some(p), Some(r)))
         .unwrap_or((res.table, None, None));
@@ -101,10 +129,20 @@ pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Resul
         let _ = write!(out, " iif {}", snap.ifaces[i as usize].name);
     }
     let _ = writeln!(out);
-    let _ = writeln!(out, "    rule {}: {}", res.rule, rule.map(rule_text_selectors).unwrap_or_default());
+    let _ = writeln!(
+        out,
+        "    rule {}: {}",
+        res.rule,
+        rule.map(rule_text_selectors).unwrap_or_default()
+    );
     match (prefix, rr) {
         (Some(p), Some(r)) => {
-            let _ = writeln!(out, "    table {} route {}", table_name(table), line(snap, None, p, &r));
+            let _ = writeln!(
+                out,
+                "    table {} route {}",
+                table_name(table),
+                line(snap, None, p, &r)
+            );
         }
         _ => {
             let _ = writeln!(out, "    {} (from the rule's action)", res.route.name());
@@ -115,8 +153,15 @@ pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Resul
             let n = snap.nexthops.get(nh);
             let iface = &snap.ifaces[n.iface as usize];
             let neighbor = n.gateway.unwrap_or(key.daddr);
-            let lladdr = resolve(snap, nh, key.daddr).map_or("none: no neighbour, dropped".to_string(), |d| d.dst_mac.to_string());
-            let _ = writeln!(out, "    nexthop {} dev {} mtu {} lladdr {lladdr}", neighbor, iface.name, iface.mtu);
+            let lladdr = resolve(snap, nh, key.daddr)
+                .map_or("none: no neighbour, dropped".to_string(), |d| {
+                    d.dst_mac.to_string()
+                });
+            let _ = writeln!(
+                out,
+                "    nexthop {} dev {} mtu {} lladdr {lladdr}",
+                neighbor, iface.name, iface.mtu
+            );
         }
         None => {
             let what = match res.route {
@@ -166,7 +211,11 @@ pub fn rules(out: &mut String, snap: &Snapshot) {
     for r in snap.fib.rules() {
         let mut sel = rule_text_selectors(r);
         if let Some(i) = r.iif {
-            sel = sel.replacen(" lookup", &format!(" iif {} lookup", snap.ifaces[i as usize].name), 1);
+            sel = sel.replacen(
+                " lookup",
+                &format!(" iif {} lookup", snap.ifaces[i as usize].name),
+                1,
+            );
         }
         let _ = writeln!(out, "{}:\t{sel}", r.pref);
     }
@@ -181,19 +230,39 @@ pub fn fib_stats(out: &mut String, rib: &Rib, snap: &Snapshot) {
         out,
         "rules: {} ({}), next hops: {}, groups: {}",
         fib.rules().len(),
-        if fib.default_rules_only() { "defaults only: local merged into main, route hints usable" } else { "policy routing: tables separate" },
+        if fib.default_rules_only() {
+            "defaults only: local merged into main, route hints usable"
+        } else {
+            "policy routing: tables separate"
+        },
         snap.nexthops.len(),
         snap.nexthops.groups_len()
     );
     for id in fib.table_ids() {
         let t = fib.table(id).expect("listed");
-        let _ = writeln!(out, "table {:<8} {:>9} prefixes  {:>8.1} MiB", table_name(id), t.len(), mib(t.memory_bytes()));
+        let _ = writeln!(
+            out,
+            "table {:<8} {:>9} prefixes  {:>8.1} MiB",
+            table_name(id),
+            t.len(),
+            mib(t.memory_bytes())
+        );
         for l in t.stats().to_string().lines() {
             let _ = writeln!(out, "    {l}");
         }
     }
     for id in rib.table_ids() {
-        let _ = writeln!(out, "rib table {:<4} {:>9} prefixes with a route", table_name(id), rib.len(id));
+        let _ = writeln!(
+            out,
+            "rib table {:<4} {:>9} prefixes with a route",
+            table_name(id),
+            rib.len(id)
+        );
     }
-    let _ = writeln!(out, "total {} prefixes in the FIB, {:.1} MiB", fib.len(), mib(fib.memory_bytes()));
+    let _ = writeln!(
+        out,
+        "total {} prefixes in the FIB, {:.1} MiB",
+        fib.len(),
+        mib(fib.memory_bytes())
+    );
 }

@@ -14,7 +14,10 @@ const BORDER: &str = "########################";
 pub fn port_info(out: &mut String, idx: usize, st: &PortState, iface: &Iface) {
     let id = st.info.port_id;
     let link = port::link(id);
-    let _ = writeln!(out, "\n********************* Infos for port {idx:<2} *********************");
+    let _ = writeln!(
+        out,
+        "\n********************* Infos for port {idx:<2} *********************"
+    );
     let _ = writeln!(out, "Name: {}", iface.name);
     let _ = writeln!(out, "MAC address: {}", iface.mac);
     let _ = writeln!(out, "Device name: {}", st.info.name);
@@ -23,11 +26,39 @@ pub fn port_info(out: &mut String, idx: usize, st: &PortState, iface: &Iface) {
     let _ = writeln!(out, "Connect to socket: {}", st.info.socket);
     let _ = writeln!(out, "Link status: {}", if link.up { "up" } else { "down" });
     let _ = writeln!(out, "Link speed: {}", speed(link.speed_mbps));
-    let _ = writeln!(out, "Link duplex: {}", if link.full_duplex { "full-duplex" } else { "half-duplex" });
+    let _ = writeln!(
+        out,
+        "Link duplex: {}",
+        if link.full_duplex {
+            "full-duplex"
+        } else {
+            "half-duplex"
+        }
+    );
     let _ = writeln!(out, "MTU: {}", iface.mtu);
-    let _ = writeln!(out, "Promiscuous mode: {}", if port::promiscuous(id) { "enabled" } else { "disabled" });
-    let addrs: Vec<String> = iface.addrs.iter().map(|a| format!("{}/{}", a.addr, a.prefix_len)).collect();
-    let _ = writeln!(out, "IPv4 addresses: {}", if addrs.is_empty() { "none".into() } else { addrs.join(" ") });
+    let _ = writeln!(
+        out,
+        "Promiscuous mode: {}",
+        if port::promiscuous(id) {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    );
+    let addrs: Vec<String> = iface
+        .addrs
+        .iter()
+        .map(|a| format!("{}/{}", a.addr, a.prefix_len))
+        .collect();
+    let _ = writeln!(
+        out,
+        "IPv4 addresses: {}",
+        if addrs.is_empty() {
+            "none".into()
+        } else {
+            addrs.join(" ")
+        }
+    );
     let _ = writeln!(out, "Max possible RX queues: {}", st.info.max_rx_queues);
     let _ = writeln!(out, "Current number of RX queues: {}", st.rx_queues);
     let _ = writeln!(out, "Max possible TX queues: {}", st.info.max_tx_queues);
@@ -52,11 +83,22 @@ pub struct LastShow {
 
 /// testpmd's `show port stats`.
 pub fn port_stats(out: &mut String, idx: usize, s: &PortStats, last: Option<&LastShow>) {
-    let _ = writeln!(out, "\n  {BORDER} NIC statistics for port {idx:<2} {BORDER}");
-    let _ = writeln!(out, "  RX-packets: {:<10} RX-missed: {:<10} RX-bytes:  {}", s.ipackets, s.imissed, s.ibytes);
+    let _ = writeln!(
+        out,
+        "\n  {BORDER} NIC statistics for port {idx:<2} {BORDER}"
+    );
+    let _ = writeln!(
+        out,
+        "  RX-packets: {:<10} RX-missed: {:<10} RX-bytes:  {}",
+        s.ipackets, s.imissed, s.ibytes
+    );
     let _ = writeln!(out, "  RX-errors: {}", s.ierrors);
     let _ = writeln!(out, "  RX-nombuf:  {:<10}", s.rx_nombuf);
-    let _ = writeln!(out, "  TX-packets: {:<10} TX-errors: {:<10} TX-bytes:  {}", s.opackets, s.oerrors, s.obytes);
+    let _ = writeln!(
+        out,
+        "  TX-packets: {:<10} TX-errors: {:<10} TX-bytes:  {}",
+        s.opackets, s.oerrors, s.obytes
+    );
     let (rx_pps, rx_bps, tx_pps, tx_bps) = match last {
         Some(l) => {
             let dt = l.at.elapsed().as_secs_f64().max(1e-9);
@@ -79,7 +121,10 @@ pub fn port_stats(out: &mut String, idx: usize, s: &PortStats, last: Option<&Las
 /// `show fwd stats`: per-lcore summary, then totals and every non-zero drop reason.
 pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
     let mut total = StatsSnapshot::default();
-    let _ = writeln!(out, "\n  ---------------------- Forward statistics per lcore ----------------------");
+    let _ = writeln!(
+        out,
+        "\n  ---------------------- Forward statistics per lcore ----------------------"
+    );
     for (lcore, s) in per_lcore {
         total = total.plus(s);
         let _ = writeln!(
@@ -98,12 +143,24 @@ pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
             let _ = writeln!(out, "    {}: {v}", st.name());
         }
     }
-    let stages: Option<Vec<u64>> = Stage::ALL.iter().map(|&s| total.cycles_per_packet(s)).collect();
+    let stages: Option<Vec<u64>> = Stage::ALL
+        .iter()
+        .map(|&s| total.cycles_per_packet(s))
+        .collect();
     if let Some(c) = stages {
         let total_c: u64 = c.iter().sum();
         let io = c[Stage::Rx as usize] + c[Stage::Tx as usize];
-        let parts: Vec<String> = Stage::ALL.iter().zip(&c).map(|(s, v)| format!("{}={v}", s.name())).collect();
-        let _ = writeln!(out, "  cycles/packet: {} total={total_c} excl-io={}", parts.join(" "), total_c - io);
+        let parts: Vec<String> = Stage::ALL
+            .iter()
+            .zip(&c)
+            .map(|(s, v)| format!("{}={v}", s.name()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  cycles/packet: {} total={total_c} excl-io={}",
+            parts.join(" "),
+            total_c - io
+        );
     }
     let _ = writeln!(out, "  Drops:");
     for &r in DropReason::ALL {
@@ -112,12 +169,20 @@ pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
             let _ = writeln!(out, "    {}: {v}", r.name());
         }
     }
-    let _ = writeln!(out, "  --------------------------------------------------------------------------");
+    let _ = writeln!(
+        out,
+        "  --------------------------------------------------------------------------"
+    );
 }
 
 /// VmRSS and VmHWM (peak) of this process, from /proc.
 pub fn memory_status() -> String {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let get = |k: &str| s.lines().find(|l| l.starts_with(k)).map(|l| l[k.len()..].trim().to_owned()).unwrap_or_default();
+    let get = |k: &str| {
+        s.lines()
+            .find(|l| l.starts_with(k))
+            .map(|l| l[k.len()..].trim().to_owned())
+            .unwrap_or_default()
+    };
     format!("RSS {} (peak {})", get("VmRSS:"), get("VmHWM:"))
 }

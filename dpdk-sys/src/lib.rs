@@ -3,7 +3,12 @@
 //! rx/tx burst, mbuf alloc/free/prepend/adj/trim, lcore id, rdtsc, rte_errno, LPM lookup.
 //!
 //! Raw only: the safe layer lives in `fastpath::dpdk`.
-#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code)]
+#![allow(
+    non_upper_case_globals,
+    non_camel_case_types,
+    non_snake_case,
+    dead_code
+)]
 #![allow(unsafe_op_in_unsafe_fn, improper_ctypes)]
 #![allow(clippy::all, clippy::undocumented_unsafe_blocks)]
 

@@ -42,25 +42,59 @@ fn main() {
     let routes = match testdata::load_rv2() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("fib bench: cannot read the real table: {e}\n(expected at {})", testdata::rv2_path().display());
+            eprintln!(
+                "fib bench: cannot read the real table: {e}\n(expected at {})",
+                testdata::rv2_path().display()
+            );
             std::process::exit(2);
         }
     };
-    let args: Vec<String> = ["fib-bench", "--no-huge", "-m", "2048", "-l", "0-1", "--no-pci", "--no-shconf", "--log-level=*:error"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> = [
+        "fib-bench",
+        "--no-huge",
+        "-m",
+        "2048",
+        "-l",
+        "0-1",
+        "--no-pci",
+        "--no-shconf",
+        "--log-level=*:error",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     if let Err(e) = eal::init(&args) {
         eprintln!("fib bench: EAL init failed: {e}");
         std::process::exit(2);
     }
     pin(0);
-    println!("table: {} ({} prefixes, next hop = origin AS mod {})", testdata::RV2, routes.len(), testdata::NEXTHOPS);
-    println!("machine: {} cpus; lookups on core 0{}", cpus, if quick { "; QUICK run (no rte_lpm)" } else { "" });
+    println!(
+        "table: {} ({} prefixes, next hop = origin AS mod {})",
+        testdata::RV2,
+        routes.len(),
+        testdata::NEXTHOPS
+    );
+    println!(
+        "machine: {} cpus; lookups on core 0{}",
+        cpus,
+        if quick {
+            "; QUICK run (no rte_lpm)"
+        } else {
+            ""
+        }
+    );
     println!(
         "lctrie built {} POPCNT{}",
-        if cfg!(target_feature = "popcnt") { "with" } else { "without" },
-        if cfg!(target_feature = "popcnt") { "" } else { " (software popcount; RUSTFLAGS=\"-C target-cpu=x86-64-v2\" enables it)" }
+        if cfg!(target_feature = "popcnt") {
+            "with"
+        } else {
+            "without"
+        },
+        if cfg!(target_feature = "popcnt") {
+            ""
+        } else {
+            " (software popcount; RUSTFLAGS=\"-C target-cpu=x86-64-v2\" enables it)"
+        }
     );
 
     // Addresses: uniformly random, and a random address inside a random prefix.
@@ -86,7 +120,10 @@ fn main() {
     }
     let lc_build = median(&mut lc_build);
     let trie = rcu.load();
-    println!("lctrie   from_routes + publish   {:>9.3} s  (median of 5)", lc_build);
+    println!(
+        "lctrie   from_routes + publish   {:>9.3} s  (median of 5)",
+        lc_build
+    );
 
     let rss0 = rss_bytes();
     let t0 = Instant::now();
@@ -96,7 +133,11 @@ fn main() {
     }
     let fib_build = t0.elapsed().as_secs_f64();
     let fib_rss = rss_bytes().saturating_sub(rss0);
-    println!("rte_fib  create + {} adds     {:>9.3} s", routes.len(), fib_build);
+    println!(
+        "rte_fib  create + {} adds     {:>9.3} s",
+        routes.len(),
+        fib_build
+    );
 
     let mut lpm_tab = None;
     let mut lpm_build = f64::NAN;
@@ -110,7 +151,11 @@ fn main() {
         }
         lpm_build = t0.elapsed().as_secs_f64();
         lpm_rss = rss_bytes().saturating_sub(rss0);
-        println!("rte_lpm  create + {} adds     {:>9.3} s  (measured once)", routes.len(), lpm_build);
+        println!(
+            "rte_lpm  create + {} adds     {:>9.3} s  (measured once)",
+            routes.len(),
+            lpm_build
+        );
         lpm_tab = Some(l);
     } else {
         println!("rte_lpm  skipped (quick run)");
@@ -130,7 +175,11 @@ fn main() {
             trie.lookup_bulk(burst, &mut lc_out);
             fib.lookup_bulk(burst, &mut fib_out);
             for i in 0..burst.len() {
-                let f = if fib_out[i] == lpm::Fib::DEFAULT_NH { NO_ROUTE } else { fib_out[i] as u32 };
+                let f = if fib_out[i] == lpm::Fib::DEFAULT_NH {
+                    NO_ROUTE
+                } else {
+                    fib_out[i] as u32
+                };
                 fib_mismatch += (f != lc_out[i]) as usize;
             }
             if let Some(l) = &lpm_tab {
@@ -215,7 +264,11 @@ fn main() {
             }
         }
         for e in 0..3 {
-            rates[e][k] = if samples[e].is_empty() { f64::NAN } else { median(&mut samples[e]) };
+            rates[e][k] = if samples[e].is_empty() {
+                f64::NAN
+            } else {
+                median(&mut samples[e])
+            };
         }
     }
     for (e, name) in ["lctrie", "rte_fib", "rte_lpm"].iter().enumerate() {
@@ -241,7 +294,13 @@ fn main() {
             for chunk in victims.chunks(bs) {
                 let batch: Vec<Change> = chunk
                     .iter()
-                    .map(|&(addr, len, value)| if pass == 0 { Change::Remove { addr, len } } else { Change::Insert { addr, len, value } })
+                    .map(|&(addr, len, value)| {
+                        if pass == 0 {
+                            Change::Remove { addr, len }
+                        } else {
+                            Change::Insert { addr, len, value }
+                        }
+                    })
                     .collect();
                 let next = urcu.load().update(&batch);
                 urcu.publish(next);
@@ -271,8 +330,15 @@ fn main() {
     }
     let fib_secs = t0.elapsed().as_secs_f64();
     let fib_update = 2.0 * victims.len() as f64 / fib_secs;
-    println!("rte_fib  one by one:         {:>6.2} M changes/s  ({:.3} s)", fib_update / 1e6, fib_secs);
-    let lc_update_1k = lc_update.iter().find(|(b, _)| *b == 1_000).map_or(f64::NAN, |x| x.1);
+    println!(
+        "rte_fib  one by one:         {:>6.2} M changes/s  ({:.3} s)",
+        fib_update / 1e6,
+        fib_secs
+    );
+    let lc_update_1k = lc_update
+        .iter()
+        .find(|(b, _)| *b == 1_000)
+        .map_or(f64::NAN, |x| x.1);
 
     // ---- 6. lookup under churn ----
     let secs = if quick { 2.0 } else { 4.0 };
@@ -284,7 +350,8 @@ fn main() {
         let stop = Arc::new(AtomicBool::new(false));
         let applied = Arc::new(AtomicU64::new(0));
         let updater = {
-            let (crcu, stop, applied, victims) = (crcu.clone(), stop.clone(), applied.clone(), victims.clone());
+            let (crcu, stop, applied, victims) =
+                (crcu.clone(), stop.clone(), applied.clone(), victims.clone());
             std::thread::spawn(move || churn_updater(&crcu, &victims, &stop, &applied))
         };
         std::thread::sleep(Duration::from_millis(100));
@@ -307,16 +374,44 @@ fn main() {
 
     // ---- summary ----
     println!("\n== summary (ratios > 1: lctrie better; memory and build as other/lctrie; update uses batches of 1000, lookup-under-churn uses random addresses) ==");
-    println!("ratio lookup-random lctrie/rte_lpm = {:.2}", rates[0][0] / rates[2][0]);
-    println!("ratio lookup-random lctrie/rte_fib = {:.2}", rates[0][0] / rates[1][0]);
-    println!("ratio lookup-sampled lctrie/rte_lpm = {:.2}", rates[0][1] / rates[2][1]);
-    println!("ratio lookup-sampled lctrie/rte_fib = {:.2}", rates[0][1] / rates[1][1]);
-    println!("ratio memory rte_lpm/lctrie = {:.2}", if lpm_bytes > 0 { lpm_bytes as f64 / lc_bytes as f64 } else { f64::NAN });
-    println!("ratio memory rte_fib/lctrie = {:.2}", fib_bytes as f64 / lc_bytes as f64);
+    println!(
+        "ratio lookup-random lctrie/rte_lpm = {:.2}",
+        rates[0][0] / rates[2][0]
+    );
+    println!(
+        "ratio lookup-random lctrie/rte_fib = {:.2}",
+        rates[0][0] / rates[1][0]
+    );
+    println!(
+        "ratio lookup-sampled lctrie/rte_lpm = {:.2}",
+        rates[0][1] / rates[2][1]
+    );
+    println!(
+        "ratio lookup-sampled lctrie/rte_fib = {:.2}",
+        rates[0][1] / rates[1][1]
+    );
+    println!(
+        "ratio memory rte_lpm/lctrie = {:.2}",
+        if lpm_bytes > 0 {
+            lpm_bytes as f64 / lc_bytes as f64
+        } else {
+            f64::NAN
+        }
+    );
+    println!(
+        "ratio memory rte_fib/lctrie = {:.2}",
+        fib_bytes as f64 / lc_bytes as f64
+    );
     println!("ratio build rte_lpm/lctrie = {:.2}", lpm_build / lc_build);
     println!("ratio build rte_fib/lctrie = {:.2}", fib_build / lc_build);
-    println!("ratio update lctrie/rte_fib = {:.2}", lc_update_1k / fib_update);
-    println!("ratio lookup-under-churn lctrie/quiet = {:.3}", churn_res[0]);
+    println!(
+        "ratio update lctrie/rte_fib = {:.2}",
+        lc_update_1k / fib_update
+    );
+    println!(
+        "ratio lookup-under-churn lctrie/quiet = {:.3}",
+        churn_res[0]
+    );
     if crosscheck_failed {
         eprintln!("FAILED: lctrie and rte_lpm disagree on {lpm_mismatch} addresses");
         std::process::exit(1);
@@ -367,7 +462,12 @@ fn churn_lookup(rcu: &Arc<Rcu<LcTrie>>, set: &[u32], secs: f64) -> f64 {
 
 /// Core 1: every 10 ms, a batch of 1000 changes (deleting 1000 prefixes, then re-adding
 /// them), published and reclaimed. Returns the fraction of time spent working.
-fn churn_updater(rcu: &Arc<Rcu<LcTrie>>, victims: &[(u32, u8, u32)], stop: &AtomicBool, applied: &AtomicU64) -> f64 {
+fn churn_updater(
+    rcu: &Arc<Rcu<LcTrie>>,
+    victims: &[(u32, u8, u32)],
+    stop: &AtomicBool,
+    applied: &AtomicU64,
+) -> f64 {
     pin(1);
     let period = Duration::from_millis(10);
     let t0 = Instant::now();
@@ -379,7 +479,13 @@ fn churn_updater(rcu: &Arc<Rcu<LcTrie>>, victims: &[(u32, u8, u32)], stop: &Atom
         let chunk = &victims[(k / 2 * 1000) % (victims.len() - 1000)..][..1000];
         let batch: Vec<Change> = chunk
             .iter()
-            .map(|&(addr, len, value)| if k & 1 == 0 { Change::Remove { addr, len } } else { Change::Insert { addr, len, value } })
+            .map(|&(addr, len, value)| {
+                if k & 1 == 0 {
+                    Change::Remove { addr, len }
+                } else {
+                    Change::Insert { addr, len, value }
+                }
+            })
             .collect();
         let t = rcu.load().update(&batch);
         rcu.publish(t);
@@ -395,7 +501,10 @@ fn churn_updater(rcu: &Arc<Rcu<LcTrie>>, victims: &[(u32, u8, u32)], stop: &Atom
     // Leave the table complete.
     if k & 1 == 1 {
         let chunk = &victims[((k - 1) / 2 * 1000) % (victims.len() - 1000)..][..1000];
-        let batch: Vec<Change> = chunk.iter().map(|&(addr, len, value)| Change::Insert { addr, len, value }).collect();
+        let batch: Vec<Change> = chunk
+            .iter()
+            .map(|&(addr, len, value)| Change::Insert { addr, len, value })
+            .collect();
         let t = rcu.load().update(&batch);
         rcu.publish(t);
     }
@@ -425,6 +534,10 @@ fn mib(b: usize) -> f64 {
 fn rss_bytes() -> usize {
     std::fs::read_to_string("/proc/self/statm")
         .ok()
-        .and_then(|s| s.split_whitespace().nth(1).and_then(|p| p.parse::<usize>().ok()))
+        .and_then(|s| {
+            s.split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse::<usize>().ok())
+        })
         .map_or(0, |pages| pages * 4096)
 }

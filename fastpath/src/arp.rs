@@ -16,11 +16,20 @@ use crate::wire::ethernet::{ethertype, EthernetFrame};
 const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 const ARP_LEN: usize = ArpPacket::<&[u8]>::HEADER_LEN;
 
-pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex) -> Verdict {
+pub fn input<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    in_if: IfIndex,
+) -> Verdict {
     let Ok(arp) = ArpPacket::new_checked(&pkt.data()[ETH..]) else {
         return ctx.drop(DropReason::ArpMalformed);
     };
-    let (sip, tip, sha) = (arp.sender_proto_addr(), arp.target_proto_addr(), arp.sender_hw_addr());
+    let (sip, tip, sha) = (
+        arp.sender_proto_addr(),
+        arp.target_proto_addr(),
+        arp.sender_hw_addr(),
+    );
     if arp.operation() != op::REQUEST || sip == tip || !snap.is_local(tip) || !sha.is_unicast() {
         return ctx.drop(DropReason::ArpIgnored);
     }

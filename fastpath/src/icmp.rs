@@ -41,7 +41,13 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_sec: u32, burst: u32, hz: u64) -> RateLimiter {
-        RateLimiter { credit: burst as u64, burst: burst as u64, per_sec: per_sec as u64, hz: hz.max(1), last: 0 }
+        RateLimiter {
+            credit: burst as u64,
+            burst: burst as u64,
+            per_sec: per_sec as u64,
+            hz: hz.max(1),
+            last: 0,
+        }
     }
 
     /// Takes one token if there is one at time `now` (TSC cycles).
@@ -64,12 +70,23 @@ impl RateLimiter {
 /// Replaces the packet (Ethernet + IPv4 at offset 0) by an ICMP error about it and returns
 /// where to send it, as `icmp_send`. The caller has already counted why the original was
 /// not forwarded. The source is the address of the interface the error leaves from.
-pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, l2: L2Dest, typ: u8, code: u8, info: u32) -> Verdict {
+pub fn send_error<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    l2: L2Dest,
+    typ: u8,
+    code: u8,
+    info: u32,
+) -> Verdict {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     // RFC 1812 4.3.2.7: never about a link-layer broadcast, a non-first fragment, or an
     // ICMP error (including a truncated ICMP whose type cannot be read).
     let about_icmp_error = ip.protocol() == protocol::ICMP
-        && ip.payload().first().is_none_or(|&t| wicmp::is_error(t) || t > NR_ICMP_TYPES);
+        && ip
+            .payload()
+            .first()
+            .is_none_or(|&t| wicmp::is_error(t) || t > NR_ICMP_TYPES);
     if l2 != L2Dest::Host || ip.frag_offset() != 0 || about_icmp_error {
         ctx.stats.inc(Stat::IcmpSuppressed);
         return Verdict::Drop;
@@ -87,7 +104,9 @@ pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P
     };
     let tos = (ip.tos() & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL;
     // min(egress MTU, 576) as __icmp_send sizes its room.
-    let room = (dst.mtu as usize).min(MAX_ERROR_LEN).saturating_sub(IP_HDR + ICMP_HDR);
+    let room = (dst.mtu as usize)
+        .min(MAX_ERROR_LEN)
+        .saturating_sub(IP_HDR + ICMP_HDR);
     let quote = (ip.total_len() as usize).min(room);
     pkt.truncate(ETH + quote);
     if !pkt.prepend(IP_HDR + ICMP_HDR) {
@@ -115,23 +134,39 @@ pub fn send_error<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P
 
 /// Writes the Ethernet and IPv4 headers of a packet we originate in front of its ICMP
 /// message, and returns a view of that message.
-fn write_headers<'a>(frame: &'a mut [u8], dst: &crate::route::Dst, repr: &Ipv4Repr) -> Icmpv4Packet<&'a mut [u8]> {
+fn write_headers<'a>(
+    frame: &'a mut [u8],
+    dst: &crate::route::Dst,
+    repr: &Ipv4Repr,
+) -> Icmpv4Packet<&'a mut [u8]> {
     write_eth(frame, dst, ethertype::IPV4);
-    repr.emit(&mut Ipv4Packet::new_unchecked(&mut frame[ETH..ETH + IP_HDR]));
+    repr.emit(&mut Ipv4Packet::new_unchecked(
+        &mut frame[ETH..ETH + IP_HDR],
+    ));
     Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..])
 }
 
 /// Local delivery (`ip_local_deliver`): we answer ICMP echo; everything else addressed to
 /// us is counted and dropped (there is no local stack). `broadcast`: the destination was
 /// a broadcast address.
-pub fn local_input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, _in_if: IfIndex, broadcast: bool) -> Verdict {
+pub fn local_input<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    _in_if: IfIndex,
+    broadcast: bool,
+) -> Verdict {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     // No reassembly: a fragment's payload cannot be read as ICMP.
     if ip.more_frags() || ip.frag_offset() != 0 {
         return ctx.drop(DropReason::LocalFragment);
     }
     if ip.protocol() != protocol::ICMP || ip.payload().first() != Some(&msg_type::ECHO_REQUEST) {
-        return ctx.drop(if broadcast { DropReason::Broadcast } else { DropReason::LocalUnhandled });
+        return ctx.drop(if broadcast {
+            DropReason::Broadcast
+        } else {
+            DropReason::LocalUnhandled
+        });
     }
     if broadcast && snap.settings.icmp_echo_ignore_broadcasts {
         return ctx.drop(DropReason::Broadcast);
@@ -146,7 +181,12 @@ pub fn local_input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut 
 /// Turns an echo request into its reply in place (`icmp_echo` + `icmp_reply`): source is
 /// the address that was pinged (or the egress address for a broadcast ping), IP options
 /// are not echoed.
-fn echo_reply<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, broadcast: bool) -> Verdict {
+fn echo_reply<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    broadcast: bool,
+) -> Verdict {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     let (orig_src, pinged, tos, hlen) = (ip.src_addr(), ip.dst_addr(), ip.tos(), ip.header_len());
     let icmp_len = ip.total_len() as usize - hlen;

@@ -16,7 +16,10 @@ pub struct IfAddr {
 
 impl IfAddr {
     pub fn new(addr: Ipv4Addr, prefix_len: u8) -> IfAddr {
-        IfAddr { addr, prefix_len: prefix_len.min(32) }
+        IfAddr {
+            addr,
+            prefix_len: prefix_len.min(32),
+        }
     }
 
     pub fn mask(&self) -> u32 {
@@ -57,6 +60,10 @@ impl Iface {
     /// or the destination when on-link), as `inet_select_addr`: the address whose subnet
     /// contains the peer, else the primary (first) address.
     pub fn source_for(&self, peer: Ipv4Addr) -> Option<Ipv4Addr> {
-        self.addrs.iter().find(|a| a.contains(peer)).or(self.addrs.first()).map(|a| a.addr)
+        self.addrs
+            .iter()
+            .find(|a| a.contains(peer))
+            .or(self.addrs.first())
+            .map(|a| a.addr)
     }
 }

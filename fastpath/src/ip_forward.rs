@@ -15,7 +15,13 @@ use crate::wire::icmp::{msg_type, unreach_code};
 use crate::wire::ipv4::Ipv4Packet;
 
 #[inline]
-pub fn forward<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, nh: NhId, l2: L2Dest) -> Verdict {
+pub fn forward<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    nh: NhId,
+    l2: L2Dest,
+) -> Verdict {
     if l2 != L2Dest::Host {
         return ctx.drop(DropReason::L2BroadcastForward);
     }
@@ -29,7 +35,15 @@ pub fn forward<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, n
     if ip.total_len() > mtu {
         if ip.dont_frag() {
             ctx.stats.drop(DropReason::FragNeeded);
-            return crate::icmp::send_error(snap, ctx, pkt, l2, msg_type::DEST_UNREACHABLE, unreach_code::FRAG_NEEDED, mtu as u32);
+            return crate::icmp::send_error(
+                snap,
+                ctx,
+                pkt,
+                l2,
+                msg_type::DEST_UNREACHABLE,
+                unreach_code::FRAG_NEEDED,
+                mtu as u32,
+            );
         }
         return ctx.drop(DropReason::MtuExceeded);
     }

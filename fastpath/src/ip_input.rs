@@ -3,16 +3,16 @@
 //! then the route lookup that sends the packet to forwarding, local delivery or a reject.
 
 use crate::drop::DropReason;
+use crate::fib::{FibResult, FlowKey};
 use crate::iface::IfIndex;
 use crate::packet::PacketBuf;
 use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
-use crate::fib::{FibResult, FlowKey};
 use crate::route::{route_input, InputRoute};
-use crate::wire::l4;
 use crate::snapshot::Snapshot;
 use crate::wire::ethernet::EthernetFrame;
 use crate::wire::icmp::msg_type;
 use crate::wire::ipv4::{Ipv4Error, Ipv4Packet};
+use crate::wire::l4;
 use std::net::Ipv4Addr;
 
 pub(crate) const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
@@ -32,7 +32,13 @@ pub enum Pre {
 }
 
 /// Validates, filters and routes one IPv4 packet (Ethernet header at offset 0).
-pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex, l2: L2Dest) -> Verdict {
+pub fn input<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    in_if: IfIndex,
+    l2: L2Dest,
+) -> Verdict {
     match validate(snap, ctx, pkt, in_if, l2) {
         Pre::Done(v) => v,
         Pre::Route(r) => {
@@ -44,7 +50,13 @@ pub fn input<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_
 
 /// Everything before the route lookup: header checks, padding, options, martians, and
 /// limited broadcast (which needs no lookup).
-pub fn validate<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex, l2: L2Dest) -> Pre {
+pub fn validate<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    in_if: IfIndex,
+    l2: L2Dest,
+) -> Pre {
     let avail = pkt.len() - ETH;
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     if let Err(e) = ip.check_header(avail) {
@@ -75,15 +87,36 @@ pub fn validate<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, 
     if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
         return Pre::Done(crate::icmp::local_input(snap, ctx, pkt, in_if, true));
     }
-    Pre::Route(Routable { key: FlowKey { daddr, saddr, iif: Some(in_if), tos: ip.tos(), mark: 0 }, l2 })
+    Pre::Route(Routable {
+        key: FlowKey {
+            daddr,
+            saddr,
+            iif: Some(in_if),
+            tos: ip.tos(),
+            mark: 0,
+        },
+        l2,
+    })
 }
 
 /// Everything after the route lookup `res` of a [`validate`]d packet: forward, deliver
 /// locally, or reject (with the ICMP error the route type asks for).
-pub fn dispatch<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, r: &Routable, res: Option<FibResult>) -> Verdict {
+pub fn dispatch<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    r: &Routable,
+    res: Option<FibResult>,
+) -> Verdict {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     let not_first_fragment = ip.frag_offset() != 0 || ip.more_frags();
-    let l4 = || if not_first_fragment { None } else { l4::ports(ip.protocol(), ip.payload()).map(|(s, d)| (ip.protocol(), s, d)) };
+    let l4 = || {
+        if not_first_fragment {
+            None
+        } else {
+            l4::ports(ip.protocol(), ip.payload()).map(|(s, d)| (ip.protocol(), s, d))
+        }
+    };
     let in_if = r.key.iif.expect("received packets have an input interface");
     match route_input(snap, &r.key, res, l4) {
         InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2),
@@ -109,7 +142,8 @@ fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReas
     }
     if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
         // Limited broadcast: local input, but the source is still validated (brd_input).
-        return (!saddr.is_unspecified() && snap.is_local_or_broadcast(saddr)).then_some(DropReason::MartianSource);
+        return (!saddr.is_unspecified() && snap.is_local_or_broadcast(saddr))
+            .then_some(DropReason::MartianSource);
     }
     if saddr.octets()[0] == 0 {
         return Some(DropReason::MartianSource);

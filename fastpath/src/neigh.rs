@@ -31,7 +31,11 @@ impl NeighTable {
 
     /// Entries sorted by interface then address, for display.
     pub fn entries(&self) -> Vec<(IfIndex, Ipv4Addr, EthernetAddress)> {
-        let mut v: Vec<_> = self.map.iter().map(|(&(i, a), &m)| (i, Ipv4Addr::from(a), m)).collect();
+        let mut v: Vec<_> = self
+            .map
+            .iter()
+            .map(|(&(i, a), &m)| (i, Ipv4Addr::from(a), m))
+            .collect();
         v.sort();
         v
     }

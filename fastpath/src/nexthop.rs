@@ -27,7 +27,10 @@ impl NexthopGroup {
     /// A group of `(member, weight)`; weights 1..=256. Panics on an empty group.
     pub fn new(members: Vec<(NhId, u16)>) -> NexthopGroup {
         assert!(!members.is_empty(), "empty next-hop group");
-        let buckets = members.iter().flat_map(|&(nh, w)| std::iter::repeat_n(nh, w.max(1) as usize)).collect();
+        let buckets = members
+            .iter()
+            .flat_map(|&(nh, w)| std::iter::repeat_n(nh, w.max(1) as usize))
+            .collect();
         NexthopGroup { members, buckets }
     }
 
@@ -96,7 +99,8 @@ impl NexthopTable {
 pub fn multipath_hash(saddr: Ipv4Addr, daddr: Ipv4Addr, l4: Option<(u8, u16, u16)>) -> u32 {
     let mut h = (u64::from(u32::from(saddr)) << 32) | u64::from(u32::from(daddr));
     if let Some((proto, sport, dport)) = l4 {
-        h ^= (u64::from(proto) << 32 | u64::from(sport) << 16 | u64::from(dport)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        h ^= (u64::from(proto) << 32 | u64::from(sport) << 16 | u64::from(dport))
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15);
     }
     // murmur3's 64-bit finaliser: every input bit affects every output bit.
     h ^= h >> 33;
@@ -114,14 +118,26 @@ mod tests {
     #[test]
     fn interning_shares_identical_nexthops() {
         let mut t = NexthopTable::default();
-        let a = t.intern(Nexthop { iface: 0, gateway: Some(Ipv4Addr::new(10, 0, 1, 2)) });
-        let b = t.intern(Nexthop { iface: 1, gateway: None });
-        let c = t.intern(Nexthop { iface: 0, gateway: Some(Ipv4Addr::new(10, 0, 1, 2)) });
+        let a = t.intern(Nexthop {
+            iface: 0,
+            gateway: Some(Ipv4Addr::new(10, 0, 1, 2)),
+        });
+        let b = t.intern(Nexthop {
+            iface: 1,
+            gateway: None,
+        });
+        let c = t.intern(Nexthop {
+            iface: 0,
+            gateway: Some(Ipv4Addr::new(10, 0, 1, 2)),
+        });
         assert_eq!(a, c);
         assert_ne!(a, b);
         assert_eq!(t.len(), 2);
         assert_eq!(t.get(b).iface, 1);
-        assert_eq!(t.intern_group(vec![(a, 1), (b, 2)]), t.intern_group(vec![(a, 1), (b, 2)]));
+        assert_eq!(
+            t.intern_group(vec![(a, 1), (b, 2)]),
+            t.intern_group(vec![(a, 1), (b, 2)])
+        );
     }
 
     #[test]
@@ -132,19 +148,33 @@ mod tests {
             let s = Ipv4Addr::from(0x0a00_0000 + i);
             let h = multipath_hash(s, Ipv4Addr::new(198, 51, 100, 1), Some((17, 1000, 53)));
             let m = g.select(h);
-            assert_eq!(m, g.select(multipath_hash(s, Ipv4Addr::new(198, 51, 100, 1), Some((17, 1000, 53)))));
+            assert_eq!(
+                m,
+                g.select(multipath_hash(
+                    s,
+                    Ipv4Addr::new(198, 51, 100, 1),
+                    Some((17, 1000, 53))
+                ))
+            );
             counts[(m == 9) as usize] += 1;
         }
         let share = counts[1] as f64 / 40_000.0;
-        assert!((0.72..0.78).contains(&share), "weight 3 of 4 should get ~75%, got {share}");
+        assert!(
+            (0.72..0.78).contains(&share),
+            "weight 3 of 4 should get ~75%, got {share}"
+        );
     }
 
     #[test]
     fn l4_policy_separates_flows_between_the_same_hosts() {
         let (s, d) = (Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2));
         let g = NexthopGroup::new(vec![(0, 1), (1, 1)]);
-        let l3: std::collections::HashSet<_> = (0..64u16).map(|_| g.select(multipath_hash(s, d, None))).collect();
-        let l4: std::collections::HashSet<_> = (0..64u16).map(|p| g.select(multipath_hash(s, d, Some((6, 40000 + p, 80))))).collect();
+        let l3: std::collections::HashSet<_> = (0..64u16)
+            .map(|_| g.select(multipath_hash(s, d, None)))
+            .collect();
+        let l4: std::collections::HashSet<_> = (0..64u16)
+            .map(|p| g.select(multipath_hash(s, d, Some((6, 40000 + p, 80)))))
+            .collect();
         assert_eq!(l3.len(), 1);
         assert_eq!(l4.len(), 2);
     }

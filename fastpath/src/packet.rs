@@ -48,7 +48,10 @@ impl VecBuf {
     pub fn new(frame: &[u8]) -> VecBuf {
         let mut buf = vec![0u8; HEADROOM];
         buf.extend_from_slice(frame);
-        VecBuf { buf, start: HEADROOM }
+        VecBuf {
+            buf,
+            start: HEADROOM,
+        }
     }
 }
 

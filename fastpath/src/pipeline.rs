@@ -5,14 +5,14 @@
 //! [`DropReason`]. Packets we answer (ARP replies, echo replies, ICMP errors) are rewritten
 //! in their own buffer and sent: no allocation on the packet path.
 
+use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey};
-use crate::ip_input::{Pre, Routable};
-use crate::iface::IfIndex;
 use crate::icmp::RateLimiter;
+use crate::iface::IfIndex;
+use crate::ip_input::{Pre, Routable};
 use crate::packet::PacketBuf;
 use crate::snapshot::Snapshot;
-use crate::dpdk::rdtsc;
 use crate::stats::{LcoreStats, Stage};
 use crate::wire::ethernet::{ethertype, EthernetFrame};
 
@@ -67,7 +67,13 @@ pub struct LcoreCtx<'a> {
 
 impl<'a> LcoreCtx<'a> {
     pub fn new(stats: &'a LcoreStats, icmp_limit: RateLimiter) -> Self {
-        LcoreCtx { stats, icmp_limit, ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37), now: 0, clock: StageClock::default() }
+        LcoreCtx {
+            stats,
+            icmp_limit,
+            ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37),
+            now: 0,
+            clock: StageClock::default(),
+        }
     }
 
     #[inline(always)]
@@ -100,7 +106,12 @@ pub enum L2Dest {
 /// L2 filter and dispatch on ethertype, then everything up to the route lookup: ARP is
 /// answered here; IPv4 is validated (`ip_input::validate`).
 #[inline]
-pub fn classify<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex) -> Pre {
+pub fn classify<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    in_if: IfIndex,
+) -> Pre {
     let data = pkt.data();
     if data.len() < EthernetFrame::<&[u8]>::HEADER_LEN {
         return Pre::Done(ctx.drop(DropReason::ShortFrame));
@@ -125,7 +136,12 @@ pub fn classify<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, 
 
 /// Processes one frame received on `in_if`.
 #[inline]
-pub fn process<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P, in_if: IfIndex) -> Verdict {
+pub fn process<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    in_if: IfIndex,
+) -> Verdict {
     match classify(snap, ctx, pkt, in_if) {
         Pre::Done(v) => v,
         Pre::Route(r) => {
@@ -165,7 +181,14 @@ impl Default for BurstScratch {
 /// overlaps their memory accesses), then forward or answer each. Same outcome per packet
 /// as [`process`]. `verdicts` gets one entry per packet. Each pass is one stage of the
 /// sampled cycle accounting.
-pub fn process_burst<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkts: &mut [P], in_if: IfIndex, verdicts: &mut [Verdict], s: &mut BurstScratch) {
+pub fn process_burst<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkts: &mut [P],
+    in_if: IfIndex,
+    verdicts: &mut [Verdict],
+    s: &mut BurstScratch,
+) {
     debug_assert!(pkts.len() <= s.addrs.len() && verdicts.len() >= pkts.len());
     s.idx.clear();
     s.routable.clear();
@@ -183,7 +206,8 @@ pub fn process_burst<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkts: &m
     }
     ctx.mark(Stage::Parse);
     let n = s.keys.len();
-    snap.fib.lookup_burst(&s.keys, &mut s.addrs, &mut s.vals, &mut s.res[..n]);
+    snap.fib
+        .lookup_burst(&s.keys, &mut s.addrs, &mut s.vals, &mut s.res[..n]);
     ctx.mark(Stage::Lookup);
     for j in 0..n {
         let i = s.idx[j];

@@ -23,7 +23,10 @@ pub struct Rcu<T> {
 
 impl<T> Rcu<T> {
     pub fn new(value: T) -> Rcu<T> {
-        Rcu { current: ArcSwap::from_pointee(value), retired: Mutex::new(Vec::new()) }
+        Rcu {
+            current: ArcSwap::from_pointee(value),
+            retired: Mutex::new(Vec::new()),
+        }
     }
 
     /// The current version (control side).
@@ -52,7 +55,9 @@ impl<T> Rcu<T> {
 
     /// A reader handle for one worker.
     pub fn reader(self: &Arc<Self>) -> Reader<T> {
-        Reader { cache: Cache::new(RcuRef(self.clone())) }
+        Reader {
+            cache: Cache::new(RcuRef(self.clone())),
+        }
     }
 }
 

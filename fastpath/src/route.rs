@@ -36,12 +36,25 @@ pub enum InputRoute {
 /// The next hop of a unicast or multipath route; `l4` gives (protocol, ports) for the
 /// L3+L4 hash policy (None for fragments and non-TCP/UDP).
 #[inline]
-pub fn select_nexthop(snap: &Snapshot, rt: RouteType, key: &FlowKey, l4: impl FnOnce() -> Option<(u8, u16, u16)>) -> Option<NhId> {
+pub fn select_nexthop(
+    snap: &Snapshot,
+    rt: RouteType,
+    key: &FlowKey,
+    l4: impl FnOnce() -> Option<(u8, u16, u16)>,
+) -> Option<NhId> {
     match rt {
         RouteType::Unicast(nh) => Some(nh),
         RouteType::Multipath(g) => {
-            let l4 = if snap.settings.fib_multipath_hash_policy == 1 { l4() } else { None };
-            Some(snap.nexthops.group(g).select(multipath_hash(key.saddr, key.daddr, l4)))
+            let l4 = if snap.settings.fib_multipath_hash_policy == 1 {
+                l4()
+            } else {
+                None
+            };
+            Some(
+                snap.nexthops
+                    .group(g)
+                    .select(multipath_hash(key.saddr, key.daddr, l4)),
+            )
         }
         _ => None,
     }
@@ -50,7 +63,12 @@ pub fn select_nexthop(snap: &Snapshot, rt: RouteType, key: &FlowKey, l4: impl Fn
 /// What a received packet's FIB result `res` (of `key`) means: forward through a next hop,
 /// deliver locally, or reject. Caller holds a snapshot reference (read side of RCU).
 #[inline]
-pub fn route_input(snap: &Snapshot, key: &FlowKey, res: Option<FibResult>, l4: impl FnOnce() -> Option<(u8, u16, u16)>) -> InputRoute {
+pub fn route_input(
+    snap: &Snapshot,
+    key: &FlowKey,
+    res: Option<FibResult>,
+    l4: impl FnOnce() -> Option<(u8, u16, u16)>,
+) -> InputRoute {
     use crate::wire::icmp::unreach_code;
     let Some(res) = res else {
         return InputRoute::Reject(DropReason::NoRoute, Some(unreach_code::NET));
@@ -59,12 +77,18 @@ pub fn route_input(snap: &Snapshot, key: &FlowKey, res: Option<FibResult>, l4: i
         RouteType::Local => InputRoute::Local,
         RouteType::Broadcast => InputRoute::Broadcast,
         RouteType::Blackhole => InputRoute::Reject(DropReason::Blackhole, None),
-        RouteType::Unreachable => InputRoute::Reject(DropReason::Unreachable, Some(unreach_code::HOST)),
-        RouteType::Prohibit => InputRoute::Reject(DropReason::Prohibit, Some(unreach_code::ADMIN_PROHIBITED)),
-        rt @ (RouteType::Unicast(_) | RouteType::Multipath(_)) => match select_nexthop(snap, rt, key, l4) {
-            Some(nh) => InputRoute::Forward(nh),
-            None => InputRoute::Reject(DropReason::NoRoute, Some(unreach_code::NET)),
-        },
+        RouteType::Unreachable => {
+            InputRoute::Reject(DropReason::Unreachable, Some(unreach_code::HOST))
+        }
+        RouteType::Prohibit => {
+            InputRoute::Reject(DropReason::Prohibit, Some(unreach_code::ADMIN_PROHIBITED))
+        }
+        rt @ (RouteType::Unicast(_) | RouteType::Multipath(_)) => {
+            match select_nexthop(snap, rt, key, l4) {
+                Some(nh) => InputRoute::Forward(nh),
+                None => InputRoute::Reject(DropReason::NoRoute, Some(unreach_code::NET)),
+            }
+        }
     }
 }
 
@@ -75,7 +99,13 @@ pub fn resolve(snap: &Snapshot, nh: NhId, daddr: Ipv4Addr) -> Option<Dst> {
     let neighbor = nh.gateway.unwrap_or(daddr);
     let iface = &snap.ifaces[nh.iface as usize];
     let dst_mac = snap.neigh.lookup(nh.iface, neighbor)?;
-    Some(Dst { iface: nh.iface, src_mac: iface.mac, dst_mac, mtu: iface.mtu, neighbor })
+    Some(Dst {
+        iface: nh.iface,
+        src_mac: iface.mac,
+        dst_mac,
+        mtu: iface.mtu,
+        neighbor,
+    })
 }
 
 /// Output route for a packet we originate to `daddr` (an ICMP error or reply): the

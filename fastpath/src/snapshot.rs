@@ -49,15 +49,30 @@ pub struct Snapshot {
 
 /// What `fib_add_ifaddr` adds for one interface address: the connected route (main) and
 /// the local and broadcast /32s (local table).
-pub fn interface_routes(iface: IfIndex, a: &crate::iface::IfAddr, nexthops: &mut NexthopTable) -> Vec<(u32, Prefix, RouteType)> {
-    let nh = nexthops.intern(Nexthop { iface, gateway: None });
+pub fn interface_routes(
+    iface: IfIndex,
+    a: &crate::iface::IfAddr,
+    nexthops: &mut NexthopTable,
+) -> Vec<(u32, Prefix, RouteType)> {
+    let nh = nexthops.intern(Nexthop {
+        iface,
+        gateway: None,
+    });
     let mut v = vec![
-        (TABLE_MAIN, Prefix::new(a.network(), a.prefix_len), RouteType::Unicast(nh)),
+        (
+            TABLE_MAIN,
+            Prefix::new(a.network(), a.prefix_len),
+            RouteType::Unicast(nh),
+        ),
         (TABLE_LOCAL, Prefix::new(a.addr, 32), RouteType::Local),
     ];
     if let Some(b) = a.broadcast() {
         v.push((TABLE_LOCAL, Prefix::new(b, 32), RouteType::Broadcast));
-        v.push((TABLE_LOCAL, Prefix::new(a.network(), 32), RouteType::Broadcast));
+        v.push((
+            TABLE_LOCAL,
+            Prefix::new(a.network(), 32),
+            RouteType::Broadcast,
+        ));
     }
     v
 }
@@ -66,7 +81,11 @@ impl Snapshot {
     /// A snapshot with interfaces, their interface routes, the default rules, and nothing
     /// else (tests and tools; the control core builds through its RIB).
     pub fn with_ifaces(ifaces: Vec<Iface>, settings: Settings) -> Snapshot {
-        let mut s = Snapshot { ifaces, settings, ..Default::default() };
+        let mut s = Snapshot {
+            ifaces,
+            settings,
+            ..Default::default()
+        };
         let mut routes = Vec::new();
         for (i, iface) in s.ifaces.iter().enumerate() {
             for a in &iface.addrs {
@@ -83,13 +102,21 @@ impl Snapshot {
     pub fn add_route(&mut self, table: u32, p: Prefix, rt: RouteType) {
         let id = self.fib.storage_table(table);
         let t = self.fib.table(id).cloned().unwrap_or_default();
-        self.fib.set_table(id, t.update(&[Change::Insert { addr: p.addr, len: p.len, value: rt.encode() }]));
+        self.fib.set_table(
+            id,
+            t.update(&[Change::Insert {
+                addr: p.addr,
+                len: p.len,
+                value: rt.encode(),
+            }]),
+        );
     }
-
 
     /// Whether `addr` is one of our addresses.
     pub fn is_local(&self, addr: Ipv4Addr) -> bool {
-        self.ifaces.iter().any(|i| i.addrs.iter().any(|a| a.addr == addr))
+        self.ifaces
+            .iter()
+            .any(|i| i.addrs.iter().any(|a| a.addr == addr))
     }
 
     /// Whether `addr` is one of our addresses or the network/broadcast address of one of
@@ -97,16 +124,26 @@ impl Snapshot {
     #[inline]
     pub fn is_local_or_broadcast(&self, addr: Ipv4Addr) -> bool {
         self.ifaces.iter().any(|i| {
-            i.addrs.iter().any(|a| a.addr == addr || (a.broadcast().is_some() && (a.broadcast() == Some(addr) || a.network() == addr)))
+            i.addrs.iter().any(|a| {
+                a.addr == addr
+                    || (a.broadcast().is_some()
+                        && (a.broadcast() == Some(addr) || a.network() == addr))
+            })
         })
     }
 
     /// The interface with this DPDK port id.
     pub fn iface_by_port(&self, port_id: u16) -> Option<IfIndex> {
-        self.ifaces.iter().position(|i| i.port_id == port_id).map(|i| i as IfIndex)
+        self.ifaces
+            .iter()
+            .position(|i| i.port_id == port_id)
+            .map(|i| i as IfIndex)
     }
 
     pub fn iface_by_name(&self, name: &str) -> Option<IfIndex> {
-        self.ifaces.iter().position(|i| i.name == name).map(|i| i as IfIndex)
+        self.ifaces
+            .iter()
+            .position(|i| i.name == name)
+            .map(|i| i as IfIndex)
     }
 }

@@ -68,7 +68,13 @@ pub enum Stage {
 }
 
 impl Stage {
-    pub const ALL: [Stage; 5] = [Stage::Rx, Stage::Parse, Stage::Lookup, Stage::Rewrite, Stage::Tx];
+    pub const ALL: [Stage; 5] = [
+        Stage::Rx,
+        Stage::Parse,
+        Stage::Lookup,
+        Stage::Rewrite,
+        Stage::Tx,
+    ];
     pub const COUNT: usize = 5;
 
     pub const fn name(self) -> &'static str {
@@ -167,7 +173,12 @@ pub struct StatsSnapshot {
 
 impl Default for StatsSnapshot {
     fn default() -> Self {
-        StatsSnapshot { events: [0; Stat::COUNT], drops: [0; DropReason::COUNT], stage_cycles: [0; Stage::COUNT], sampled_packets: 0 }
+        StatsSnapshot {
+            events: [0; Stat::COUNT],
+            drops: [0; DropReason::COUNT],
+            stage_cycles: [0; Stage::COUNT],
+            sampled_packets: 0,
+        }
     }
 }
 
@@ -194,7 +205,9 @@ impl StatsSnapshot {
         StatsSnapshot {
             events: std::array::from_fn(|i| self.events[i].wrapping_sub(base.events[i])),
             drops: std::array::from_fn(|i| self.drops[i].wrapping_sub(base.drops[i])),
-            stage_cycles: std::array::from_fn(|i| self.stage_cycles[i].wrapping_sub(base.stage_cycles[i])),
+            stage_cycles: std::array::from_fn(|i| {
+                self.stage_cycles[i].wrapping_sub(base.stage_cycles[i])
+            }),
             sampled_packets: self.sampled_packets.wrapping_sub(base.sampled_packets),
         }
     }
@@ -204,7 +217,9 @@ impl StatsSnapshot {
         StatsSnapshot {
             events: std::array::from_fn(|i| self.events[i].wrapping_add(o.events[i])),
             drops: std::array::from_fn(|i| self.drops[i].wrapping_add(o.drops[i])),
-            stage_cycles: std::array::from_fn(|i| self.stage_cycles[i].wrapping_add(o.stage_cycles[i])),
+            stage_cycles: std::array::from_fn(|i| {
+                self.stage_cycles[i].wrapping_add(o.stage_cycles[i])
+            }),
             sampled_packets: self.sampled_packets.wrapping_add(o.sampled_packets),
         }
     }

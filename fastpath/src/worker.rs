@@ -9,8 +9,8 @@
 use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
 use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
-use crate::iface::IfIndex;
 use crate::icmp::RateLimiter;
+use crate::iface::IfIndex;
 use crate::pipeline::{process_burst, BurstScratch, LcoreCtx, Verdict};
 use crate::rcu::Rcu;
 use crate::snapshot::Snapshot;
@@ -61,7 +61,10 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
     let mut reader = shared.snapshot.reader();
     let nifaces = reader.quiescent().ifaces.len();
     let s = reader.quiescent().settings;
-    let mut ctx = LcoreCtx::new(stats, RateLimiter::new(s.icmp_msgs_per_sec, s.icmp_msgs_burst, shared.tsc_hz));
+    let mut ctx = LcoreCtx::new(
+        stats,
+        RateLimiter::new(s.icmp_msgs_per_sec, s.icmp_msgs_burst, shared.tsc_hz),
+    );
     ctx.clock.overhead = rdtsc_overhead();
     let burst = conf.burst.clamp(1, MAX_BURST);
     let mut rx = Burst::default();
@@ -97,7 +100,14 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
                     pkts.push(m);
                 }
             }
-            process_burst(snap, &mut ctx, &mut pkts, q.iface, &mut verdicts, &mut scratch);
+            process_burst(
+                snap,
+                &mut ctx,
+                &mut pkts,
+                q.iface,
+                &mut verdicts,
+                &mut scratch,
+            );
             for (m, v) in pkts.drain(..).zip(verdicts.iter()) {
                 match *v {
                     Verdict::Tx(out) => {

@@ -23,18 +23,34 @@ use std::time::Instant;
 #[test]
 fn fib_lctrie_matches_rte_lpm_on_full_table() {
     let routes = testdata::load_rv2().unwrap_or_else(|e| panic!("the real table is needed: {e}"));
-    let args: Vec<String> = ["x", "--no-huge", "-m", "1024", "--no-pci", "--no-shconf", "-l", "0", "--log-level=*:error"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+    let args: Vec<String> = [
+        "x",
+        "--no-huge",
+        "-m",
+        "1024",
+        "--no-pci",
+        "--no-shconf",
+        "-l",
+        "0",
+        "--log-level=*:error",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     eal::init(&args).expect("EAL init");
 
     let t0 = Instant::now();
     let mut lpm = Lpm::new("crosscheck", 1_100_000, 1 << 13).expect("rte_lpm_create");
     for &(a, l, v) in &routes {
-        lpm.add(a, l, v).unwrap_or_else(|e| panic!("{}/{l}: {e}", Ipv4Addr::from(a)));
+        lpm.add(a, l, v)
+            .unwrap_or_else(|e| panic!("{}/{l}: {e}", Ipv4Addr::from(a)));
     }
-    eprintln!("rte_lpm: {} prefixes in {:?} ({} tbl8 groups)", routes.len(), t0.elapsed(), lpm.tbl8_groups_used());
+    eprintln!(
+        "rte_lpm: {} prefixes in {:?} ({} tbl8 groups)",
+        routes.len(),
+        t0.elapsed(),
+        lpm.tbl8_groups_used()
+    );
     let t0 = Instant::now();
     let trie = LcTrie::from_routes(&routes);
     eprintln!("lctrie: {} prefixes in {:?}", trie.len(), t0.elapsed());
@@ -48,12 +64,20 @@ fn fib_lctrie_matches_rte_lpm_on_full_table() {
         for (i, &a) in burst.iter().enumerate() {
             if want[i] != got[i] {
                 if mismatches < 10 {
-                    eprintln!("{}: rte_lpm {:#x}, lctrie {:#x}", Ipv4Addr::from(a), want[i], got[i]);
+                    eprintln!(
+                        "{}: rte_lpm {:#x}, lctrie {:#x}",
+                        Ipv4Addr::from(a),
+                        want[i],
+                        got[i]
+                    );
                 }
                 mismatches += 1;
             }
         }
     }
-    eprintln!("crosscheck rte_lpm: {} addresses, {mismatches} mismatches", addrs.len());
+    eprintln!(
+        "crosscheck rte_lpm: {} addresses, {mismatches} mismatches",
+        addrs.len()
+    );
     assert_eq!(mismatches, 0);
 }

@@ -16,12 +16,12 @@
 //! Built against `Fib::insert`/`lookup` as of commit 382f3bb.
 
 use fastpath::drop::DropReason;
-use fastpath::fib::{TABLE_MAIN, Prefix, RouteType};
+use fastpath::fib::{Prefix, RouteType, TABLE_MAIN};
 use fastpath::icmp::RateLimiter;
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::nexthop::Nexthop;
 use fastpath::packet::{PacketBuf, VecBuf};
-use fastpath::pipeline::{process, LcoreCtx, Verdict, process_burst, BurstScratch};
+use fastpath::pipeline::{process, process_burst, BurstScratch, LcoreCtx, Verdict};
 use fastpath::snapshot::{Settings, Snapshot};
 use fastpath::stats::{LcoreStats, Stat, StatsSnapshot};
 use fastpath::wire::EthernetAddress;
@@ -79,7 +79,17 @@ struct Ip {
 
 impl Ip {
     fn new(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, payload: Vec<u8>) -> Ip {
-        Ip { tos: 0, ident: 0x1c46, frag: DF, ttl: 64, proto, src, dst, options: vec![], payload }
+        Ip {
+            tos: 0,
+            ident: 0x1c46,
+            frag: DF,
+            ttl: 64,
+            proto,
+            src,
+            dst,
+            options: vec![],
+            payload,
+        }
     }
 
     /// UDP 40000 -> 53 with `data_len` bytes of a pattern (UDP checksum 0: not verified).
@@ -138,7 +148,14 @@ fn eth(dst: [u8; 6], src: [u8; 6], ethertype: u16, payload: &[u8]) -> Vec<u8> {
     f
 }
 
-fn arp(dmac: [u8; 6], op: u16, sha: [u8; 6], spa: Ipv4Addr, tha: [u8; 6], tpa: Ipv4Addr) -> Vec<u8> {
+fn arp(
+    dmac: [u8; 6],
+    op: u16,
+    sha: [u8; 6],
+    spa: Ipv4Addr,
+    tha: [u8; 6],
+    tpa: Ipv4Addr,
+) -> Vec<u8> {
     let mut a = vec![0, 1, 8, 0, 6, 4];
     a.extend(op.to_be_bytes());
     a.extend(sha);
@@ -208,7 +225,10 @@ fn add_route(s: &mut Snapshot, net: Ipv4Addr, len: u8, rt: RouteType) {
 }
 
 fn via(s: &mut Snapshot, iface: IfIndex, gw: Ipv4Addr) -> RouteType {
-    RouteType::Unicast(s.nexthops.intern(Nexthop { iface, gateway: Some(gw) }))
+    RouteType::Unicast(s.nexthops.intern(Nexthop {
+        iface,
+        gateway: Some(gw),
+    }))
 }
 
 fn net_with(settings: Settings) -> Snapshot {
@@ -237,7 +257,10 @@ fn net_with(settings: Settings) -> Snapshot {
 }
 
 fn net() -> Snapshot {
-    net_with(Settings { ip_default_ttl: DEFAULT_TTL, ..Settings::default() })
+    net_with(Settings {
+        ip_default_ttl: DEFAULT_TTL,
+        ..Settings::default()
+    })
 }
 
 /// A frame from host A to the router's p0 MAC.
@@ -265,7 +288,11 @@ fn run(snap: &Snapshot, frame: &[u8], in_if: IfIndex) -> Out {
     ctx.now = 42 * HZ;
     let mut pkt = VecBuf::new(frame);
     let verdict = process(snap, &mut ctx, &mut pkt, in_if);
-    Out { verdict, frame: pkt.data().to_vec(), d: stats.snapshot() }
+    Out {
+        verdict,
+        frame: pkt.data().to_vec(),
+        d: stats.snapshot(),
+    }
 }
 
 /// Asserts that exactly these drop reasons and events moved, each by exactly 1.
@@ -292,7 +319,11 @@ fn assert_forwarded(input: &[u8], out: &Out, egress: IfIndex, dst_mac: [u8; 6]) 
     let (ip_in, f) = (&input[14..14 + total], &out.frame);
     assert_eq!(f.len(), 14 + total, "padding trimmed, nothing else");
     assert_eq!(f[..6], dst_mac, "dst MAC = neighbour");
-    assert_eq!(f[6..12], MACS[egress as usize], "src MAC = egress interface");
+    assert_eq!(
+        f[6..12],
+        MACS[egress as usize],
+        "src MAC = egress interface"
+    );
     assert_eq!(be16(f, 12), ETH_IPV4);
     let ip = &f[14..];
     assert_eq!(ip[8], ip_in[8] - 1, "TTL decremented by one");
@@ -337,16 +368,35 @@ fn assert_icmp_error(orig: &[u8], out: &Out, w: &ErrWant, ttl: u8) {
     assert_eq!(ip[9], 1);
     assert_eq!(csum(&ip[..20]), 0, "IP header checksum");
     assert_eq!(ip_at(ip, 12), w.src, "source address");
-    assert_eq!(ip_at(ip, 16), ip_at(orig, 12), "sent to the original source");
+    assert_eq!(
+        ip_at(ip, 16),
+        ip_at(orig, 12),
+        "sent to the original source"
+    );
     let icmp = &ip[20..];
     assert_eq!((icmp[0], icmp[1]), (w.typ, w.code), "type/code");
     assert_eq!(csum(icmp), 0, "ICMP checksum");
-    assert_eq!(u32::from_be_bytes(icmp[4..8].try_into().unwrap()), w.rest, "bytes 4..8");
-    assert_eq!(&icmp[8..], &orig[..quote], "quote = original packet as received");
+    assert_eq!(
+        u32::from_be_bytes(icmp[4..8].try_into().unwrap()),
+        w.rest,
+        "bytes 4..8"
+    );
+    assert_eq!(
+        &icmp[8..],
+        &orig[..quote],
+        "quote = original packet as received"
+    );
 }
 
 fn err_to_a(typ: u8, code: u8, rest: u32) -> ErrWant {
-    ErrWant { egress: 0, dst_mac: MAC_A, src: R0, typ, code, rest }
+    ErrWant {
+        egress: 0,
+        dst_mac: MAC_A,
+        src: R0,
+        typ,
+        code,
+        rest,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -399,7 +449,10 @@ fn builder_matches_scapy_fixtures() {
     };
     assert_eq!(from_a(&udp), UDP_IN);
     let data: Vec<u8> = (0..16).collect();
-    let ping = Ip { ident: 0x4242, ..Ip::icmp(HOST_A, R0, echo(0x1234, 1, &data)) };
+    let ping = Ip {
+        ident: 0x4242,
+        ..Ip::icmp(HOST_A, R0, echo(0x1234, 1, &data))
+    };
     assert_eq!(eth(MAC0, MAC_A, ETH_IPV4, &ping.bytes())[..58], ECHO_IN);
     assert_eq!(csum(&ECHO_REPLY_ICMP), 0);
 }
@@ -427,9 +480,27 @@ fn forwards_through_each_kind_of_nexthop() {
         (from_a(&Ip::udp(HOST_A, FAR_B, 1500 - 28)), 0, 1, MAC_B),
         (from_b(&Ip::udp(FAR_B, HOST_A, 1)), 1, 0, MAC_A),
         // TTL 2 still goes out, with TTL 1.
-        (from_b(&Ip { ttl: 2, ..Ip::udp(FAR_B, FAR_C, 10) }), 1, 2, MAC_C),
+        (
+            from_b(&Ip {
+                ttl: 2,
+                ..Ip::udp(FAR_B, FAR_C, 10)
+            }),
+            1,
+            2,
+            MAC_C,
+        ),
         // Every TOS and flag combination is left alone (no DF on a small packet).
-        (from_a(&Ip { tos: 0xff, frag: 0, ttl: 255, ..Ip::udp(HOST_A, FAR_B, 3) }), 0, 1, MAC_B),
+        (
+            from_a(&Ip {
+                tos: 0xff,
+                frag: 0,
+                ttl: 255,
+                ..Ip::udp(HOST_A, FAR_B, 3)
+            }),
+            0,
+            1,
+            MAC_B,
+        ),
     ];
     for (frame, in_if, egress, mac) in cases {
         assert_forwarded(&frame, &run(&s, &frame, in_if), egress, mac);
@@ -443,7 +514,10 @@ fn forwarded_checksum_equals_recompute_for_every_ident() {
     let s = net();
     let mut seen = HashSet::new();
     for ident in 0..=u16::MAX {
-        let frame = from_a(&Ip { ident, ..Ip::udp(HOST_A, FAR_B, 4) });
+        let frame = from_a(&Ip {
+            ident,
+            ..Ip::udp(HOST_A, FAR_B, 4)
+        });
         seen.insert(be16(&frame, 24));
         let out = run(&s, &frame, 0);
         let mut hdr = out.frame[14..34].to_vec();
@@ -458,8 +532,15 @@ fn forwarded_checksum_equals_recompute_for_every_ident() {
 #[test]
 fn forwards_nop_eol_options_intact() {
     let s = net();
-    for options in [vec![1, 1, 1, 0], vec![1, 0, 0, 0, 0, 0, 0, 0], vec![0x94, 4, 0, 0]] {
-        let frame = from_a(&Ip { options: options.clone(), ..Ip::udp(HOST_A, FAR_B, 20) });
+    for options in [
+        vec![1, 1, 1, 0],
+        vec![1, 0, 0, 0, 0, 0, 0, 0],
+        vec![0x94, 4, 0, 0],
+    ] {
+        let frame = from_a(&Ip {
+            options: options.clone(),
+            ..Ip::udp(HOST_A, FAR_B, 20)
+        });
         let out = run(&s, &frame, 0);
         assert_forwarded(&frame, &out, 1, MAC_B);
         assert_eq!(out.frame[34..34 + options.len()], options[..]);
@@ -488,7 +569,12 @@ fn every_drop_reason_is_reachable_and_counted_once() {
     use DropReason::*;
     let s = net();
     let udp = |dst| Ip::udp(HOST_A, dst, 20);
-    let with_opts = |o: &[u8]| from_a(&Ip { options: o.to_vec(), ..udp(FAR_B) });
+    let with_opts = |o: &[u8]| {
+        from_a(&Ip {
+            options: o.to_vec(),
+            ..udp(FAR_B)
+        })
+    };
     let mut bad_version = from_a(&udp(FAR_B));
     bad_version[14] = 0x65;
     let fix = |f: &mut Vec<u8>| {
@@ -501,7 +587,12 @@ fn every_drop_reason_is_reachable_and_counted_once() {
     fix(&mut bad_version);
     let mut ihl4 = from_a(&udp(FAR_B));
     ihl4[14] = 0x44;
-    let mut ihl15 = eth(MAC0, MAC_A, ETH_IPV4, &Ip::udp(HOST_A, FAR_B, 0).bytes()[..24]);
+    let mut ihl15 = eth(
+        MAC0,
+        MAC_A,
+        ETH_IPV4,
+        &Ip::udp(HOST_A, FAR_B, 0).bytes()[..24],
+    );
     ihl15.truncate(14 + 24);
     ihl15[14] = 0x4f;
     let mut len_long = from_a(&udp(FAR_B));
@@ -514,7 +605,12 @@ fn every_drop_reason_is_reachable_and_counted_once() {
     bad_sum[25] ^= 0x01;
     let mut bad_icmp = echo(1, 1, b"abcdefgh");
     bad_icmp[2] ^= 0x80;
-    let big = |frag| from_a(&Ip { frag, ..Ip::udp(HOST_A, FAR_C, 1001 - 28) });
+    let big = |frag| {
+        from_a(&Ip {
+            frag,
+            ..Ip::udp(HOST_A, FAR_C, 1001 - 28)
+        })
+    };
     let lsrr = [0x83, 7, 4, 198, 51, 100, 9, 0];
     let ssrr = [1, 0x89, 7, 4, 198, 51, 100, 9];
 
@@ -570,14 +666,32 @@ fn every_drop_reason_is_reachable_and_counted_once() {
     let mut reached = HashSet::new();
     for (what, frame, reason, sends_error) in cases {
         let out = run(&s, &frame, 0);
-        let want = if sends_error { Verdict::Tx(0) } else { Verdict::Drop };
-        let events: &[Stat] = if sends_error { &[Stat::IcmpErrors] } else { &[] };
+        let want = if sends_error {
+            Verdict::Tx(0)
+        } else {
+            Verdict::Drop
+        };
+        let events: &[Stat] = if sends_error {
+            &[Stat::IcmpErrors]
+        } else {
+            &[]
+        };
         assert_eq!(out.verdict, want, "{what}");
         for &r in DropReason::ALL {
-            assert_eq!(out.d.dropped(r), u64::from(r == reason), "{what}: {}", r.name());
+            assert_eq!(
+                out.d.dropped(r),
+                u64::from(r == reason),
+                "{what}: {}",
+                r.name()
+            );
         }
         for &e in Stat::ALL {
-            assert_eq!(out.d.get(e), u64::from(events.contains(&e)), "{what}: {}", e.name());
+            assert_eq!(
+                out.d.get(e),
+                u64::from(events.contains(&e)),
+                "{what}: {}",
+                e.name()
+            );
         }
         reached.insert(reason);
     }
@@ -587,7 +701,11 @@ fn every_drop_reason_is_reachable_and_counted_once() {
     assert_counted(&out.d, &[NoRouteBack], &[Stat::IcmpNoRouteBack]);
     reached.insert(NoRouteBack);
     // Chained mbufs are refused by the worker before `process` ever sees them.
-    let unreached: Vec<_> = DropReason::ALL.iter().filter(|r| !reached.contains(r)).map(|r| r.name()).collect();
+    let unreached: Vec<_> = DropReason::ALL
+        .iter()
+        .filter(|r| !reached.contains(r))
+        .map(|r| r.name())
+        .collect();
     assert_eq!(unreached, ["chained_mbuf"]);
 }
 
@@ -600,7 +718,11 @@ fn time_exceeded_like_linux() {
     let s = net();
     for ttl in [1, 0] {
         // TOS 0x2b: precedence bits replaced, ECN dropped -> 0xca.
-        let ip = Ip { ttl, tos: 0x2b, ..Ip::udp(HOST_A, FAR_B, 100) };
+        let ip = Ip {
+            ttl,
+            tos: 0x2b,
+            ..Ip::udp(HOST_A, FAR_B, 100)
+        };
         let out = run(&s, &from_a(&ip), 0);
         assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpErrors]);
         assert_icmp_error(&ip.bytes(), &out, &err_to_a(11, 0, 0), DEFAULT_TTL);
@@ -615,7 +737,10 @@ fn destination_unreachable_codes() {
         (UNREACHABLE, DropReason::Unreachable, 1),
         (PROHIBIT, DropReason::Prohibit, 13),
     ] {
-        let ip = Ip { tos: 0xff, ..Ip::udp(HOST_A, dst, 30) };
+        let ip = Ip {
+            tos: 0xff,
+            ..Ip::udp(HOST_A, dst, 30)
+        };
         let out = run(&s, &from_a(&ip), 0);
         assert_counted(&out.d, &[reason], &[Stat::IcmpErrors]);
         assert_icmp_error(&ip.bytes(), &out, &err_to_a(3, code, 0), DEFAULT_TTL);
@@ -626,7 +751,10 @@ fn destination_unreachable_codes() {
 fn frag_needed_carries_the_next_hop_mtu() {
     let s = net();
     for len in [1001, 1400, 1500] {
-        let ip = Ip { frag: DF, ..Ip::udp(HOST_A, FAR_C, len - 28) };
+        let ip = Ip {
+            frag: DF,
+            ..Ip::udp(HOST_A, FAR_C, len - 28)
+        };
         let out = run(&s, &from_a(&ip), 0);
         assert_counted(&out.d, &[DropReason::FragNeeded], &[Stat::IcmpErrors]);
         assert_icmp_error(&ip.bytes(), &out, &err_to_a(3, 4, 1000), DEFAULT_TTL);
@@ -640,7 +768,10 @@ fn quote_is_cut_at_576_and_excludes_padding() {
     // Exactly 548 bytes fit; 549 and a full-size packet are cut; a 28-byte packet in a
     // 60-byte frame quotes 28 bytes, not the padding.
     for len in [28, 547, 548, 549, 1500] {
-        let ip = Ip { ttl: 1, ..Ip::udp(HOST_A, FAR_B, len - 28) };
+        let ip = Ip {
+            ttl: 1,
+            ..Ip::udp(HOST_A, FAR_B, len - 28)
+        };
         let mut frame = from_a(&ip);
         frame.truncate(14 + len);
         frame.resize(frame.len().max(60), 0xee);
@@ -652,7 +783,11 @@ fn quote_is_cut_at_576_and_excludes_padding() {
 
 #[test]
 fn quote_keeps_options_and_original_ttl() {
-    let ip = Ip { ttl: 1, options: vec![1, 1, 0x94, 4, 0, 0, 0, 0], ..Ip::udp(HOST_A, FAR_B, 12) };
+    let ip = Ip {
+        ttl: 1,
+        options: vec![1, 1, 0x94, 4, 0, 0, 0, 0],
+        ..Ip::udp(HOST_A, FAR_B, 12)
+    };
     let out = run(&net(), &from_a(&ip), 0);
     assert_icmp_error(&ip.bytes(), &out, &err_to_a(11, 0, 0), DEFAULT_TTL);
     assert_eq!(out.frame[42], 0x47, "quoted IHL 7");
@@ -664,21 +799,51 @@ fn error_source_is_the_egress_address_toward_the_source() {
     let s = net();
     // Behind gateway B: leaves p1 from 10.0.2.1, whichever port the packet came in on.
     for in_if in [1, 0] {
-        let ip = Ip { ttl: 1, ..Ip::udp(FAR_B, FAR_C, 8) };
+        let ip = Ip {
+            ttl: 1,
+            ..Ip::udp(FAR_B, FAR_C, 8)
+        };
         let frame = eth(MACS[in_if as usize], MAC_B, ETH_IPV4, &ip.bytes());
         let out = run(&s, &frame, in_if);
-        let want = ErrWant { egress: 1, dst_mac: MAC_B, src: R1, typ: 11, code: 0, rest: 0 };
+        let want = ErrWant {
+            egress: 1,
+            dst_mac: MAC_B,
+            src: R1,
+            typ: 11,
+            code: 0,
+            rest: 0,
+        };
         assert_icmp_error(&ip.bytes(), &out, &want, DEFAULT_TTL);
     }
     // Behind gateway B2 on p1's secondary subnet: the secondary address.
-    let ip = Ip { ttl: 1, ..Ip::udp(FAR_B2, FAR_C, 8) };
+    let ip = Ip {
+        ttl: 1,
+        ..Ip::udp(FAR_B2, FAR_C, 8)
+    };
     let out = run(&s, &eth(MAC1, MAC_B2, ETH_IPV4, &ip.bytes()), 1);
-    let want = ErrWant { egress: 1, dst_mac: MAC_B2, src: R1B, typ: 11, code: 0, rest: 0 };
+    let want = ErrWant {
+        egress: 1,
+        dst_mac: MAC_B2,
+        src: R1B,
+        typ: 11,
+        code: 0,
+        rest: 0,
+    };
     assert_icmp_error(&ip.bytes(), &out, &want, DEFAULT_TTL);
     // On-link host C, p2.
-    let ip = Ip { ttl: 1, ..Ip::udp(HOST_C, FAR_B, 8) };
+    let ip = Ip {
+        ttl: 1,
+        ..Ip::udp(HOST_C, FAR_B, 8)
+    };
     let out = run(&s, &eth(MAC2, MAC_C, ETH_IPV4, &ip.bytes()), 2);
-    let want = ErrWant { egress: 2, dst_mac: MAC_C, src: R2, typ: 11, code: 0, rest: 0 };
+    let want = ErrWant {
+        egress: 2,
+        dst_mac: MAC_C,
+        src: R2,
+        typ: 11,
+        code: 0,
+        rest: 0,
+    };
     assert_icmp_error(&ip.bytes(), &out, &want, DEFAULT_TTL);
 }
 
@@ -688,21 +853,33 @@ fn no_error_about_an_icmp_error() {
     // Errors (3, 4, 5, 11, 12), unknown types (> 18) and an ICMP too short to have a type.
     let quoted = Ip::udp(FAR_B, HOST_A, 8).bytes();
     for typ in [3, 4, 5, 11, 12, 19, 42, 255] {
-        let ip = Ip { ttl: 1, ..Ip::icmp(HOST_A, FAR_B, icmp_msg(typ, 0, 0, &quoted)) };
+        let ip = Ip {
+            ttl: 1,
+            ..Ip::icmp(HOST_A, FAR_B, icmp_msg(typ, 0, 0, &quoted))
+        };
         let out = run(&s, &from_a(&ip), 0);
         assert_eq!(out.verdict, Verdict::Drop, "type {typ}");
         assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpSuppressed]);
     }
-    let empty = Ip { ttl: 1, ..Ip::icmp(HOST_A, FAR_B, vec![]) };
+    let empty = Ip {
+        ttl: 1,
+        ..Ip::icmp(HOST_A, FAR_B, vec![])
+    };
     let out = run(&s, &from_a(&empty), 0);
     assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpSuppressed]);
     // Frag needed about an ICMP error is suppressed too.
-    let big = Ip { frag: DF, ..Ip::icmp(HOST_A, FAR_C, icmp_msg(3, 1, 0, &[0; 1100])) };
+    let big = Ip {
+        frag: DF,
+        ..Ip::icmp(HOST_A, FAR_C, icmp_msg(3, 1, 0, &[0; 1100]))
+    };
     let out = run(&s, &from_a(&big), 0);
     assert_counted(&out.d, &[DropReason::FragNeeded], &[Stat::IcmpSuppressed]);
     // Queries are not errors: an expiring echo request or reply gets its time exceeded.
     for typ in [0, 8, 13, 18] {
-        let ip = Ip { ttl: 1, ..Ip::icmp(HOST_A, FAR_B, icmp_msg(typ, 0, 7, b"data")) };
+        let ip = Ip {
+            ttl: 1,
+            ..Ip::icmp(HOST_A, FAR_B, icmp_msg(typ, 0, 7, b"data"))
+        };
         let out = run(&s, &from_a(&ip), 0);
         assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpErrors]);
         assert_icmp_error(&ip.bytes(), &out, &err_to_a(11, 0, 0), DEFAULT_TTL);
@@ -712,15 +889,26 @@ fn no_error_about_an_icmp_error() {
 #[test]
 fn no_error_about_a_non_first_fragment() {
     let s = net();
-    let last = Ip { ttl: 1, frag: 185, ..Ip::udp(HOST_A, FAR_B, 40) };
+    let last = Ip {
+        ttl: 1,
+        frag: 185,
+        ..Ip::udp(HOST_A, FAR_B, 40)
+    };
     let out = run(&s, &from_a(&last), 0);
     assert_eq!(out.verdict, Verdict::Drop);
     assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpSuppressed]);
-    let middle = Ip { frag: MF | 185, ..Ip::udp(HOST_A, UNREACHABLE, 40) };
+    let middle = Ip {
+        frag: MF | 185,
+        ..Ip::udp(HOST_A, UNREACHABLE, 40)
+    };
     let out = run(&s, &from_a(&middle), 0);
     assert_counted(&out.d, &[DropReason::Unreachable], &[Stat::IcmpSuppressed]);
     // The first fragment does get one.
-    let first = Ip { ttl: 1, frag: MF, ..Ip::udp(HOST_A, FAR_B, 40) };
+    let first = Ip {
+        ttl: 1,
+        frag: MF,
+        ..Ip::udp(HOST_A, FAR_B, 40)
+    };
     let out = run(&s, &from_a(&first), 0);
     assert_icmp_error(&first.bytes(), &out, &err_to_a(11, 0, 0), DEFAULT_TTL);
 }
@@ -739,7 +927,16 @@ fn no_error_about_an_l2_broadcast() {
         assert_counted(&out.d, &[reason], &[Stat::IcmpSuppressed]);
     }
     // Forwarding is refused before the TTL is looked at (ip_forward's first check).
-    let frame = eth(BCAST_MAC, MAC_A, ETH_IPV4, &Ip { ttl: 1, ..Ip::udp(HOST_A, FAR_B, 8) }.bytes());
+    let frame = eth(
+        BCAST_MAC,
+        MAC_A,
+        ETH_IPV4,
+        &Ip {
+            ttl: 1,
+            ..Ip::udp(HOST_A, FAR_B, 8)
+        }
+        .bytes(),
+    );
     let out = run(&s, &frame, 0);
     assert_counted(&out.d, &[DropReason::L2BroadcastForward], &[]);
 }
@@ -748,7 +945,10 @@ fn no_error_about_an_l2_broadcast() {
 fn no_route_back_for_the_error() {
     let s = net();
     for src in [NO_ROUTE, NO_NEIGH, UNREACHABLE, BLACKHOLE] {
-        let ip = Ip { ttl: 1, ..Ip::udp(src, FAR_B, 8) };
+        let ip = Ip {
+            ttl: 1,
+            ..Ip::udp(src, FAR_B, 8)
+        };
         let out = run(&s, &from_a(&ip), 0);
         assert_eq!(out.verdict, Verdict::Drop, "{src}");
         assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpNoRouteBack]);
@@ -757,9 +957,20 @@ fn no_route_back_for_the_error() {
 
 #[test]
 fn error_ttl_comes_from_settings() {
-    let s = net_with(Settings { ip_default_ttl: 255, ..Settings::default() });
-    let ip = Ip { ttl: 1, ..Ip::udp(HOST_A, FAR_B, 8) };
-    assert_icmp_error(&ip.bytes(), &run(&s, &from_a(&ip), 0), &err_to_a(11, 0, 0), 255);
+    let s = net_with(Settings {
+        ip_default_ttl: 255,
+        ..Settings::default()
+    });
+    let ip = Ip {
+        ttl: 1,
+        ..Ip::udp(HOST_A, FAR_B, 8)
+    };
+    assert_icmp_error(
+        &ip.bytes(),
+        &run(&s, &from_a(&ip), 0),
+        &err_to_a(11, 0, 0),
+        255,
+    );
 }
 
 #[test]
@@ -768,14 +979,25 @@ fn rate_limit_burst_refill_and_frag_needed_exemption() {
     let stats = LcoreStats::new(0);
     let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 5, HZ));
     ctx.now = 7 * HZ;
-    let expired = from_a(&Ip { ttl: 1, ..Ip::udp(HOST_A, FAR_B, 32) });
-    let too_big = from_a(&Ip { frag: DF, ..Ip::udp(HOST_A, FAR_C, 1200) });
+    let expired = from_a(&Ip {
+        ttl: 1,
+        ..Ip::udp(HOST_A, FAR_B, 32)
+    });
+    let too_big = from_a(&Ip {
+        frag: DF,
+        ..Ip::udp(HOST_A, FAR_C, 1200)
+    });
     let burst = |ctx: &mut LcoreCtx<'_>, frame: &[u8], n: usize| {
-        (0..n).filter(|_| process(&s, ctx, &mut VecBuf::new(frame), 0) == Verdict::Tx(0)).count()
+        (0..n)
+            .filter(|_| process(&s, ctx, &mut VecBuf::new(frame), 0) == Verdict::Tx(0))
+            .count()
     };
     assert_eq!(burst(&mut ctx, &expired, 20), 5, "the burst");
     let d = stats.snapshot();
-    assert_eq!((d.get(Stat::IcmpErrors), d.get(Stat::IcmpRateLimited)), (5, 15));
+    assert_eq!(
+        (d.get(Stat::IcmpErrors), d.get(Stat::IcmpRateLimited)),
+        (5, 15)
+    );
     assert_eq!(d.dropped(DropReason::TtlExceeded), 20);
 
     ctx.now += HZ / 1000 * 3;
@@ -783,7 +1005,11 @@ fn rate_limit_burst_refill_and_frag_needed_exemption() {
     assert_eq!(burst(&mut ctx, &too_big, 10), 10, "frag needed is exempt");
     assert_eq!(burst(&mut ctx, &expired, 1), 0, "the bucket is still empty");
     let no_route = from_a(&Ip::udp(HOST_A, Ipv4Addr::new(8, 8, 8, 8), 8));
-    assert_eq!(burst(&mut ctx, &no_route, 1), 0, "one bucket for every limited type");
+    assert_eq!(
+        burst(&mut ctx, &no_route, 1),
+        0,
+        "one bucket for every limited type"
+    );
     let d = stats.snapshot();
     assert_eq!(d.get(Stat::IcmpErrors), 18);
     assert_eq!(d.get(Stat::IcmpRateLimited), 15 + 17 + 1 + 1);
@@ -847,22 +1073,36 @@ fn echo_reply_source_is_the_pinged_address() {
     let req = Ip::icmp(FAR_B, R2, echo(7, 7, &[0xab; 100]));
     assert_echo_reply(&req.bytes(), &run(&s, &from_b(&req), 1), 1, MAC_B, R2);
     // TTL 1 does not matter for local delivery.
-    let req = Ip { ttl: 1, ..Ip::icmp(HOST_A, R0, echo(1, 2, b"t")) };
+    let req = Ip {
+        ttl: 1,
+        ..Ip::icmp(HOST_A, R0, echo(1, 2, b"t"))
+    };
     assert_echo_reply(&req.bytes(), &run(&s, &from_a(&req), 0), 0, MAC_A, R0);
 }
 
 #[test]
 fn echo_reply_drops_request_options() {
     let s = net();
-    for options in [vec![1, 1, 1, 0], vec![7, 7, 4, 0, 0, 0, 0, 0], vec![0x94, 4, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0]] {
-        let req = Ip { options, ..Ip::icmp(HOST_A, R1, echo(0x1111, 0x2222, b"payload!")) };
+    for options in [
+        vec![1, 1, 1, 0],
+        vec![7, 7, 4, 0, 0, 0, 0, 0],
+        vec![0x94, 4, 0, 0, 1, 1, 1, 1, 1, 1, 1, 0],
+    ] {
+        let req = Ip {
+            options,
+            ..Ip::icmp(HOST_A, R1, echo(0x1111, 0x2222, b"payload!"))
+        };
         assert_echo_reply(&req.bytes(), &run(&s, &from_a(&req), 0), 0, MAC_A, R1);
     }
 }
 
 #[test]
 fn echo_reply_keeps_large_payloads() {
-    let req = Ip::icmp(HOST_A, R0, echo(1, 1, &(0..1472).map(|i| i as u8).collect::<Vec<_>>()));
+    let req = Ip::icmp(
+        HOST_A,
+        R0,
+        echo(1, 1, &(0..1472).map(|i| i as u8).collect::<Vec<_>>()),
+    );
     assert_echo_reply(&req.bytes(), &run(&net(), &from_a(&req), 0), 0, MAC_A, R0);
 }
 
@@ -871,8 +1111,18 @@ fn broadcast_echo() {
     let subnet = Ipv4Addr::new(10, 0, 1, 255);
     let requests = [
         from_a(&Ip::icmp(HOST_A, subnet, echo(1, 1, b"b"))),
-        eth(BCAST_MAC, MAC_A, ETH_IPV4, &Ip::icmp(HOST_A, subnet, echo(1, 1, b"b")).bytes()),
-        eth(BCAST_MAC, MAC_A, ETH_IPV4, &Ip::icmp(HOST_A, Ipv4Addr::BROADCAST, echo(1, 1, b"b")).bytes()),
+        eth(
+            BCAST_MAC,
+            MAC_A,
+            ETH_IPV4,
+            &Ip::icmp(HOST_A, subnet, echo(1, 1, b"b")).bytes(),
+        ),
+        eth(
+            BCAST_MAC,
+            MAC_A,
+            ETH_IPV4,
+            &Ip::icmp(HOST_A, Ipv4Addr::BROADCAST, echo(1, 1, b"b")).bytes(),
+        ),
     ];
     let ignoring = net();
     for frame in &requests {
@@ -881,10 +1131,20 @@ fn broadcast_echo() {
         assert_counted(&out.d, &[DropReason::Broadcast], &[]);
     }
     // icmp_echo_ignore_broadcasts = 0: answered from the egress address.
-    let answering = net_with(Settings { ip_default_ttl: DEFAULT_TTL, icmp_echo_ignore_broadcasts: false, ..Settings::default() });
+    let answering = net_with(Settings {
+        ip_default_ttl: DEFAULT_TTL,
+        icmp_echo_ignore_broadcasts: false,
+        ..Settings::default()
+    });
     for frame in &requests {
         let total = usize::from(be16(frame, 16));
-        assert_echo_reply(&frame[14..14 + total], &run(&answering, frame, 0), 0, MAC_A, R0);
+        assert_echo_reply(
+            &frame[14..14 + total],
+            &run(&answering, frame, 0),
+            0,
+            MAC_A,
+            R0,
+        );
     }
 }
 
@@ -896,7 +1156,14 @@ fn malformed_and_fragmented_echo() {
     let out = run(&s, &from_a(&Ip::icmp(HOST_A, R0, bad)), 0);
     assert_counted(&out.d, &[DropReason::IcmpMalformed], &[]);
     for frag in [MF, DF | MF] {
-        let out = run(&s, &from_a(&Ip { frag, ..Ip::icmp(HOST_A, R0, echo(1, 1, &[9; 64])) }), 0);
+        let out = run(
+            &s,
+            &from_a(&Ip {
+                frag,
+                ..Ip::icmp(HOST_A, R0, echo(1, 1, &[9; 64]))
+            }),
+            0,
+        );
         assert_eq!(out.verdict, Verdict::Drop);
         assert_counted(&out.d, &[DropReason::LocalFragment], &[]);
     }
@@ -942,12 +1209,31 @@ fn arp_request_for_our_addresses_is_answered() {
 fn arp_ignored_and_malformed() {
     let s = net();
     let ignored = [
-        ("not our address", arp(BCAST_MAC, 1, MAC_A, HOST_A, [0; 6], Ipv4Addr::new(10, 0, 1, 99))),
-        ("gratuitous", arp(BCAST_MAC, 1, MAC_A, HOST_A, [0; 6], HOST_A)),
-        ("gratuitous for our address", arp(BCAST_MAC, 1, MAC_A, R0, [0; 6], R0)),
+        (
+            "not our address",
+            arp(
+                BCAST_MAC,
+                1,
+                MAC_A,
+                HOST_A,
+                [0; 6],
+                Ipv4Addr::new(10, 0, 1, 99),
+            ),
+        ),
+        (
+            "gratuitous",
+            arp(BCAST_MAC, 1, MAC_A, HOST_A, [0; 6], HOST_A),
+        ),
+        (
+            "gratuitous for our address",
+            arp(BCAST_MAC, 1, MAC_A, R0, [0; 6], R0),
+        ),
         ("reply", arp(MAC0, 2, MAC_A, HOST_A, MAC0, R0)),
         ("unknown op", arp(BCAST_MAC, 3, MAC_A, HOST_A, [0; 6], R0)),
-        ("multicast sender MAC", arp(BCAST_MAC, 1, [0x01, 0, 0x5e, 0, 0, 1], HOST_A, [0; 6], R0)),
+        (
+            "multicast sender MAC",
+            arp(BCAST_MAC, 1, [0x01, 0, 0x5e, 0, 0, 1], HOST_A, [0; 6], R0),
+        ),
     ];
     for (what, frame) in ignored {
         let out = run(&s, &frame, 0);
@@ -1079,30 +1365,49 @@ fn ipv4_frame(avoid_known_bugs: bool) -> impl Strategy<Value = (Vec<u8>, IfIndex
         prop::bool::weighted(0.1),
         prop::collection::vec(any::<u8>(), 0..20),
     );
-    (header, rest).prop_map(move |((in_if, l2_bcast, mut src, dst, tos, ident, frag, ttl), (options, (proto, payload), fudge, corrupt, pad))| {
-        let to_us = proto == 1 && OURS.contains(&dst);
-        if avoid_known_bugs && to_us && !ROUTES_BACK.contains(&src) {
-            src = HOST_A;
-        }
-        let ip = Ip { tos, ident, frag, ttl, proto, src, dst, options, payload };
-        let mut b = ip.bytes();
-        if fudge != 0 {
-            let total = (i32::from(be16(&b, 2)) + fudge).clamp(0, 0xffff) as u16;
-            b[2..4].copy_from_slice(&total.to_be_bytes());
-            b[10] = 0;
-            b[11] = 0;
-            let hl = usize::from(b[0] & 0xf) * 4;
-            let c = csum(&b[..hl]);
-            b[10..12].copy_from_slice(&c.to_be_bytes());
-        }
-        if corrupt {
-            b[11] ^= 0x10;
-        }
-        let dmac = if l2_bcast { BCAST_MAC } else { MACS[in_if as usize] };
-        let mut frame = eth(dmac, [0x02, 0, 0, 0, 0x0a, 0x0a], ETH_IPV4, &b);
-        frame.extend(pad);
-        (frame, in_if)
-    })
+    (header, rest).prop_map(
+        move |(
+            (in_if, l2_bcast, mut src, dst, tos, ident, frag, ttl),
+            (options, (proto, payload), fudge, corrupt, pad),
+        )| {
+            let to_us = proto == 1 && OURS.contains(&dst);
+            if avoid_known_bugs && to_us && !ROUTES_BACK.contains(&src) {
+                src = HOST_A;
+            }
+            let ip = Ip {
+                tos,
+                ident,
+                frag,
+                ttl,
+                proto,
+                src,
+                dst,
+                options,
+                payload,
+            };
+            let mut b = ip.bytes();
+            if fudge != 0 {
+                let total = (i32::from(be16(&b, 2)) + fudge).clamp(0, 0xffff) as u16;
+                b[2..4].copy_from_slice(&total.to_be_bytes());
+                b[10] = 0;
+                b[11] = 0;
+                let hl = usize::from(b[0] & 0xf) * 4;
+                let c = csum(&b[..hl]);
+                b[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            if corrupt {
+                b[11] ^= 0x10;
+            }
+            let dmac = if l2_bcast {
+                BCAST_MAC
+            } else {
+                MACS[in_if as usize]
+            };
+            let mut frame = eth(dmac, [0x02, 0, 0, 0, 0x0a, 0x0a], ETH_IPV4, &b);
+            frame.extend(pad);
+            (frame, in_if)
+        },
+    )
 }
 
 /// Any bytes, often behind a plausible Ethernet header.
@@ -1136,17 +1441,42 @@ fn any_case(avoid_known_bugs: bool) -> impl Strategy<Value = (Vec<u8>, IfIndex)>
 }
 
 /// Everything that must hold after one frame, whatever it was.
-fn check_step(snap: &Snapshot, input: &[u8], verdict: Verdict, f: &[u8], d: &StatsSnapshot) -> Result<(), TestCaseError> {
-    let sent = [Stat::Forwarded, Stat::ArpReplies, Stat::EchoReplies, Stat::IcmpErrors].map(|s| d.get(s));
+fn check_step(
+    snap: &Snapshot,
+    input: &[u8],
+    verdict: Verdict,
+    f: &[u8],
+    d: &StatsSnapshot,
+) -> Result<(), TestCaseError> {
+    let sent = [
+        Stat::Forwarded,
+        Stat::ArpReplies,
+        Stat::EchoReplies,
+        Stat::IcmpErrors,
+    ]
+    .map(|s| d.get(s));
     let outcomes = sent[0] + sent[1] + sent[2] + d.total_drops();
     prop_assert_eq!(outcomes, 1, "exactly one outcome: {:?}", d);
     match verdict {
         Verdict::Drop => prop_assert_eq!(sent, [0; 4]),
         Verdict::Tx(out) => {
-            prop_assert!((out as usize) < snap.ifaces.len(), "Tx to a missing interface {}", out);
-            prop_assert_eq!(sent.iter().sum::<u64>(), 1, "one kind of sending: {:?}", sent);
+            prop_assert!(
+                (out as usize) < snap.ifaces.len(),
+                "Tx to a missing interface {}",
+                out
+            );
+            prop_assert_eq!(
+                sent.iter().sum::<u64>(),
+                1,
+                "one kind of sending: {:?}",
+                sent
+            );
             prop_assert!(f.len() >= 14);
-            prop_assert_eq!(&f[6..12], &snap.ifaces[out as usize].mac.0[..], "source MAC");
+            prop_assert_eq!(
+                &f[6..12],
+                &snap.ifaces[out as usize].mac.0[..],
+                "source MAC"
+            );
             if d.get(Stat::ArpReplies) == 1 {
                 prop_assert_eq!(f.len(), 42);
                 prop_assert_eq!(be16(f, 12), ETH_ARP);
@@ -1158,7 +1488,11 @@ fn check_step(snap: &Snapshot, input: &[u8], verdict: Verdict, f: &[u8], d: &Sta
             let hl = usize::from(ip[0] & 0xf) * 4;
             prop_assert!(ip[0] >> 4 == 4 && hl >= 20 && hl <= ip.len());
             prop_assert_eq!(csum(&ip[..hl]), 0, "IPv4 header checksum");
-            prop_assert_eq!(usize::from(be16(ip, 2)), ip.len(), "frame length = 14 + total length");
+            prop_assert_eq!(
+                usize::from(be16(ip, 2)),
+                ip.len(),
+                "frame length = 14 + total length"
+            );
             if d.get(Stat::Forwarded) == 1 {
                 let ip_in = &input[14..14 + ip.len()];
                 prop_assert_eq!(ip[8] + 1, ip_in[8], "TTL - 1");
@@ -1196,7 +1530,10 @@ fn run_sequence(snap: &Snapshot, seq: &[((Vec<u8>, IfIndex), u64)]) -> Result<()
         let d = stats.snapshot().since(&before);
         check_step(snap, frame, verdict, pkt.data(), &d)?;
         let t = stats.snapshot();
-        let accounted = t.get(Stat::Forwarded) + t.get(Stat::ArpReplies) + t.get(Stat::EchoReplies) + t.total_drops();
+        let accounted = t.get(Stat::Forwarded)
+            + t.get(Stat::ArpReplies)
+            + t.get(Stat::EchoReplies)
+            + t.total_drops();
         prop_assert_eq!(rx, accounted, "accounting invariant after {} packets", rx);
     }
     Ok(())
@@ -1263,7 +1600,11 @@ fn bug_echo_without_route_back_is_not_counted() {
         let out = run(&s, &from_a(&Ip::icmp(src, R0, echo(1, 1, b"ping"))), 0);
         assert_eq!(out.verdict, Verdict::Drop);
         assert_eq!(out.d.get(Stat::IcmpNoRouteBack), 1);
-        assert_eq!(out.d.total_drops(), 1, "from {src}: the packet must be counted under one drop reason");
+        assert_eq!(
+            out.d.total_drops(),
+            1,
+            "from {src}: the packet must be counted under one drop reason"
+        );
     }
 }
 
@@ -1291,7 +1632,10 @@ fn bug_echo_reply_checksum_of_all_zero_message() {
 
 fn bug_non_first_fragment_of_echo_is_local_fragment() {
     let s = net();
-    let tail = Ip { frag: 185, ..Ip::new(HOST_A, R0, 1, vec![0x5a; 40]) };
+    let tail = Ip {
+        frag: 185,
+        ..Ip::new(HOST_A, R0, 1, vec![0x5a; 40])
+    };
     let out = run(&s, &from_a(&tail), 0);
     assert_eq!(out.verdict, Verdict::Drop);
     assert_counted(&out.d, &[DropReason::LocalFragment], &[]);
@@ -1322,7 +1666,10 @@ fn bug_icmp_error_fits_an_egress_mtu_below_576() {
     let mut s = net();
     s.ifaces[2].mtu = 500;
     // From behind C (p2, MTU 500) in through p0, expiring: the error leaves p2.
-    let ip = Ip { ttl: 1, ..Ip::udp(FAR_C, FAR_B, 1000) };
+    let ip = Ip {
+        ttl: 1,
+        ..Ip::udp(FAR_C, FAR_B, 1000)
+    };
     let out = run(&s, &eth(MAC0, MAC_A, ETH_IPV4, &ip.bytes()), 0);
     assert_eq!(out.verdict, Verdict::Tx(2));
     assert_eq!(be16(&out.frame, 16), 500, "IP total length = egress MTU");
@@ -1339,7 +1686,10 @@ fn bug_icmp_error_fits_an_egress_mtu_below_576() {
 
 fn bug_limited_broadcast_from_our_address_is_martian() {
     for ignore in [true, false] {
-        let s = net_with(Settings { icmp_echo_ignore_broadcasts: ignore, ..Settings::default() });
+        let s = net_with(Settings {
+            icmp_echo_ignore_broadcasts: ignore,
+            ..Settings::default()
+        });
         let ping = Ip::icmp(R1, Ipv4Addr::BROADCAST, echo(1, 1, b"x"));
         let out = run(&s, &eth(BCAST_MAC, MAC_A, ETH_IPV4, &ping.bytes()), 0);
         assert_eq!(out.verdict, Verdict::Drop);

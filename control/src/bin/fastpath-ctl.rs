@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "fastpath-ctl", about = "Send commands to a running fastpath (see `help`)")]
+#[command(
+    name = "fastpath-ctl",
+    about = "Send commands to a running fastpath (see `help`)"
+)]
 struct Opts {
     /// Control socket of the instance.
     #[arg(long, short, default_value = "/run/fastpath.sock")]
@@ -22,20 +25,30 @@ struct Opts {
 fn main() -> ExitCode {
     let o = Opts::parse();
     let lines: Vec<String> = if o.command.is_empty() {
-        std::io::stdin().lock().lines().map_while(Result::ok).collect()
+        std::io::stdin()
+            .lock()
+            .lines()
+            .map_while(Result::ok)
+            .collect()
     } else {
         vec![o.command.join(" ")]
     };
     let mut conn = match UnixStream::connect(&o.socket) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("fastpath-ctl: cannot connect to {}: {e} (is fastpath running? see --socket)", o.socket.display());
+            eprintln!(
+                "fastpath-ctl: cannot connect to {}: {e} (is fastpath running? see --socket)",
+                o.socket.display()
+            );
             return ExitCode::from(1);
         }
     };
     let mut req = lines.join("\n");
     req.push('\n');
-    if let Err(e) = conn.write_all(req.as_bytes()).and_then(|_| conn.shutdown(std::net::Shutdown::Write)) {
+    if let Err(e) = conn
+        .write_all(req.as_bytes())
+        .and_then(|_| conn.shutdown(std::net::Shutdown::Write))
+    {
         eprintln!("fastpath-ctl: {e}");
         return ExitCode::from(1);
     }

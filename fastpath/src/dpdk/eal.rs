@@ -10,14 +10,23 @@ static INITIALISED: AtomicBool = AtomicBool::new(false);
 /// given on the command line before `--`). Fails if EAL was already initialised.
 pub fn init(args: &[String]) -> Result<(), DpdkError> {
     if INITIALISED.swap(true, Ordering::SeqCst) {
-        return Err(DpdkError { what: "rte_eal_init: EAL already initialised in this process".into(), errno: libc_ealready() });
+        return Err(DpdkError {
+            what: "rte_eal_init: EAL already initialised in this process".into(),
+            errno: libc_ealready(),
+        });
     }
     let cargs: Vec<CString> = args
         .iter()
-        .map(|a| CString::new(a.as_str()).map_err(|_| DpdkError { what: format!("EAL argument {a:?} contains a NUL byte"), errno: 22 }))
+        .map(|a| {
+            CString::new(a.as_str()).map_err(|_| DpdkError {
+                what: format!("EAL argument {a:?} contains a NUL byte"),
+                errno: 22,
+            })
+        })
         .collect::<Result<_, _>>()?;
     // rte_eal_init may permute argv; it only needs the pointers to stay valid during the call.
-    let mut argv: Vec<*mut std::ffi::c_char> = cargs.iter().map(|c| c.as_ptr().cast_mut()).collect();
+    let mut argv: Vec<*mut std::ffi::c_char> =
+        cargs.iter().map(|c| c.as_ptr().cast_mut()).collect();
     argv.push(std::ptr::null_mut());
     // SAFETY: argv holds argc valid NUL-terminated strings (owned by `cargs`, alive for the
     // call) followed by NULL; EAL has not been initialised in this process (checked above).
@@ -37,7 +46,9 @@ fn libc_ealready() -> i32 {
 /// Call once, last.
 pub fn cleanup() {
     // SAFETY: returns a pointer to EAL's static NUL-terminated path; copied at once.
-    let dir = unsafe { std::ffi::CStr::from_ptr(dpdk_sys::rte_eal_get_runtime_dir()) }.to_string_lossy().into_owned();
+    let dir = unsafe { std::ffi::CStr::from_ptr(dpdk_sys::rte_eal_get_runtime_dir()) }
+        .to_string_lossy()
+        .into_owned();
     // SAFETY: called once at exit after every port is closed and every worker has returned.
     unsafe {
         dpdk_sys::rte_eal_cleanup();
@@ -97,7 +108,10 @@ pub fn launch(lcore: u32, f: impl FnOnce() -> i32 + Send + 'static) -> Result<()
     if ret != 0 {
         // SAFETY: the launch failed, so `arg` was not handed over; reclaim and drop it.
         drop(unsafe { Box::from_raw(arg.cast::<Job>()) });
-        return Err(DpdkError::new(format!("rte_eal_remote_launch on lcore {lcore}"), ret));
+        return Err(DpdkError::new(
+            format!("rte_eal_remote_launch on lcore {lcore}"),
+            ret,
+        ));
     }
     Ok(())
 }
@@ -117,7 +131,10 @@ pub fn probe_device(devargs: &str) -> Result<u16, DpdkError> {
     if let Some(port) = port_by_name(name) {
         return Ok(port);
     }
-    let c = CString::new(devargs).map_err(|_| DpdkError { what: format!("device {devargs:?} contains a NUL byte"), errno: 22 })?;
+    let c = CString::new(devargs).map_err(|_| DpdkError {
+        what: format!("device {devargs:?} contains a NUL byte"),
+        errno: 22,
+    })?;
     // SAFETY: `c` is a valid NUL-terminated string for the duration of the call.
     let ret = unsafe { dpdk_sys::rte_dev_probe(c.as_ptr()) };
     if ret < 0 && ret != -17 {

@@ -32,13 +32,26 @@ impl Lpm {
     /// `rte_lpm_create(name, SOCKET_ID_ANY, {max_rules, number_tbl8s})`. `name` must be
     /// unique among the process's LPM tables.
     pub fn new(name: &str, max_rules: u32, number_tbl8s: u32) -> Result<Lpm, DpdkError> {
-        let cname = CString::new(name).map_err(|_| DpdkError { what: format!("lpm name {name:?}"), errno: 22 })?;
-        let config = dpdk_sys::rte_lpm_config { max_rules, number_tbl8s, flags: 0 };
+        let cname = CString::new(name).map_err(|_| DpdkError {
+            what: format!("lpm name {name:?}"),
+            errno: 22,
+        })?;
+        let config = dpdk_sys::rte_lpm_config {
+            max_rules,
+            number_tbl8s,
+            flags: 0,
+        };
         // SAFETY: `cname` is a valid NUL-terminated string and `config` a valid config, both
         // alive for the call; rte_lpm_create copies what it keeps. Needs EAL (its heap).
-        let raw = unsafe { dpdk_sys::rte_lpm_create(cname.as_ptr(), dpdk_sys::SOCKET_ID_ANY, &config) };
-        let raw = NonNull::new(raw).ok_or_else(|| DpdkError::new(format!("rte_lpm_create({name})"), 0))?;
-        Ok(Lpm { raw, max_rules, number_tbl8s })
+        let raw =
+            unsafe { dpdk_sys::rte_lpm_create(cname.as_ptr(), dpdk_sys::SOCKET_ID_ANY, &config) };
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| DpdkError::new(format!("rte_lpm_create({name})"), 0))?;
+        Ok(Lpm {
+            raw,
+            max_rules,
+            number_tbl8s,
+        })
     }
 
     /// Adds (or replaces) a route; `next_hop` has 24 bits.
@@ -55,7 +68,10 @@ impl Lpm {
         // SAFETY: as in `add`.
         let r = unsafe { dpdk_sys::rte_lpm_delete(self.raw.as_ptr(), addr, len) };
         if r < 0 {
-            return Err(DpdkError::new(format!("rte_lpm_delete({addr:#x}/{len})"), r));
+            return Err(DpdkError::new(
+                format!("rte_lpm_delete({addr:#x}/{len})"),
+                r,
+            ));
         }
         Ok(())
     }
@@ -72,7 +88,14 @@ impl Lpm {
             // SAFETY: `raw` is live; `i` and `o` are valid for i.len() <= BURST elements
             // (the stack array DPDK makes has that many entries); lookups only read the
             // table, which nothing modifies while &self is held.
-            unsafe { dpdk_sys::shim_lpm_lookup_bulk(self.raw.as_ptr(), i.as_ptr(), o.as_mut_ptr(), i.len() as u32) };
+            unsafe {
+                dpdk_sys::shim_lpm_lookup_bulk(
+                    self.raw.as_ptr(),
+                    i.as_ptr(),
+                    o.as_mut_ptr(),
+                    i.len() as u32,
+                )
+            };
         }
     }
 
@@ -80,7 +103,11 @@ impl Lpm {
     pub fn lookup_bulk(&self, ips: &[u32], out: &mut [u32]) {
         self.lookup_bulk_raw(ips, out);
         for o in out[..ips.len()].iter_mut() {
-            *o = if *o & LPM_LOOKUP_SUCCESS != 0 { *o & LPM_NH_MASK } else { u32::MAX };
+            *o = if *o & LPM_LOOKUP_SUCCESS != 0 {
+                *o & LPM_NH_MASK
+            } else {
+                u32::MAX
+            };
         }
     }
 
@@ -98,12 +125,16 @@ impl Lpm {
     /// Bytes of the table as configured and used: tbl24 (2^24 x 4 B), the tbl8 groups in
     /// use (256 x 4 B each), and the rules table (`max_rules` x 8 B, allocated at create).
     pub fn memory_bytes(&self) -> usize {
-        4 * TBL24_ENTRIES + 4 * TBL8_GROUP_ENTRIES * self.tbl8_groups_used() + 8 * self.max_rules as usize
+        4 * TBL24_ENTRIES
+            + 4 * TBL8_GROUP_ENTRIES * self.tbl8_groups_used()
+            + 8 * self.max_rules as usize
     }
 
     /// Bytes allocated at create: tbl24, every configured tbl8 group, the rules table.
     pub fn allocated_bytes(&self) -> usize {
-        4 * TBL24_ENTRIES + 4 * TBL8_GROUP_ENTRIES * self.number_tbl8s as usize + 8 * self.max_rules as usize
+        4 * TBL24_ENTRIES
+            + 4 * TBL8_GROUP_ENTRIES * self.number_tbl8s as usize
+            + 8 * self.max_rules as usize
     }
 }
 
@@ -130,7 +161,10 @@ impl Fib {
     /// `rte_fib_create(name, SOCKET_ID_ANY, {RTE_FIB_DIR24_8, default_nh = DEFAULT_NH,
     /// max_routes, dir24_8 {RTE_FIB_DIR24_8_4B, num_tbl8}})`.
     pub fn new(name: &str, max_routes: u32, num_tbl8: u32) -> Result<Fib, DpdkError> {
-        let cname = CString::new(name).map_err(|_| DpdkError { what: format!("fib name {name:?}"), errno: 22 })?;
+        let cname = CString::new(name).map_err(|_| DpdkError {
+            what: format!("fib name {name:?}"),
+            errno: 22,
+        })?;
         let mut conf = dpdk_sys::rte_fib_conf {
             type_: dpdk_sys::RTE_FIB_DIR24_8,
             default_nh: Fib::DEFAULT_NH,
@@ -138,13 +172,21 @@ impl Fib {
             rib_ext_sz: 0,
             ..Default::default()
         };
-        conf.__bindgen_anon_1.dir24_8 =
-            dpdk_sys::rte_fib_conf__bindgen_ty_1__bindgen_ty_1 { nh_sz: dpdk_sys::RTE_FIB_DIR24_8_4B, num_tbl8 };
+        conf.__bindgen_anon_1.dir24_8 = dpdk_sys::rte_fib_conf__bindgen_ty_1__bindgen_ty_1 {
+            nh_sz: dpdk_sys::RTE_FIB_DIR24_8_4B,
+            num_tbl8,
+        };
         // SAFETY: `cname` and `conf` are valid and alive for the call; rte_fib_create copies
         // what it keeps. Needs EAL.
-        let raw = unsafe { dpdk_sys::rte_fib_create(cname.as_ptr(), dpdk_sys::SOCKET_ID_ANY, &mut conf) };
-        let raw = NonNull::new(raw).ok_or_else(|| DpdkError::new(format!("rte_fib_create({name})"), 0))?;
-        Ok(Fib { raw, max_routes, num_tbl8 })
+        let raw =
+            unsafe { dpdk_sys::rte_fib_create(cname.as_ptr(), dpdk_sys::SOCKET_ID_ANY, &mut conf) };
+        let raw = NonNull::new(raw)
+            .ok_or_else(|| DpdkError::new(format!("rte_fib_create({name})"), 0))?;
+        Ok(Fib {
+            raw,
+            max_routes,
+            num_tbl8,
+        })
     }
 
     pub fn add(&mut self, addr: u32, len: u8, next_hop: u64) -> Result<(), DpdkError> {
@@ -160,7 +202,10 @@ impl Fib {
         // SAFETY: as in `add`.
         let r = unsafe { dpdk_sys::rte_fib_delete(self.raw.as_ptr(), addr, len) };
         if r < 0 {
-            return Err(DpdkError::new(format!("rte_fib_delete({addr:#x}/{len})"), r));
+            return Err(DpdkError::new(
+                format!("rte_fib_delete({addr:#x}/{len})"),
+                r,
+            ));
         }
         Ok(())
     }
@@ -176,7 +221,12 @@ impl Fib {
             // SAFETY: `raw` is live; `i` and `o` are valid for i.len() elements; DPDK takes
             // `ips` as non-const but only reads it; nothing modifies the table meanwhile.
             unsafe {
-                dpdk_sys::rte_fib_lookup_bulk(self.raw.as_ptr(), i.as_ptr().cast_mut(), o.as_mut_ptr(), i.len() as i32)
+                dpdk_sys::rte_fib_lookup_bulk(
+                    self.raw.as_ptr(),
+                    i.as_ptr().cast_mut(),
+                    o.as_mut_ptr(),
+                    i.len() as i32,
+                )
             };
         }
     }
@@ -186,7 +236,9 @@ impl Fib {
     /// RIB's node pool (`max_routes` nodes of 64 B: a 40 B `rte_rib_node` plus mempool
     /// header and padding).
     pub fn allocated_bytes(&self) -> usize {
-        4 * TBL24_ENTRIES + 4 * TBL8_GROUP_ENTRIES * (self.num_tbl8 as usize + 1) + 64 * self.max_routes as usize
+        4 * TBL24_ENTRIES
+            + 4 * TBL8_GROUP_ENTRIES * (self.num_tbl8 as usize + 1)
+            + 64 * self.max_routes as usize
     }
 }
 

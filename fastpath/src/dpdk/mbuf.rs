@@ -67,7 +67,12 @@ impl PacketBuf for Mbuf {
         let m = self.raw();
         // SAFETY: buf_addr + data_off points at data_len initialised bytes of the first
         // segment, owned by this mbuf for the lifetime of &self.
-        unsafe { std::slice::from_raw_parts(m.buf_addr.cast::<u8>().add(m.data_off as usize), m.data_len as usize) }
+        unsafe {
+            std::slice::from_raw_parts(
+                m.buf_addr.cast::<u8>().add(m.data_off as usize),
+                m.data_len as usize,
+            )
+        }
     }
 
     #[inline(always)]
@@ -75,7 +80,10 @@ impl PacketBuf for Mbuf {
         // SAFETY: as in data(); &mut self guarantees exclusive access.
         unsafe {
             let m = self.0.as_mut();
-            std::slice::from_raw_parts_mut(m.buf_addr.cast::<u8>().add(m.data_off as usize), m.data_len as usize)
+            std::slice::from_raw_parts_mut(
+                m.buf_addr.cast::<u8>().add(m.data_off as usize),
+                m.data_len as usize,
+            )
         }
     }
 
@@ -83,19 +91,22 @@ impl PacketBuf for Mbuf {
     fn prepend(&mut self, n: usize) -> bool {
         // SAFETY: valid owned mbuf; rte_pktmbuf_prepend checks headroom and returns NULL
         // without changing anything when there is not enough.
-        n <= u16::MAX as usize && !unsafe { dpdk_sys::shim_pktmbuf_prepend(self.0.as_ptr(), n as u16) }.is_null()
+        n <= u16::MAX as usize
+            && !unsafe { dpdk_sys::shim_pktmbuf_prepend(self.0.as_ptr(), n as u16) }.is_null()
     }
 
     #[inline]
     fn adj(&mut self, n: usize) -> bool {
         // SAFETY: valid owned mbuf; rte_pktmbuf_adj checks the length first.
-        n <= u16::MAX as usize && !unsafe { dpdk_sys::shim_pktmbuf_adj(self.0.as_ptr(), n as u16) }.is_null()
+        n <= u16::MAX as usize
+            && !unsafe { dpdk_sys::shim_pktmbuf_adj(self.0.as_ptr(), n as u16) }.is_null()
     }
 
     #[inline]
     fn trim(&mut self, n: usize) -> bool {
         // SAFETY: valid owned mbuf; rte_pktmbuf_trim checks the length first.
-        n <= u16::MAX as usize && unsafe { dpdk_sys::shim_pktmbuf_trim(self.0.as_ptr(), n as u16) } == 0
+        n <= u16::MAX as usize
+            && unsafe { dpdk_sys::shim_pktmbuf_trim(self.0.as_ptr(), n as u16) } == 0
     }
 }
 
@@ -118,7 +129,10 @@ unsafe impl Send for Burst {}
 
 impl Default for Burst {
     fn default() -> Self {
-        Burst { ptrs: [std::ptr::null_mut(); MAX_BURST], len: 0 }
+        Burst {
+            ptrs: [std::ptr::null_mut(); MAX_BURST],
+            len: 0,
+        }
     }
 }
 
@@ -178,11 +192,15 @@ impl Burst {
         }
         // SAFETY: the first `len` pointers are owned mbufs; the PMD takes ownership of the
         // first `sent`; the tx queue is used only by this lcore.
-        let sent = unsafe { dpdk_sys::shim_tx_burst(port, queue, self.ptrs.as_mut_ptr(), self.len as u16) } as usize;
+        let sent = unsafe {
+            dpdk_sys::shim_tx_burst(port, queue, self.ptrs.as_mut_ptr(), self.len as u16)
+        } as usize;
         let unsent = self.len - sent;
         if unsent > 0 {
             // SAFETY: the unsent pointers are still ours; freed once, in bulk.
-            unsafe { dpdk_sys::rte_pktmbuf_free_bulk(self.ptrs.as_mut_ptr().add(sent), unsent as u32) };
+            unsafe {
+                dpdk_sys::rte_pktmbuf_free_bulk(self.ptrs.as_mut_ptr().add(sent), unsent as u32)
+            };
         }
         self.len = 0;
         (sent, unsent)

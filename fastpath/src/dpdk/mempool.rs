@@ -22,10 +22,15 @@ impl Mempool {
     /// Creates a pool of `size` mbufs with default data room (2048 + headroom), a
     /// per-lcore cache of `cache` mbufs, on NUMA `socket`.
     pub fn new(name: &str, size: u32, cache: u32, socket: i32) -> Result<Mempool, DpdkError> {
-        let cname = CString::new(name).map_err(|_| DpdkError { what: "mempool name contains NUL".into(), errno: 22 })?;
+        let cname = CString::new(name).map_err(|_| DpdkError {
+            what: "mempool name contains NUL".into(),
+            errno: 22,
+        })?;
         let data_room = (dpdk_sys::RTE_MBUF_DEFAULT_BUF_SIZE) as u16;
         // SAFETY: cname is valid for the call; the parameters are plain values.
-        let ptr = unsafe { dpdk_sys::rte_pktmbuf_pool_create(cname.as_ptr(), size, cache, 0, data_room, socket) };
+        let ptr = unsafe {
+            dpdk_sys::rte_pktmbuf_pool_create(cname.as_ptr(), size, cache, 0, data_room, socket)
+        };
         NonNull::new(ptr)
             .map(|ptr| Mempool { ptr, size })
             .ok_or_else(|| DpdkError::new(format!("creating mempool {name:?} of {size} mbufs"), 0))

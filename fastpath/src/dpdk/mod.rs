@@ -26,7 +26,10 @@ impl DpdkError {
     /// the call reports failure another way (`ret` = 0 or -1).
     pub(crate) fn new(what: impl Into<String>, ret: i32) -> Self {
         let errno = if ret < -1 { -ret } else { rte_errno() };
-        DpdkError { what: what.into(), errno }
+        DpdkError {
+            what: what.into(),
+            errno,
+        }
     }
 }
 
@@ -35,7 +38,13 @@ impl fmt::Display for DpdkError {
         // SAFETY: rte_strerror returns a pointer to a static or thread-local NUL-terminated
         // string, valid at least until the next call on this thread; we copy it at once.
         let msg = unsafe { CStr::from_ptr(dpdk_sys::rte_strerror(self.errno)) };
-        write!(f, "{}: {} (errno {})", self.what, msg.to_string_lossy(), self.errno)
+        write!(
+            f,
+            "{}: {} (errno {})",
+            self.what,
+            msg.to_string_lossy(),
+            self.errno
+        )
     }
 }
 
@@ -68,7 +77,9 @@ pub fn prefetch<T>(p: &T) {
     // SAFETY: PREFETCHT0 does not access memory architecturally and cannot fault, whatever
     // the address (here a valid reference anyway); SSE is part of the x86_64 baseline.
     unsafe {
-        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>((p as *const T).cast())
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            (p as *const T).cast(),
+        )
     };
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;

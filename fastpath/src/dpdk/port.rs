@@ -63,22 +63,29 @@ fn check(what: impl FnOnce() -> String, ret: i32) -> Result<(), DpdkError> {
 pub fn info(port_id: u16) -> Result<PortInfo, DpdkError> {
     let mut di = dpdk_sys::rte_eth_dev_info::default();
     // SAFETY: `di` is a valid out-parameter for the call.
-    check(|| format!("rte_eth_dev_info_get({port_id})"), unsafe { dpdk_sys::rte_eth_dev_info_get(port_id, &mut di) })?;
+    check(|| format!("rte_eth_dev_info_get({port_id})"), unsafe {
+        dpdk_sys::rte_eth_dev_info_get(port_id, &mut di)
+    })?;
     let mut name = [0 as c_char; 64];
     // SAFETY: `name` has room for RTE_ETH_NAME_MAX_LEN (64) bytes, as the API requires.
-    check(|| format!("rte_eth_dev_get_name_by_port({port_id})"), unsafe {
-        dpdk_sys::rte_eth_dev_get_name_by_port(port_id, name.as_mut_ptr())
-    })?;
+    check(
+        || format!("rte_eth_dev_get_name_by_port({port_id})"),
+        unsafe { dpdk_sys::rte_eth_dev_get_name_by_port(port_id, name.as_mut_ptr()) },
+    )?;
     let driver = if di.driver_name.is_null() {
         String::new()
     } else {
         // SAFETY: driver_name is a static NUL-terminated string owned by the driver.
-        unsafe { CStr::from_ptr(di.driver_name) }.to_string_lossy().into_owned()
+        unsafe { CStr::from_ptr(di.driver_name) }
+            .to_string_lossy()
+            .into_owned()
     };
     Ok(PortInfo {
         port_id,
         // SAFETY: rte_eth_dev_get_name_by_port wrote a NUL-terminated string into `name`.
-        name: unsafe { CStr::from_ptr(name.as_ptr()) }.to_string_lossy().into_owned(),
+        name: unsafe { CStr::from_ptr(name.as_ptr()) }
+            .to_string_lossy()
+            .into_owned(),
         driver,
         // SAFETY: plain query on a valid port.
         socket: unsafe { dpdk_sys::rte_eth_dev_socket_id(port_id) },
@@ -94,35 +101,58 @@ pub fn configure(port_id: u16, setup: &PortSetup, pool: &Mempool) -> Result<(), 
     let mut conf = dpdk_sys::rte_eth_conf::default();
     conf.rxmode.mtu = setup.mtu as u32;
     // SAFETY: `conf` is a valid, fully initialised configuration for the call.
-    check(|| format!("configuring port {port_id} with {} rx / {} tx queues", setup.rx_queues, setup.tx_queues), unsafe {
-        dpdk_sys::rte_eth_dev_configure(port_id, setup.rx_queues, setup.tx_queues, &conf)
-    })?;
+    check(
+        || {
+            format!(
+                "configuring port {port_id} with {} rx / {} tx queues",
+                setup.rx_queues, setup.tx_queues
+            )
+        },
+        unsafe {
+            dpdk_sys::rte_eth_dev_configure(port_id, setup.rx_queues, setup.tx_queues, &conf)
+        },
+    )?;
     let (mut nrx, mut ntx) = (setup.rx_desc, setup.tx_desc);
     // SAFETY: valid out-pointers; the port is configured.
-    check(|| format!("adjusting descriptors of port {port_id}"), unsafe {
-        dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut nrx, &mut ntx)
-    })?;
+    check(
+        || format!("adjusting descriptors of port {port_id}"),
+        unsafe { dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut nrx, &mut ntx) },
+    )?;
     // SAFETY: plain query on a valid port.
     let socket = unsafe { dpdk_sys::rte_eth_dev_socket_id(port_id) } as u32;
     for q in 0..setup.rx_queues {
         // SAFETY: NULL rx_conf selects the driver's defaults; `pool` outlives the port
         // (the owner closes ports before dropping the pool).
-        check(|| format!("setting up rx queue {q} of port {port_id}"), unsafe {
-            dpdk_sys::rte_eth_rx_queue_setup(port_id, q, nrx, socket, std::ptr::null(), pool.as_ptr())
-        })?;
+        check(
+            || format!("setting up rx queue {q} of port {port_id}"),
+            unsafe {
+                dpdk_sys::rte_eth_rx_queue_setup(
+                    port_id,
+                    q,
+                    nrx,
+                    socket,
+                    std::ptr::null(),
+                    pool.as_ptr(),
+                )
+            },
+        )?;
     }
     for q in 0..setup.tx_queues {
         // SAFETY: NULL tx_conf selects the driver's defaults.
-        check(|| format!("setting up tx queue {q} of port {port_id}"), unsafe {
-            dpdk_sys::rte_eth_tx_queue_setup(port_id, q, ntx, socket, std::ptr::null())
-        })?;
+        check(
+            || format!("setting up tx queue {q} of port {port_id}"),
+            unsafe { dpdk_sys::rte_eth_tx_queue_setup(port_id, q, ntx, socket, std::ptr::null()) },
+        )?;
     }
     // Drivers that cannot change their MTU (pcap, af_packet on some kernels) still forward:
     // the pipeline enforces the configured MTU in software.
     // SAFETY: plain call on a configured port.
     let ret = unsafe { dpdk_sys::rte_eth_dev_set_mtu(port_id, setup.mtu) };
     if ret < 0 && ret != -95 {
-        check(|| format!("setting MTU {} on port {port_id}", setup.mtu), ret)?;
+        check(
+            || format!("setting MTU {} on port {port_id}", setup.mtu),
+            ret,
+        )?;
     }
     if let Some(mac) = setup.mac {
         let mut addr = dpdk_sys::rte_ether_addr { addr_bytes: mac };
@@ -146,7 +176,10 @@ pub fn set_promiscuous(port_id: u16, on: bool) -> Result<(), DpdkError> {
             dpdk_sys::rte_eth_promiscuous_disable(port_id)
         }
     };
-    check(|| format!("setting promiscuous mode on port {port_id}"), ret)
+    check(
+        || format!("setting promiscuous mode on port {port_id}"),
+        ret,
+    )
 }
 
 pub fn promiscuous(port_id: u16) -> bool {
@@ -156,25 +189,33 @@ pub fn promiscuous(port_id: u16) -> bool {
 
 pub fn start(port_id: u16) -> Result<(), DpdkError> {
     // SAFETY: the port is configured with its queues set up.
-    check(|| format!("starting port {port_id}"), unsafe { dpdk_sys::rte_eth_dev_start(port_id) })
+    check(|| format!("starting port {port_id}"), unsafe {
+        dpdk_sys::rte_eth_dev_start(port_id)
+    })
 }
 
 pub fn stop(port_id: u16) -> Result<(), DpdkError> {
     // SAFETY: no lcore polls the port any more (the caller has joined the workers).
-    check(|| format!("stopping port {port_id}"), unsafe { dpdk_sys::rte_eth_dev_stop(port_id) })
+    check(|| format!("stopping port {port_id}"), unsafe {
+        dpdk_sys::rte_eth_dev_stop(port_id)
+    })
 }
 
 /// Closes a stopped port, releasing its queues (and the mbufs they hold).
 pub fn close(port_id: u16) -> Result<(), DpdkError> {
     // SAFETY: the port is stopped and nothing uses it any more.
-    check(|| format!("closing port {port_id}"), unsafe { dpdk_sys::rte_eth_dev_close(port_id) })
+    check(|| format!("closing port {port_id}"), unsafe {
+        dpdk_sys::rte_eth_dev_close(port_id)
+    })
 }
 
 /// The port's current station MAC.
 pub fn mac(port_id: u16) -> Result<[u8; 6], DpdkError> {
     let mut addr = dpdk_sys::rte_ether_addr::default();
     // SAFETY: `addr` is a valid out-parameter.
-    check(|| format!("reading MAC of port {port_id}"), unsafe { dpdk_sys::rte_eth_macaddr_get(port_id, &mut addr) })?;
+    check(|| format!("reading MAC of port {port_id}"), unsafe {
+        dpdk_sys::rte_eth_macaddr_get(port_id, &mut addr)
+    })?;
     Ok(addr.addr_bytes)
 }
 
@@ -185,7 +226,11 @@ pub fn link(port_id: u16) -> Link {
     if ret < 0 {
         return Link::default();
     }
-    Link { up: l.link_status() == 1, speed_mbps: l.link_speed, full_duplex: l.link_duplex() == 1 }
+    Link {
+        up: l.link_status() == 1,
+        speed_mbps: l.link_speed,
+        full_duplex: l.link_duplex() == 1,
+    }
 }
 
 pub fn stats(port_id: u16) -> PortStats {
@@ -208,5 +253,7 @@ pub fn stats(port_id: u16) -> PortStats {
 
 pub fn reset_stats(port_id: u16) -> Result<(), DpdkError> {
     // SAFETY: plain call on a valid port.
-    check(|| format!("resetting stats of port {port_id}"), unsafe { dpdk_sys::rte_eth_stats_reset(port_id) })
+    check(|| format!("resetting stats of port {port_id}"), unsafe {
+        dpdk_sys::rte_eth_stats_reset(port_id)
+    })
 }

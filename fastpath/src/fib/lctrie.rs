@@ -166,7 +166,10 @@ impl LcTrie {
     /// # Panics
     /// If `out` is shorter than `addrs`.
     pub fn lookup_bulk(&self, addrs: &[u32], out: &mut [u32]) {
-        assert!(out.len() >= addrs.len(), "lookup_bulk: out shorter than addrs");
+        assert!(
+            out.len() >= addrs.len(),
+            "lookup_bulk: out shorter than addrs"
+        );
         for (a, o) in addrs.chunks(BURST).zip(out.chunks_mut(BURST)) {
             self.lookup_burst(a, o);
         }

@@ -114,7 +114,10 @@ impl Prefix {
     /// Builds a prefix, clearing host bits.
     pub fn new(addr: Ipv4Addr, len: u8) -> Prefix {
         let len = len.min(32);
-        Prefix { addr: u32::from(addr) & mask(len), len }
+        Prefix {
+            addr: u32::from(addr) & mask(len),
+            len,
+        }
     }
 
     #[inline]
@@ -172,7 +175,11 @@ impl Fib {
     pub fn new(mut rules: Vec<Rule>) -> Fib {
         rules.sort_by_key(|r| r.pref);
         let default_only = rules == rules::default_rules();
-        Fib { tables: Vec::new(), rules: rules.into(), default_only }
+        Fib {
+            tables: Vec::new(),
+            rules: rules.into(),
+            default_only,
+        }
     }
 
     /// Whether only the default rules exist: local lives in main, and a lookup depends on
@@ -198,7 +205,10 @@ impl Fib {
 
     #[inline]
     pub fn table(&self, id: u32) -> Option<&Table> {
-        self.tables.binary_search_by_key(&id, |t| t.0).ok().map(|i| &self.tables[i].1)
+        self.tables
+            .binary_search_by_key(&id, |t| t.0)
+            .ok()
+            .map(|i| &self.tables[i].1)
     }
 
     /// Replaces table `id` (a new version built by the caller).
@@ -237,16 +247,30 @@ impl Fib {
     #[inline(always)]
     pub fn lookup_default(&self, daddr: u32) -> Option<FibResult> {
         if let Some(route) = self.lookup_in(TABLE_MAIN, daddr) {
-            return Some(FibResult { route, table: TABLE_MAIN, rule: rules::PREF_MAIN });
+            return Some(FibResult {
+                route,
+                table: TABLE_MAIN,
+                rule: rules::PREF_MAIN,
+            });
         }
-        self.lookup_in(TABLE_DEFAULT, daddr).map(|route| FibResult { route, table: TABLE_DEFAULT, rule: rules::PREF_DEFAULT })
+        self.lookup_in(TABLE_DEFAULT, daddr).map(|route| FibResult {
+            route,
+            table: TABLE_DEFAULT,
+            rule: rules::PREF_DEFAULT,
+        })
     }
 
     /// Looks up a burst of keys into `out` (same length). With only the default rules this
     /// is one bulk lookup in main, whose memory accesses overlap across the burst (the
     /// default table only for misses); otherwise rule by rule per key. `addrs` and `vals`
     /// are the caller's scratch space, at least as long as `keys`.
-    pub fn lookup_burst(&self, keys: &[FlowKey], addrs: &mut [u32], vals: &mut [u32], out: &mut [Option<FibResult>]) {
+    pub fn lookup_burst(
+        &self,
+        keys: &[FlowKey],
+        addrs: &mut [u32],
+        vals: &mut [u32],
+        out: &mut [Option<FibResult>],
+    ) {
         let n = keys.len();
         let main = self.table(TABLE_MAIN).filter(|_| self.default_only);
         let Some(main) = main else {
@@ -261,10 +285,18 @@ impl Fib {
         main.lookup_bulk(&addrs[..n], &mut vals[..n]);
         for i in 0..n {
             out[i] = match RouteType::decode(vals[i]) {
-                Some(route) => Some(FibResult { route, table: TABLE_MAIN, rule: rules::PREF_MAIN }),
+                Some(route) => Some(FibResult {
+                    route,
+                    table: TABLE_MAIN,
+                    rule: rules::PREF_MAIN,
+                }),
                 None => self
                     .lookup_in(TABLE_DEFAULT, addrs[i])
-                    .map(|route| FibResult { route, table: TABLE_DEFAULT, rule: rules::PREF_DEFAULT }),
+                    .map(|route| FibResult {
+                        route,
+                        table: TABLE_DEFAULT,
+                        rule: rules::PREF_DEFAULT,
+                    }),
             };
         }
     }
@@ -303,7 +335,14 @@ impl Fib {
                 RuleAction::Unreachable => return (Some(r.pref), None),
                 RuleAction::Prohibit => (RouteType::Prohibit, 0),
             };
-            return (Some(r.pref), Some(FibResult { route, table, rule: r.pref }));
+            return (
+                Some(r.pref),
+                Some(FibResult {
+                    route,
+                    table,
+                    rule: r.pref,
+                }),
+            );
         }
         (None, None)
     }
@@ -334,12 +373,22 @@ mod tests {
 
     #[test]
     fn prefix_display_and_host_bits() {
-        assert_eq!(Prefix::new("10.1.2.3".parse().unwrap(), 8).to_string(), "10.0.0.0/8");
-        assert_eq!(Prefix::new("1.2.3.4".parse().unwrap(), 0).to_string(), "default");
+        assert_eq!(
+            Prefix::new("10.1.2.3".parse().unwrap(), 8).to_string(),
+            "10.0.0.0/8"
+        );
+        assert_eq!(
+            Prefix::new("1.2.3.4".parse().unwrap(), 0).to_string(),
+            "default"
+        );
     }
 
     fn oracle_lookup(routes: &[(u32, u8, u32)], a: u32) -> u32 {
-        routes.iter().filter(|r| a & mask(r.1) == r.0).max_by_key(|r| r.1).map_or(NO_ROUTE, |r| r.2)
+        routes
+            .iter()
+            .filter(|r| a & mask(r.1) == r.0)
+            .max_by_key(|r| r.1)
+            .map_or(NO_ROUTE, |r| r.2)
     }
 
     proptest! {

@@ -42,7 +42,15 @@ pub struct Rule {
 
 impl Rule {
     pub fn lookup(pref: u32, table: u32) -> Rule {
-        Rule { pref, from: None, to: None, iif: None, tos: None, fwmark: None, action: RuleAction::Lookup(table) }
+        Rule {
+            pref,
+            from: None,
+            to: None,
+            iif: None,
+            tos: None,
+            fwmark: None,
+            action: RuleAction::Lookup(table),
+        }
     }
 
     #[inline]
@@ -78,7 +86,11 @@ impl Rule {
 
 /// Linux's three rules: 0 lookup local, 32766 lookup main, 32767 lookup default.
 pub fn default_rules() -> Vec<Rule> {
-    vec![Rule::lookup(PREF_LOCAL, TABLE_LOCAL), Rule::lookup(PREF_MAIN, TABLE_MAIN), Rule::lookup(PREF_DEFAULT, TABLE_DEFAULT)]
+    vec![
+        Rule::lookup(PREF_LOCAL, TABLE_LOCAL),
+        Rule::lookup(PREF_MAIN, TABLE_MAIN),
+        Rule::lookup(PREF_DEFAULT, TABLE_DEFAULT),
+    ]
 }
 
 /// What a route lookup keys on (the kernel's `flowi4`).
@@ -93,7 +105,13 @@ pub struct FlowKey {
 
 impl FlowKey {
     pub fn new(daddr: Ipv4Addr) -> FlowKey {
-        FlowKey { daddr, saddr: Ipv4Addr::UNSPECIFIED, iif: None, tos: 0, mark: 0 }
+        FlowKey {
+            daddr,
+            saddr: Ipv4Addr::UNSPECIFIED,
+            iif: None,
+            tos: 0,
+            mark: 0,
+        }
     }
 }
 
@@ -108,12 +126,21 @@ mod tests {
     }
 
     fn table(routes: &[(&str, RouteType)]) -> Table {
-        let r: Vec<(u32, u8, u32)> = routes.iter().map(|(p, rt)| (pfx(p).addr, pfx(p).len, rt.encode())).collect();
+        let r: Vec<(u32, u8, u32)> = routes
+            .iter()
+            .map(|(p, rt)| (pfx(p).addr, pfx(p).len, rt.encode()))
+            .collect();
         Table::from_routes(&r)
     }
 
     fn key(d: &str, s: &str, iif: Option<IfIndex>, tos: u8) -> FlowKey {
-        FlowKey { daddr: d.parse().unwrap(), saddr: s.parse().unwrap(), iif, tos, mark: 0 }
+        FlowKey {
+            daddr: d.parse().unwrap(),
+            saddr: s.parse().unwrap(),
+            iif,
+            tos,
+            mark: 0,
+        }
     }
 
     /// Cases checked by hand against `ip rule` + `ip route get` on Linux 6.18.44 (veth ports,
@@ -127,15 +154,45 @@ mod tests {
     ///   ip rule add pref 500 to 198.18.0.0/15 unreachable     (ENETUNREACH: no route)
     fn policy_fib() -> Fib {
         let mut rules = default_rules();
-        rules.push(Rule { from: Some(pfx("192.168.1.0/24")), ..Rule::lookup(100, 100) });
-        rules.push(Rule { to: Some(pfx("203.0.113.0/24")), action: RuleAction::Prohibit, ..Rule::lookup(200, 0) });
-        rules.push(Rule { iif: Some(1), tos: Some(0x10), ..Rule::lookup(300, 100) });
-        rules.push(Rule { from: Some(pfx("198.51.100.0/24")), ..Rule::lookup(400, 200) });
-        rules.push(Rule { to: Some(pfx("198.18.0.0/15")), action: RuleAction::Unreachable, ..Rule::lookup(500, 0) });
+        rules.push(Rule {
+            from: Some(pfx("192.168.1.0/24")),
+            ..Rule::lookup(100, 100)
+        });
+        rules.push(Rule {
+            to: Some(pfx("203.0.113.0/24")),
+            action: RuleAction::Prohibit,
+            ..Rule::lookup(200, 0)
+        });
+        rules.push(Rule {
+            iif: Some(1),
+            tos: Some(0x10),
+            ..Rule::lookup(300, 100)
+        });
+        rules.push(Rule {
+            from: Some(pfx("198.51.100.0/24")),
+            ..Rule::lookup(400, 200)
+        });
+        rules.push(Rule {
+            to: Some(pfx("198.18.0.0/15")),
+            action: RuleAction::Unreachable,
+            ..Rule::lookup(500, 0)
+        });
         let mut f = Fib::new(rules);
         f.set_table(TABLE_LOCAL, table(&[("10.0.0.1/32", RouteType::Local)]));
-        f.set_table(TABLE_MAIN, table(&[("0.0.0.0/0", RouteType::Unicast(0)), ("10.0.0.0/24", RouteType::Unicast(2))]));
-        f.set_table(100, table(&[("0.0.0.0/0", RouteType::Unicast(1)), ("10.9.0.0/16", RouteType::Unicast(3))]));
+        f.set_table(
+            TABLE_MAIN,
+            table(&[
+                ("0.0.0.0/0", RouteType::Unicast(0)),
+                ("10.0.0.0/24", RouteType::Unicast(2)),
+            ]),
+        );
+        f.set_table(
+            100,
+            table(&[
+                ("0.0.0.0/0", RouteType::Unicast(1)),
+                ("10.9.0.0/16", RouteType::Unicast(3)),
+            ]),
+        );
         f
     }
 
@@ -145,22 +202,49 @@ mod tests {
         assert!(!f.default_rules_only());
         let get = |k: FlowKey| f.lookup(&k).map(|r| (r.route, r.table, r.rule));
         // local rule 0 wins for our own address, whatever the source.
-        assert_eq!(get(key("10.0.0.1", "192.168.1.5", Some(0), 0)), Some((RouteType::Local, TABLE_LOCAL, 0)));
+        assert_eq!(
+            get(key("10.0.0.1", "192.168.1.5", Some(0), 0)),
+            Some((RouteType::Local, TABLE_LOCAL, 0))
+        );
         // from 192.168.1.0/24 -> table 100.
-        assert_eq!(get(key("8.8.8.8", "192.168.1.5", Some(0), 0)), Some((RouteType::Unicast(1), 100, 100)));
+        assert_eq!(
+            get(key("8.8.8.8", "192.168.1.5", Some(0), 0)),
+            Some((RouteType::Unicast(1), 100, 100))
+        );
         // the prohibit rule applies to other sources.
-        assert_eq!(get(key("203.0.113.9", "10.0.0.5", Some(0), 0)), Some((RouteType::Prohibit, 0, 200)));
+        assert_eq!(
+            get(key("203.0.113.9", "10.0.0.5", Some(0), 0)),
+            Some((RouteType::Prohibit, 0, 200))
+        );
         // ...but rule 100 comes first for 192.168.1.0/24.
-        assert_eq!(get(key("203.0.113.9", "192.168.1.5", Some(0), 0)), Some((RouteType::Unicast(1), 100, 100)));
+        assert_eq!(
+            get(key("203.0.113.9", "192.168.1.5", Some(0), 0)),
+            Some((RouteType::Unicast(1), 100, 100))
+        );
         // iif + tos: only with both (tos compared under IPTOS_RT_MASK, ECN bits ignored).
-        assert_eq!(get(key("10.9.1.1", "10.0.0.5", Some(1), 0x12)), Some((RouteType::Unicast(3), 100, 300)));
-        assert_eq!(get(key("10.9.1.1", "10.0.0.5", Some(0), 0x10)), Some((RouteType::Unicast(0), TABLE_MAIN, PREF_MAIN)));
-        assert_eq!(get(key("10.9.1.1", "10.0.0.5", None, 0x10)), Some((RouteType::Unicast(0), TABLE_MAIN, PREF_MAIN)));
+        assert_eq!(
+            get(key("10.9.1.1", "10.0.0.5", Some(1), 0x12)),
+            Some((RouteType::Unicast(3), 100, 300))
+        );
+        assert_eq!(
+            get(key("10.9.1.1", "10.0.0.5", Some(0), 0x10)),
+            Some((RouteType::Unicast(0), TABLE_MAIN, PREF_MAIN))
+        );
+        assert_eq!(
+            get(key("10.9.1.1", "10.0.0.5", None, 0x10)),
+            Some((RouteType::Unicast(0), TABLE_MAIN, PREF_MAIN))
+        );
         // an unreachable rule is "no route" (net unreachable), and explain names it.
         assert_eq!(get(key("198.18.3.4", "10.0.0.5", Some(0), 0)), None);
-        assert_eq!(f.explain(&key("198.18.3.4", "10.0.0.5", Some(0), 0)), (Some(500), None));
+        assert_eq!(
+            f.explain(&key("198.18.3.4", "10.0.0.5", Some(0), 0)),
+            (Some(500), None)
+        );
         // an empty table falls through to the next rule (main).
-        assert_eq!(get(key("10.0.0.7", "198.51.100.1", Some(0), 0)), Some((RouteType::Unicast(2), TABLE_MAIN, PREF_MAIN)));
+        assert_eq!(
+            get(key("10.0.0.7", "198.51.100.1", Some(0), 0)),
+            Some((RouteType::Unicast(2), TABLE_MAIN, PREF_MAIN))
+        );
     }
 
     #[test]
@@ -173,7 +257,10 @@ mod tests {
 
     #[test]
     fn fwmark_with_mask() {
-        let r = Rule { fwmark: Some((0x10, 0xf0)), ..Rule::lookup(1, 1) };
+        let r = Rule {
+            fwmark: Some((0x10, 0xf0)),
+            ..Rule::lookup(1, 1)
+        };
         let mut k = key("1.1.1.1", "2.2.2.2", None, 0);
         assert!(!r.matches(&k));
         k.mark = 0x1f;
@@ -185,13 +272,32 @@ mod tests {
         let mut f = Fib::default();
         assert!(f.default_rules_only());
         assert_eq!(f.storage_table(TABLE_LOCAL), TABLE_MAIN);
-        f.set_table(TABLE_MAIN, table(&[("10.0.0.1/32", RouteType::Local), ("0.0.0.0/0", RouteType::Unicast(0))]));
-        f.set_table(TABLE_DEFAULT, table(&[("0.0.0.0/0", RouteType::Unicast(9))]));
+        f.set_table(
+            TABLE_MAIN,
+            table(&[
+                ("10.0.0.1/32", RouteType::Local),
+                ("0.0.0.0/0", RouteType::Unicast(0)),
+            ]),
+        );
+        f.set_table(
+            TABLE_DEFAULT,
+            table(&[("0.0.0.0/0", RouteType::Unicast(9))]),
+        );
         let k = key("10.0.0.1", "1.1.1.1", None, 0);
         assert_eq!(f.lookup(&k).unwrap().route, RouteType::Local);
-        let t = f.table(TABLE_MAIN).unwrap().update(&[Change::Remove { addr: 0, len: 0 }]);
+        let t = f
+            .table(TABLE_MAIN)
+            .unwrap()
+            .update(&[Change::Remove { addr: 0, len: 0 }]);
         f.set_table(TABLE_MAIN, t);
-        assert_eq!(f.lookup(&key("8.8.8.8", "1.1.1.1", None, 0)).unwrap(), FibResult { route: RouteType::Unicast(9), table: TABLE_DEFAULT, rule: PREF_DEFAULT });
+        assert_eq!(
+            f.lookup(&key("8.8.8.8", "1.1.1.1", None, 0)).unwrap(),
+            FibResult {
+                route: RouteType::Unicast(9),
+                table: TABLE_DEFAULT,
+                rule: PREF_DEFAULT
+            }
+        );
     }
 
     use crate::fib::FibResult;

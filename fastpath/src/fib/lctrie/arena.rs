@@ -61,9 +61,23 @@ pub(super) struct ChunkMeta {
 impl ChunkMeta {
     /// (lookup words incl. the const segment, store words incl. headers, garbage words).
     pub fn words(&self, lsegs: &[Arc<[u32]>]) -> (usize, usize, usize) {
-        let (l_live, s_live) = self.arena.live.iter().skip(1).fold((0, 0), |(l, s), &(a, b)| (l + a as usize, s + b as usize));
-        let total: usize = lsegs.iter().skip(1).chain(self.ssegs.iter().skip(1)).map(|s| s.len()).sum();
-        (self.lookup_words + lsegs[0].len(), s_live + self.chunks, total - l_live - s_live)
+        let (l_live, s_live) = self
+            .arena
+            .live
+            .iter()
+            .skip(1)
+            .fold((0, 0), |(l, s), &(a, b)| (l + a as usize, s + b as usize));
+        let total: usize = lsegs
+            .iter()
+            .skip(1)
+            .chain(self.ssegs.iter().skip(1))
+            .map(|s| s.len())
+            .sum();
+        (
+            self.lookup_words + lsegs[0].len(),
+            s_live + self.chunks,
+            total - l_live - s_live,
+        )
     }
 }
 
@@ -75,7 +89,12 @@ pub(super) fn records(t: &LcTrie, e: u32) -> Option<(&[u32], usize, &[u32], usiz
         return None;
     }
     let l = &t.segs[id][..];
-    Some((l, node0, &t.meta.chunks.ssegs[id][..], (l[node0 - 1] & OFF_MASK) as usize))
+    Some((
+        l,
+        node0,
+        &t.meta.chunks.ssegs[id][..],
+        (l[node0 - 1] & OFF_MASK) as usize,
+    ))
 }
 
 /// A version under construction: the segment pairs and the chunk bookkeeping.
@@ -103,7 +122,11 @@ impl Builder {
         let mut b = Builder {
             lsegs: vec![empty.clone(), empty.clone()],
             ssegs: vec![empty.clone(), empty.clone()],
-            meta: ArenaMeta { live: vec![(0, 0); 2], free: Vec::new(), tail: 1 },
+            meta: ArenaMeta {
+                live: vec![(0, 0); 2],
+                free: Vec::new(),
+                tail: 1,
+            },
             lopen: Vec::with_capacity(SEG_WORDS + SEG_WORDS / 4),
             sopen: Vec::with_capacity(SEG_WORDS + SEG_WORDS / 4),
             loaded: true,
@@ -175,7 +198,10 @@ impl Builder {
                 self.lsegs.len() - 1
             }
         };
-        assert!(self.meta.tail < SEG_LIMIT, "LcTrie: more than {SEG_LIMIT} segment pairs");
+        assert!(
+            self.meta.tail < SEG_LIMIT,
+            "LcTrie: more than {SEG_LIMIT} segment pairs"
+        );
         self.lopen = Vec::with_capacity(SEG_WORDS + SEG_WORDS / 4);
         self.sopen = Vec::with_capacity(SEG_WORDS + SEG_WORDS / 4);
     }
@@ -217,7 +243,13 @@ impl Builder {
         }
         self.make_room();
         let (l0, s0) = (self.lopen.len(), self.sopen.len());
-        let (node0, srec) = chunk::encode(&mut self.lopen, &mut self.sopen, pfx, inherited, &mut self.sc);
+        let (node0, srec) = chunk::encode(
+            &mut self.lopen,
+            &mut self.sopen,
+            pfx,
+            inherited,
+            &mut self.sc,
+        );
         self.lopen[node0 - 1] = self.reference(srec);
         let live = &mut self.meta.live[self.meta.tail];
         live.0 += (self.lopen.len() - l0) as u32;
@@ -241,7 +273,10 @@ impl Builder {
         let (id, node0) = split(e);
         if id != 0 {
             let (l, s) = self.pair(id);
-            if let Some(w) = l.get(node0 - 1).and_then(|&h| s.get((h & OFF_MASK) as usize)) {
+            if let Some(w) = l
+                .get(node0 - 1)
+                .and_then(|&h| s.get((h & OFF_MASK) as usize))
+            {
                 crate::dpdk::prefetch(w);
             }
         }
@@ -294,7 +329,10 @@ impl Builder {
             }
             let (l, s) = (self.lsegs[id].clone(), self.ssegs[id].clone());
             let srec = (l[node0 - 1] & OFF_MASK) as usize;
-            let (lw, sw) = (chunk::lookup_record_words(&l, node0), chunk::store_record_words(&s, srec));
+            let (lw, sw) = (
+                chunk::lookup_record_words(&l, node0),
+                chunk::store_record_words(&s, srec),
+            );
             self.make_room();
             let (la, sa) = (self.lopen.len(), self.sopen.len());
             self.lopen.extend_from_slice(&l[node0 - 1..node0 - 1 + lw]);
@@ -322,7 +360,11 @@ impl Builder {
         if self.consts.len() < 64 {
             return;
         }
-        let used: FxHashSet<u32> = root.iter().copied().filter(|&e| e >> OFF_BITS == 0).collect();
+        let used: FxHashSet<u32> = root
+            .iter()
+            .copied()
+            .filter(|&e| e >> OFF_BITS == 0)
+            .collect();
         if used.len() * 2 >= self.consts.len() {
             return;
         }

@@ -67,7 +67,12 @@ impl std::fmt::Display for TrieStats {
             mib(self.lookup_bytes + self.update_bytes + self.garbage_bytes)
         )?;
         write!(f, "memory accesses per lookup (prefixes):")?;
-        for (k, n) in self.depth_histogram.iter().enumerate().filter(|(_, &n)| n > 0) {
+        for (k, n) in self
+            .depth_histogram
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+        {
             write!(f, " {k}:{n}")?;
         }
         Ok(())
@@ -85,7 +90,11 @@ struct Op {
 impl Op {
     fn new(addr: u32, len: u8, value: Option<u32>) -> Op {
         let len = len.min(32);
-        Op { addr: addr & mask(len), len, value: value.filter(|&v| v != NO_ROUTE) }
+        Op {
+            addr: addr & mask(len),
+            len,
+            value: value.filter(|&v| v != NO_ROUTE),
+        }
     }
 }
 
@@ -129,7 +138,9 @@ impl LcTrie {
         drop(r);
         let maps: Vec<Arc<FxHashMap<u32, u32>>> = maps.into_iter().map(Arc::new).collect();
         let count = maps.iter().map(|m| m.len()).sum::<usize>() + long.len();
-        let top: Vec<u32> = (0..1u32 << TOP_BITS).map(|t| short_lpm(&maps, t << (32 - TOP_BITS))).collect();
+        let top: Vec<u32> = (0..1u32 << TOP_BITS)
+            .map(|t| short_lpm(&maps, t << (32 - TOP_BITS)))
+            .collect();
 
         // Inherited answers of the root slots: paint /13../18 depth-first.
         let mut inherited = vec![NO_ROUTE; SLOTS];
@@ -140,12 +151,20 @@ impl LcTrie {
 
         let mut b = Builder::fresh();
         let mut root = vec![0; SLOTS];
-        let mut groups = long.chunk_by(|a, b| slot(a.addr) == slot(b.addr)).peekable();
+        let mut groups = long
+            .chunk_by(|a, b| slot(a.addr) == slot(b.addr))
+            .peekable();
         for (s, e) in root.iter_mut().enumerate() {
-            let g = groups.next_if(|g| slot(g[0].addr) as usize == s).unwrap_or(&[]);
+            let g = groups
+                .next_if(|g| slot(g[0].addr) as usize == s)
+                .unwrap_or(&[]);
             *e = b.place(g, inherited[s]);
         }
-        let meta = Meta { maps, count, chunks: ChunkMeta::default() };
+        let meta = Meta {
+            maps,
+            count,
+            chunks: ChunkMeta::default(),
+        };
         LcTrie::assemble(b, top.into(), root.into(), meta)
     }
 
@@ -153,7 +172,12 @@ impl LcTrie {
     fn assemble(b: Builder, top: Arc<[u32]>, root: Arc<[u32]>, mut meta: Meta) -> LcTrie {
         let (segs, chunks) = b.finish();
         meta.chunks = chunks;
-        LcTrie { top, root, segs, meta: Arc::new(meta) }
+        LcTrie {
+            top,
+            root,
+            segs,
+            meta: Arc::new(meta),
+        }
     }
 
     /// A new version with `changes` applied in order (for the same prefix the last change
@@ -188,7 +212,9 @@ impl LcTrie {
             meta.count = meta.count + o.value.is_some() as usize - had as usize;
             if o.len <= TOP_MAX {
                 let t = (o.addr >> (32 - TOP_BITS)) as usize;
-                top_dirty.get_or_insert_with(|| vec![false; 1 << TOP_BITS])[t..t + (1 << (TOP_MAX - o.len))].fill(true);
+                top_dirty.get_or_insert_with(|| vec![false; 1 << TOP_BITS])
+                    [t..t + (1 << (TOP_MAX - o.len))]
+                    .fill(true);
             } else {
                 let s = slot(o.addr);
                 dirty_slots.extend(s..s + (1 << (MID_MAX - o.len)));
@@ -207,8 +233,12 @@ impl LcTrie {
         };
 
         // /19../32: sorted depth-first (hence by slot), last change per prefix.
-        let mut longs: Vec<(Op, usize)> =
-            ops.iter().enumerate().filter(|(_, o)| o.len > MID_MAX).map(|(i, o)| (*o, i)).collect();
+        let mut longs: Vec<(Op, usize)> = ops
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.len > MID_MAX)
+            .map(|(i, o)| (*o, i))
+            .collect();
         longs.sort_unstable_by_key(|(o, i)| (o.addr, o.len, *i));
         let longs: Vec<Op> = longs
             .chunk_by(|a, b| (a.0.addr, a.0.len) == (b.0.addr, b.0.len))
@@ -221,7 +251,9 @@ impl LcTrie {
         let mut b = Builder::resume(self);
         let mut root_arc = self.root.clone();
         let root = Arc::make_mut(&mut root_arc); // the one copy of the root array
-        let mut groups = longs.chunk_by(|a, b| slot(a.addr) == slot(b.addr)).peekable();
+        let mut groups = longs
+            .chunk_by(|a, b| slot(a.addr) == slot(b.addr))
+            .peekable();
         let (mut old, mut new) = (Vec::new(), Vec::new());
         for (k, &s) in dirty_slots.iter().enumerate() {
             // The chunks are cold: fetch the root entry, then the lookup record, then the
@@ -265,7 +297,10 @@ impl LcTrie {
     pub fn routes(&self) -> Vec<(u32, u8, u32)> {
         let mut v: Vec<(u32, u8, u32)> = Vec::with_capacity(self.len());
         for (len, m) in self.meta.maps.iter().enumerate() {
-            v.extend(m.iter().map(|(&k, &val)| (unpkey(k, len as u8), len as u8, val)));
+            v.extend(
+                m.iter()
+                    .map(|(&k, &val)| (unpkey(k, len as u8), len as u8, val)),
+            );
         }
         let mut pfx = Vec::new();
         for (s, &e) in self.root.iter().enumerate() {
@@ -302,7 +337,8 @@ impl LcTrie {
         let lookup = 4 * (self.top.len() + self.root.len() + lw);
         // hashbrown: a (key, value) slot and a control byte per bucket.
         let maps: usize = m.maps.iter().map(|h| h.capacity() * 9 * 8 / 7 + 64).sum();
-        let segs = (self.segs.len() + m.chunks.ssegs.len()) * (16 + 16 + 4) + m.chunks.consts.capacity() * 9;
+        let segs = (self.segs.len() + m.chunks.ssegs.len()) * (16 + 16 + 4)
+            + m.chunks.consts.capacity() * 9;
         (lookup, 4 * sw + maps + segs, 4 * gw)
     }
 
@@ -312,7 +348,12 @@ impl LcTrie {
         let mut st = TrieStats {
             prefixes: self.len(),
             chunks: self.meta.chunks.chunks,
-            segments: self.segs.iter().chain(&self.meta.chunks.ssegs).filter(|s| !s.is_empty()).count(),
+            segments: self
+                .segs
+                .iter()
+                .chain(&self.meta.chunks.ssegs)
+                .filter(|s| !s.is_empty())
+                .count(),
             lookup_bytes,
             update_bytes,
             garbage_bytes,
@@ -345,7 +386,11 @@ impl LcTrie {
         let (v, k) = match e >> OFF_BITS {
             0 => (chunk::walk(&self.segs[0], e as usize, addr), 1),
             id => {
-                let (v, k) = chunk::walk_counted(&self.segs[id as usize], (e & super::OFF_MASK) as usize, addr);
+                let (v, k) = chunk::walk_counted(
+                    &self.segs[id as usize],
+                    (e & super::OFF_MASK) as usize,
+                    addr,
+                );
                 (v, k + 1)
             }
         };
@@ -377,13 +422,19 @@ fn unpkey(k: u32, len: u8) -> u32 {
 
 /// Longest match of `addr` among the prefixes /0../12.
 fn short_lpm(maps: &[Arc<FxHashMap<u32, u32>>], addr: u32) -> u32 {
-    (0..=TOP_MAX).rev().find_map(|l| maps[l as usize].get(&pkey(addr, l)).copied()).unwrap_or(NO_ROUTE)
+    (0..=TOP_MAX)
+        .rev()
+        .find_map(|l| maps[l as usize].get(&pkey(addr, l)).copied())
+        .unwrap_or(NO_ROUTE)
 }
 
 /// Longest match of root slot `s` among the prefixes /13../18 (what its chunk inherits).
 fn mid_lpm(maps: &[Arc<FxHashMap<u32, u32>>], s: u32) -> u32 {
     let addr = s << (32 - ROOT_BITS);
-    (MID_MIN..=MID_MAX).rev().find_map(|l| maps[l as usize].get(&pkey(addr, l)).copied()).unwrap_or(NO_ROUTE)
+    (MID_MIN..=MID_MAX)
+        .rev()
+        .find_map(|l| maps[l as usize].get(&pkey(addr, l)).copied())
+        .unwrap_or(NO_ROUTE)
 }
 
 /// Merges sorted changes into sorted prefixes; returns how many prefixes `out` has that
@@ -396,7 +447,11 @@ fn merge(old: &[Pfx], ch: &[Op], out: &mut Vec<Pfx>) -> usize {
         match (o, c) {
             (Some(o), Some(c)) if c <= o => {
                 if let Some(value) = ch[j].value {
-                    out.push(Pfx { addr: c.0, len: c.1, value });
+                    out.push(Pfx {
+                        addr: c.0,
+                        len: c.1,
+                        value,
+                    });
                 }
                 i += (c == o) as usize;
                 j += 1;
@@ -407,7 +462,11 @@ fn merge(old: &[Pfx], ch: &[Op], out: &mut Vec<Pfx>) -> usize {
             }
             (None, _) => {
                 if let Some(value) = ch[j].value {
-                    out.push(Pfx { addr: ch[j].addr, len: ch[j].len, value });
+                    out.push(Pfx {
+                        addr: ch[j].addr,
+                        len: ch[j].len,
+                        value,
+                    });
                 }
                 j += 1;
             }
@@ -415,4 +474,3 @@ fn merge(old: &[Pfx], ch: &[Op], out: &mut Vec<Pfx>) -> usize {
     }
     out.len()
 }
-

@@ -60,7 +60,10 @@ pub(super) fn key(p: &Pfx) -> u16 {
 pub(super) fn unkey(slot: u32, k: u16) -> (u32, u8) {
     let d = 15 - k.leading_zeros();
     let suffix = k as u32 & ((1 << d) - 1);
-    ((slot << (32 - ROOT_BITS)) | (suffix << (32 - ROOT_BITS - d)), (ROOT_BITS + d) as u8)
+    (
+        (slot << (32 - ROOT_BITS)) | (suffix << (32 - ROOT_BITS - d)),
+        (ROOT_BITS + d) as u8,
+    )
 }
 
 /// Reusable buffers for [`encode`].
@@ -76,7 +79,13 @@ pub(super) struct Scratch {
 /// all under one slot; positions no prefix covers get `inherited`) to `l`, and its store
 /// record to `s`. Returns (node0 in `l`, store record start in `s`); the caller writes the
 /// store reference into the header word `l[node0 - 1]`.
-pub(super) fn encode(l: &mut Vec<u32>, s: &mut Vec<u32>, pfx: &[Pfx], inherited: u32, sc: &mut Scratch) -> (usize, usize) {
+pub(super) fn encode(
+    l: &mut Vec<u32>,
+    s: &mut Vec<u32>,
+    pfx: &[Pfx],
+    inherited: u32,
+    sc: &mut Scratch,
+) -> (usize, usize) {
     l.push(0);
     let node0 = l.len();
     l.extend_from_slice(&[0; NODE_WORDS]);
@@ -98,7 +107,10 @@ pub(super) fn encode(l: &mut Vec<u32>, s: &mut Vec<u32>, pfx: &[Pfx], inherited:
         let found = if few {
             sc.leaves.iter().find(|x| x.0 == p.value).map(|x| x.1)
         } else {
-            sc.leaves.binary_search_by_key(&p.value, |x| x.0).ok().map(|i| sc.leaves[i].1)
+            sc.leaves
+                .binary_search_by_key(&p.value, |x| x.0)
+                .ok()
+                .map(|i| sc.leaves[i].1)
         };
         let r = match found {
             Some(off) => off as usize,
@@ -160,7 +172,15 @@ fn packed_at(words: &[u32], i: usize, w: usize) -> u32 {
 
 /// Builds the node at `out[at..at + 6]` for the prefixes `pfx` (depth-first, all longer
 /// than `b` and inside the node's range), appending its leaves and child nodes.
-fn build_node(out: &mut Vec<u32>, node0: usize, at: usize, pfx: &[Pfx], b: u32, inherited: u32, leaves: &mut Vec<(u32, u32)>) {
+fn build_node(
+    out: &mut Vec<u32>,
+    node0: usize,
+    at: usize,
+    pfx: &[Pfx],
+    b: u32,
+    inherited: u32,
+    leaves: &mut Vec<(u32, u32)>,
+) {
     let lim = b + 6;
     let mut leaf = [inherited; 64];
     let mut vector = 0u64;
@@ -205,7 +225,10 @@ fn build_node(out: &mut Vec<u32>, node0: usize, at: usize, pfx: &[Pfx], b: u32, 
     let mut c = 0;
     while let Some(i) = rest.iter().position(|p| p.len as u32 > lim) {
         let v = pos(rest[i].addr, b);
-        let n = rest[i..].iter().take_while(|p| p.len as u32 > lim && pos(p.addr, b) == v).count();
+        let n = rest[i..]
+            .iter()
+            .take_while(|p| p.len as u32 > lim && pos(p.addr, b) == v)
+            .count();
         let child_at = node0 + child_base + NODE_WORDS * c;
         build_node(out, node0, child_at, &rest[i..i + n], lim, leaf[v], leaves);
         rest = &rest[i + n..];
@@ -217,7 +240,12 @@ fn build_node(out: &mut Vec<u32>, node0: usize, at: usize, pfx: &[Pfx], b: u32, 
 #[inline(always)]
 fn node(seg: &[u32], at: usize) -> (u64, u64, usize, usize) {
     let n: &[u32; NODE_WORDS] = seg[at..at + NODE_WORDS].try_into().expect("node words");
-    (n[0] as u64 | (n[1] as u64) << 32, n[2] as u64 | (n[3] as u64) << 32, n[4] as usize, n[5] as usize)
+    (
+        n[0] as u64 | (n[1] as u64) << 32,
+        n[2] as u64 | (n[3] as u64) << 32,
+        n[4] as usize,
+        n[5] as usize,
+    )
 }
 
 /// Longest match for `addr` inside the chunk whose first node is `seg[node0]`; NO_ROUTE
@@ -231,7 +259,9 @@ pub(super) fn walk(seg: &[u32], node0: usize, addr: u32) -> u32 {
         let (vector, leafvec, leaf_base, child_base) = node(seg, at);
         let v = (key >> shift) & 63;
         if vector >> v & 1 != 0 {
-            at = node0 + child_base + NODE_WORDS * (vector & ((1u64 << v) - 1)).count_ones() as usize;
+            at = node0
+                + child_base
+                + NODE_WORDS * (vector & ((1u64 << v) - 1)).count_ones() as usize;
             shift = shift.wrapping_sub(6) & 63;
         } else {
             return seg[node0 + leaf_base + (leafvec << (63 - v)).count_ones() as usize];
@@ -246,7 +276,10 @@ pub(super) fn walk(seg: &[u32], node0: usize, addr: u32) -> u32 {
 pub(super) fn first_step(seg: &[u32], node0: usize, addr: u32) -> (u32, bool) {
     let (vector, leafvec, leaf_base, _) = node(seg, node0);
     let s = !(addr >> 8) & 63; // 63 - v
-    (seg[node0 + leaf_base + (leafvec << s).count_ones() as usize], ((vector << s) as i64) < 0)
+    (
+        seg[node0 + leaf_base + (leafvec << s).count_ones() as usize],
+        ((vector << s) as i64) < 0,
+    )
 }
 
 /// Like [`walk`], also counting the memory accesses (nodes and the leaf).
@@ -258,10 +291,15 @@ pub(super) fn walk_counted(seg: &[u32], node0: usize, addr: u32) -> (u32, u32) {
         accesses += 1;
         let v = (key >> shift) & 63;
         if vector >> v & 1 != 0 {
-            at = node0 + child_base + NODE_WORDS * (vector & ((1u64 << v) - 1)).count_ones() as usize;
+            at = node0
+                + child_base
+                + NODE_WORDS * (vector & ((1u64 << v) - 1)).count_ones() as usize;
             shift = shift.wrapping_sub(6) & 63;
         } else {
-            return (seg[node0 + leaf_base + (leafvec << (63 - v)).count_ones() as usize], accesses + 1);
+            return (
+                seg[node0 + leaf_base + (leafvec << (63 - v)).count_ones() as usize],
+                accesses + 1,
+            );
         }
     }
 }
@@ -309,7 +347,14 @@ impl<'a> Store<'a> {
         let keys = srec + 1;
         let vals = keys + (n * kw).div_ceil(4);
         let xs = vals + (n * vw).div_ceil(4);
-        Store { n, kw, vw, keys: &s[keys..vals], vals: &s[vals..xs], extras: &s[xs..xs + extras] }
+        Store {
+            n,
+            kw,
+            vw,
+            keys: &s[keys..vals],
+            vals: &s[vals..xs],
+            extras: &s[xs..xs + extras],
+        }
     }
 
     fn words(&self) -> usize {
@@ -341,19 +386,38 @@ pub(super) fn store_record_words(s: &[u32], srec: usize) -> usize {
 
 /// Appends the prefixes of the chunk under `slot` to `out`, depth-first. Returns the
 /// words of its (lookup, store) records.
-pub(super) fn decode(l: &[u32], node0: usize, s: &[u32], srec: usize, slot: u32, out: &mut Vec<Pfx>) -> (usize, usize) {
+pub(super) fn decode(
+    l: &[u32],
+    node0: usize,
+    s: &[u32],
+    srec: usize,
+    slot: u32,
+    out: &mut Vec<Pfx>,
+) -> (usize, usize) {
     let st = Store::at(s, srec);
     let lw = lookup_record_words(l, node0);
     out.reserve(st.n);
     for i in 0..st.n {
         let (addr, len) = unkey(slot, st.key(i));
-        out.push(Pfx { addr, len, value: st.value(l, node0, lw - 1, i) });
+        out.push(Pfx {
+            addr,
+            len,
+            value: st.value(l, node0, lw - 1, i),
+        });
     }
     (lw, st.words())
 }
 
 /// Exact match of a stored prefix of the chunk under `slot`.
-pub(super) fn get(l: &[u32], node0: usize, s: &[u32], srec: usize, slot: u32, addr: u32, len: u8) -> Option<u32> {
+pub(super) fn get(
+    l: &[u32],
+    node0: usize,
+    s: &[u32],
+    srec: usize,
+    slot: u32,
+    addr: u32,
+    len: u8,
+) -> Option<u32> {
     let st = Store::at(s, srec);
     let (mut lo, mut hi) = (0, st.n);
     while lo < hi {
@@ -361,7 +425,9 @@ pub(super) fn get(l: &[u32], node0: usize, s: &[u32], srec: usize, slot: u32, ad
         match unkey(slot, st.key(mid)).cmp(&(addr, len)) {
             std::cmp::Ordering::Less => lo = mid + 1,
             std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(st.value(l, node0, lookup_record_words(l, node0) - 1, mid)),
+            std::cmp::Ordering::Equal => {
+                return Some(st.value(l, node0, lookup_record_words(l, node0) - 1, mid))
+            }
         }
     }
     None
@@ -377,7 +443,11 @@ mod tests {
         let slot = 0x2_abcd & ((1 << ROOT_BITS) - 1);
         for len in 19..=32u8 {
             let addr = (slot << 14) | (0x3fff & (u32::MAX << (32 - len as u32)));
-            let p = Pfx { addr, len, value: 1 };
+            let p = Pfx {
+                addr,
+                len,
+                value: 1,
+            };
             let k = key(&p);
             assert!(k > 1 && k < 1 << 15);
             assert_eq!(unkey(slot, k), (addr, len), "len {len}");
@@ -389,13 +459,41 @@ mod tests {
         let slot = 0x12345;
         let base = slot << 14;
         let pfx = vec![
-            Pfx { addr: base, len: 20, value: 1 },
-            Pfx { addr: base | 0x100, len: 24, value: 2 },
-            Pfx { addr: base | 0x100, len: 25, value: 7 }, // hidden under the two /26s
-            Pfx { addr: base | 0x100, len: 26, value: 5 },
-            Pfx { addr: base | 0x101, len: 32, value: 3 },
-            Pfx { addr: base | 0x140, len: 26, value: 6 },
-            Pfx { addr: base | 0x2000, len: 19, value: 4 },
+            Pfx {
+                addr: base,
+                len: 20,
+                value: 1,
+            },
+            Pfx {
+                addr: base | 0x100,
+                len: 24,
+                value: 2,
+            },
+            Pfx {
+                addr: base | 0x100,
+                len: 25,
+                value: 7,
+            }, // hidden under the two /26s
+            Pfx {
+                addr: base | 0x100,
+                len: 26,
+                value: 5,
+            },
+            Pfx {
+                addr: base | 0x101,
+                len: 32,
+                value: 3,
+            },
+            Pfx {
+                addr: base | 0x140,
+                len: 26,
+                value: 6,
+            },
+            Pfx {
+                addr: base | 0x2000,
+                len: 19,
+                value: 4,
+            },
         ];
         let (mut l, mut s) = (vec![7, 7, 7], vec![9]);
         let (n0, srec) = encode(&mut l, &mut s, &pfx, 9, &mut Scratch::default());
@@ -421,7 +519,13 @@ mod tests {
         assert_eq!(get(&l, n0, &s, srec, slot, base | 0x101, 32), Some(3));
         assert_eq!(get(&l, n0, &s, srec, slot, base | 0x101, 31), None);
         let (mut l2, mut s2) = (Vec::new(), Vec::new());
-        let (n0, _) = encode(&mut l2, &mut s2, &pfx[..1], NO_ROUTE, &mut Scratch::default());
+        let (n0, _) = encode(
+            &mut l2,
+            &mut s2,
+            &pfx[..1],
+            NO_ROUTE,
+            &mut Scratch::default(),
+        );
         assert_eq!(walk(&l2, n0, base | 0x3000), NO_ROUTE);
     }
 }

@@ -18,7 +18,9 @@ pub const RV2: &str = "rv2-20240406.ipv4.pfx-origin.txt.xz";
 
 /// `<repo>/../shared/data/<RV2>`.
 pub fn rv2_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(RV2)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(RV2)
 }
 
 /// Reads the rv2 table as `(network, length, origin AS mod 16)`, or an error saying what
@@ -29,9 +31,12 @@ pub fn load_rv2() -> Result<Vec<(u32, u8, u32)>, String> {
     let xz = xz2::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(1 << 16, file));
     let via: Vec<Ipv4Addr> = (0..NEXTHOPS).map(Ipv4Addr::from).collect();
     let mut routes = Vec::with_capacity(1 << 20);
-    conf::route_file::read_from(BufReader::with_capacity(1 << 16, xz), &path, &via, |net, gw| {
-        routes.push((u32::from(net.network()), net.prefix_len(), u32::from(gw)))
-    })
+    conf::route_file::read_from(
+        BufReader::with_capacity(1 << 16, xz),
+        &path,
+        &via,
+        |net, gw| routes.push((u32::from(net.network()), net.prefix_len(), u32::from(gw))),
+    )
     .map_err(|e| e.to_string())?;
     Ok(routes)
 }
@@ -60,7 +65,11 @@ impl Rng {
 
 /// A random address inside the prefix.
 pub fn inside(rng: &mut Rng, (addr, len, _): (u32, u8, u32)) -> u32 {
-    let host = if len == 0 { u32::MAX } else { u32::MAX >> len.min(31) };
+    let host = if len == 0 {
+        u32::MAX
+    } else {
+        u32::MAX >> len.min(31)
+    };
     if len >= 32 {
         addr
     } else {
@@ -97,7 +106,9 @@ impl Oracle {
             by_len[l as usize].insert(a.checked_shr(32 - l as u32).unwrap_or(0), v);
             let first = (a >> 16) as usize;
             let n = if l >= 16 { 1 } else { 1usize << (16 - l) };
-            lens16[first..first + n].iter_mut().for_each(|m| *m |= 1 << l);
+            lens16[first..first + n]
+                .iter_mut()
+                .for_each(|m| *m |= 1 << l);
         }
         Oracle { by_len, lens16 }
     }
@@ -107,7 +118,9 @@ impl Oracle {
         while m != 0 {
             let l = 63 - m.leading_zeros() as u8;
             // Keyed by the prefix bits right-aligned (FxHash of aligned addresses clusters).
-            if let Some(&v) = self.by_len[l as usize].get(&a.checked_shr(32 - l as u32).unwrap_or(0)) {
+            if let Some(&v) =
+                self.by_len[l as usize].get(&a.checked_shr(32 - l as u32).unwrap_or(0))
+            {
                 return v;
             }
             m &= !(1 << l);

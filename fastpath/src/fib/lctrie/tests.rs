@@ -23,7 +23,10 @@ impl Naive {
     }
 
     fn lookup(&self, a: u32) -> u32 {
-        (0..=32u8).rev().find_map(|l| self.0.get(&(a & mask(l), l)).copied()).unwrap_or(NO_ROUTE)
+        (0..=32u8)
+            .rev()
+            .find_map(|l| self.0.get(&(a & mask(l), l)).copied())
+            .unwrap_or(NO_ROUTE)
     }
 
     fn routes(&self) -> Vec<(u32, u8, u32)> {
@@ -43,7 +46,10 @@ fn del(s: &str) -> Change {
 
 fn parse(s: &str) -> (u32, u8) {
     let (a, l) = s.split_once('/').unwrap();
-    (u32::from(a.parse::<std::net::Ipv4Addr>().unwrap()), l.parse().unwrap())
+    (
+        u32::from(a.parse::<std::net::Ipv4Addr>().unwrap()),
+        l.parse().unwrap(),
+    )
 }
 
 fn ip(s: &str) -> u32 {
@@ -72,7 +78,13 @@ fn check(t: &LcTrie, n: &Naive, extra: &[(u32, u8)], probes: &[u32]) -> Result<(
         prop_assert_eq!(b, want, "lookup_bulk {}", std::net::Ipv4Addr::from(a));
     }
     for &(a, l) in n.0.keys().chain(extra) {
-        prop_assert_eq!(t.get(a, l), n.0.get(&(a, l)).copied(), "get {}/{}", std::net::Ipv4Addr::from(a), l);
+        prop_assert_eq!(
+            t.get(a, l),
+            n.0.get(&(a, l)).copied(),
+            "get {}/{}",
+            std::net::Ipv4Addr::from(a),
+            l
+        );
     }
     prop_assert_eq!(t.len(), n.0.len());
     Ok(())
@@ -118,7 +130,11 @@ fn longest_prefix_wins_at_every_tier() {
 
 #[test]
 fn host_routes_and_the_default_route() {
-    let t = LcTrie::new().update(&[ins("0.0.0.0/0", 1), ins("255.255.255.255/32", 2), ins("0.0.0.0/32", 3)]);
+    let t = LcTrie::new().update(&[
+        ins("0.0.0.0/0", 1),
+        ins("255.255.255.255/32", 2),
+        ins("0.0.0.0/32", 3),
+    ]);
     assert_eq!(t.lookup(0), 3);
     assert_eq!(t.lookup(1), 1);
     assert_eq!(t.lookup(u32::MAX), 2);
@@ -131,7 +147,11 @@ fn host_routes_and_the_default_route() {
 
 #[test]
 fn deleting_a_covering_prefix_and_reinserting_it() {
-    let t = LcTrie::new().update(&[ins("10.0.0.0/8", 1), ins("10.1.0.0/16", 2), ins("10.1.1.0/24", 3)]);
+    let t = LcTrie::new().update(&[
+        ins("10.0.0.0/8", 1),
+        ins("10.1.0.0/16", 2),
+        ins("10.1.1.0/24", 3),
+    ]);
     let t2 = t.update(&[del("10.1.0.0/16")]);
     assert_eq!(t2.lookup(ip("10.1.1.1")), 3);
     assert_eq!(t2.lookup(ip("10.1.2.1")), 1, "falls back to the /8");
@@ -150,11 +170,22 @@ fn deleting_a_covering_prefix_and_reinserting_it() {
 
 #[test]
 fn last_change_for_a_prefix_wins_within_a_batch() {
-    let t = LcTrie::new().update(&[ins("10.1.1.0/24", 1), del("10.1.1.0/24"), ins("10.1.1.0/24", 2), ins("10.9.0.0/16", 5), del("10.9.0.0/16")]);
+    let t = LcTrie::new().update(&[
+        ins("10.1.1.0/24", 1),
+        del("10.1.1.0/24"),
+        ins("10.1.1.0/24", 2),
+        ins("10.9.0.0/16", 5),
+        del("10.9.0.0/16"),
+    ]);
     assert_eq!(t.lookup(ip("10.1.1.1")), 2);
     assert_eq!(t.lookup(ip("10.9.0.1")), NO_ROUTE);
     assert_eq!(t.len(), 1);
-    let t = LcTrie::from_routes(&[(ip("10.1.1.0"), 24, 1), (ip("10.1.1.0"), 24, 2), (ip("10.1.2.0"), 24, 3), (ip("10.1.2.0"), 24, NO_ROUTE)]);
+    let t = LcTrie::from_routes(&[
+        (ip("10.1.1.0"), 24, 1),
+        (ip("10.1.1.0"), 24, 2),
+        (ip("10.1.2.0"), 24, 3),
+        (ip("10.1.2.0"), 24, NO_ROUTE),
+    ]);
     assert_eq!(t.lookup(ip("10.1.1.1")), 2);
     assert_eq!(t.lookup(ip("10.1.2.1")), NO_ROUTE);
     assert_eq!(t.len(), 1);
@@ -172,7 +203,11 @@ fn values_that_do_not_fit_a_root_entry() {
     // Values with the top bit set (the FIB encodes blackhole, unreachable, prohibit so).
     let big = [0x8000_0000, 0xa000_0000, 0x7fff_ffff, NO_ROUTE - 1];
     for &v in &big {
-        let t = LcTrie::new().update(&[ins("10.0.0.0/8", v), ins("10.1.0.0/16", v ^ 4), ins("10.1.1.0/24", v ^ 8)]);
+        let t = LcTrie::new().update(&[
+            ins("10.0.0.0/8", v),
+            ins("10.1.0.0/16", v ^ 4),
+            ins("10.1.1.0/24", v ^ 8),
+        ]);
         assert_eq!(t.lookup(ip("10.2.0.0")), v);
         assert_eq!(t.lookup(ip("10.1.2.0")), v ^ 4);
         assert_eq!(t.lookup(ip("10.1.1.0")), v ^ 8);
@@ -183,10 +218,15 @@ fn values_that_do_not_fit_a_root_entry() {
 
 #[test]
 fn changing_a_short_prefix_rebuilds_no_chunk() {
-    let routes: Vec<(u32, u8, u32)> = (0..4096u32).map(|i| (ip("10.0.0.0") | i << 8, 24, i)).collect();
+    let routes: Vec<(u32, u8, u32)> = (0..4096u32)
+        .map(|i| (ip("10.0.0.0") | i << 8, 24, i))
+        .collect();
     let t = LcTrie::from_routes(&routes);
     let t2 = t.update(&[ins("0.0.0.0/0", 7), ins("10.0.0.0/8", 8)]);
-    assert!(t.segs.iter().zip(&t2.segs).all(|(a, b)| Arc::ptr_eq(a, b)), "chunks shared");
+    assert!(
+        t.segs.iter().zip(&t2.segs).all(|(a, b)| Arc::ptr_eq(a, b)),
+        "chunks shared"
+    );
     assert_eq!(t2.lookup(ip("10.0.1.1")), 1);
     assert_eq!(t2.lookup(ip("10.200.0.1")), 8);
     assert_eq!(t2.lookup(ip("11.0.0.0")), 7);
@@ -194,18 +234,35 @@ fn changing_a_short_prefix_rebuilds_no_chunk() {
 
 #[test]
 fn compaction_bounds_garbage() {
-    let mut t = LcTrie::from_routes(&(0..20_000u32).map(|i| (i << 12, 24, i % 7)).collect::<Vec<_>>());
+    let mut t = LcTrie::from_routes(
+        &(0..20_000u32)
+            .map(|i| (i << 12, 24, i % 7))
+            .collect::<Vec<_>>(),
+    );
     let base = t.memory_bytes();
     let mut rng = Rng(7);
-    let mut n = Naive(t.routes().into_iter().map(|(a, l, v)| ((a, l), v)).collect());
+    let mut n = Naive(
+        t.routes()
+            .into_iter()
+            .map(|(a, l, v)| ((a, l), v))
+            .collect(),
+    );
     for round in 0..300 {
         let batch: Vec<Change> = (0..200)
             .map(|_| {
                 let i = rng.below(20_000) as u32;
                 if rng.below(2) == 0 {
-                    Change::Insert { addr: i << 12, len: 24, value: round }
+                    Change::Insert {
+                        addr: i << 12,
+                        len: 24,
+                        value: round,
+                    }
                 } else {
-                    Change::Insert { addr: i << 12 | 0x80, len: 25, value: round }
+                    Change::Insert {
+                        addr: i << 12 | 0x80,
+                        len: 25,
+                        value: round,
+                    }
                 }
             })
             .collect();
@@ -213,14 +270,26 @@ fn compaction_bounds_garbage() {
         t = t.update(&batch);
     }
     let st = t.stats();
-    assert!(st.garbage_bytes * 2 <= st.lookup_bytes + st.update_bytes, "{st}");
-    assert!(t.memory_bytes() < base * 4, "{} vs {base}", t.memory_bytes());
+    assert!(
+        st.garbage_bytes * 2 <= st.lookup_bytes + st.update_bytes,
+        "{st}"
+    );
+    assert!(
+        t.memory_bytes() < base * 4,
+        "{} vs {base}",
+        t.memory_bytes()
+    );
     check(&t, &n, &[], &[]).unwrap();
 }
 
 #[test]
 fn stats_count_every_prefix() {
-    let t = LcTrie::from_routes(&[(0, 0, 1), (ip("10.1.0.0"), 16, 2), (ip("10.1.1.0"), 24, 3), (ip("10.1.1.1"), 32, 4)]);
+    let t = LcTrie::from_routes(&[
+        (0, 0, 1),
+        (ip("10.1.0.0"), 16, 2),
+        (ip("10.1.1.0"), 24, 3),
+        (ip("10.1.1.1"), 32, 4),
+    ]);
     let st = t.stats();
     assert_eq!(st.prefixes, 4);
     assert_eq!(st.depth_histogram.iter().sum::<usize>(), 4);
@@ -232,7 +301,13 @@ fn stats_count_every_prefix() {
 /// Prefixes clustered so that they nest: a few bases, a random number of varying bits, and
 /// lengths spread over the three tiers.
 fn prefix() -> impl Strategy<Value = (u32, u8)> {
-    let base = prop_oneof![Just(0x0a00_0000u32), Just(0xc0a8_0000), Just(0), Just(0xffff_ff00), any::<u32>()];
+    let base = prop_oneof![
+        Just(0x0a00_0000u32),
+        Just(0xc0a8_0000),
+        Just(0),
+        Just(0xffff_ff00),
+        any::<u32>()
+    ];
     let len = prop_oneof![1 => 0u8..=12, 2 => 13u8..=18, 5 => 19u8..=32];
     (base, 0u32..=24, any::<u32>(), len).prop_map(|(b, k, r, l)| {
         let a = b ^ (r & ((1u64 << k) - 1) as u32);
@@ -308,7 +383,11 @@ fn fib_lctrie_long_random_sequence() {
                 if rng.below(3) == 0 {
                     Change::Remove { addr, len }
                 } else {
-                    Change::Insert { addr, len, value: rng.below(1000) as u32 }
+                    Change::Insert {
+                        addr,
+                        len,
+                        value: rng.below(1000) as u32,
+                    }
                 }
             })
             .collect();
@@ -317,7 +396,11 @@ fn fib_lctrie_long_random_sequence() {
         let before: Vec<u32> = probe.iter().map(|&a| old.lookup(a)).collect();
         t = t.update(&batch);
         batch.iter().for_each(|c| n.apply(c));
-        assert_eq!(probe.iter().map(|&a| old.lookup(a)).collect::<Vec<_>>(), before, "old version changed");
+        assert_eq!(
+            probe.iter().map(|&a| old.lookup(a)).collect::<Vec<_>>(),
+            before,
+            "old version changed"
+        );
         done += size;
         round += 1;
         if round % 10 == 0 {
@@ -334,7 +417,10 @@ fn fib_lctrie_long_random_sequence() {
     }
     check(&t, &n, &[], &[]).unwrap();
     let st = t.stats();
-    assert!(st.garbage_bytes <= st.lookup_bytes + st.update_bytes, "{st}");
+    assert!(
+        st.garbage_bytes <= st.lookup_bytes + st.update_bytes,
+        "{st}"
+    );
 }
 
 /// The real table: build, then millions of lookups (half random, half inside prefixes)
@@ -350,11 +436,20 @@ fn fib_lctrie_rv2_full_table_matches_oracle() {
     };
     let t0 = std::time::Instant::now();
     let t = LcTrie::from_routes(&routes);
-    eprintln!("rv2: {} prefixes built in {:?}\n{}", t.len(), t0.elapsed(), t.stats());
+    eprintln!(
+        "rv2: {} prefixes built in {:?}\n{}",
+        t.len(),
+        t0.elapsed(),
+        t.stats()
+    );
     assert_eq!(t.len(), routes.len());
     let oracle = Oracle::new(&routes);
     eprintln!("rv2: oracle at {:?}", t0.elapsed());
-    let n = if cfg!(debug_assertions) { 200_000 } else { 10_000_000 };
+    let n = if cfg!(debug_assertions) {
+        200_000
+    } else {
+        10_000_000
+    };
     let addrs = testdata::mixed_addresses(&routes, n, 42);
     let mut out = vec![0; addrs.len()];
     t.lookup_bulk(&addrs, &mut out);
@@ -362,7 +457,12 @@ fn fib_lctrie_rv2_full_table_matches_oracle() {
     for (&a, &got) in addrs.iter().zip(&out) {
         if got != oracle.lookup(a) {
             bad += 1;
-            assert!(bad < 10, "{}: got {got}, want {}", std::net::Ipv4Addr::from(a), oracle.lookup(a));
+            assert!(
+                bad < 10,
+                "{}: got {got}, want {}",
+                std::net::Ipv4Addr::from(a),
+                oracle.lookup(a)
+            );
         }
     }
     assert_eq!(bad, 0);
@@ -373,12 +473,19 @@ fn fib_lctrie_rv2_full_table_matches_oracle() {
 
     // Delete 100k random prefixes in batches, check, re-add them, check.
     let mut rng = Rng(9);
-    let victims: Vec<(u32, u8, u32)> = (0..100_000).map(|_| routes[rng.below(routes.len())]).collect();
+    let victims: Vec<(u32, u8, u32)> = (0..100_000)
+        .map(|_| routes[rng.below(routes.len())])
+        .collect();
     let mut t2 = t.clone();
     for b in victims.chunks(10_000) {
-        t2 = t2.update(&b.iter().map(|&(addr, len, _)| Change::Remove { addr, len }).collect::<Vec<_>>());
+        t2 = t2.update(
+            &b.iter()
+                .map(|&(addr, len, _)| Change::Remove { addr, len })
+                .collect::<Vec<_>>(),
+        );
     }
-    let mut left: rustc_hash::FxHashMap<(u32, u8), u32> = routes.iter().map(|&(a, l, v)| ((a, l), v)).collect();
+    let mut left: rustc_hash::FxHashMap<(u32, u8), u32> =
+        routes.iter().map(|&(a, l, v)| ((a, l), v)).collect();
     victims.iter().for_each(|&(a, l, _)| {
         left.remove(&(a, l));
     });
@@ -387,14 +494,28 @@ fn fib_lctrie_rv2_full_table_matches_oracle() {
     let o2 = Oracle::new(&rest);
     let probe = testdata::mixed_addresses(&routes, 1_000_000, 43);
     for &a in &probe {
-        assert_eq!(t2.lookup(a), o2.lookup(a), "after deletes: {}", std::net::Ipv4Addr::from(a));
+        assert_eq!(
+            t2.lookup(a),
+            o2.lookup(a),
+            "after deletes: {}",
+            std::net::Ipv4Addr::from(a)
+        );
     }
     for b in victims.chunks(1_000) {
-        t2 = t2.update(&b.iter().map(|&(addr, len, value)| Change::Insert { addr, len, value }).collect::<Vec<_>>());
+        t2 = t2.update(
+            &b.iter()
+                .map(|&(addr, len, value)| Change::Insert { addr, len, value })
+                .collect::<Vec<_>>(),
+        );
     }
     assert_eq!(t2.len(), routes.len());
     for &a in &probe {
-        assert_eq!(t2.lookup(a), oracle.lookup(a), "after re-adding: {}", std::net::Ipv4Addr::from(a));
+        assert_eq!(
+            t2.lookup(a),
+            oracle.lookup(a),
+            "after re-adding: {}",
+            std::net::Ipv4Addr::from(a)
+        );
     }
     // The first version is untouched by all of this.
     for &a in probe.iter().step_by(11) {
@@ -407,11 +528,20 @@ fn const_chunks_of_values_that_went_away_are_compacted() {
     // /16s with ever new values: each value gets a const chunk while in use.
     let mut t = LcTrie::new();
     for round in 0..50u32 {
-        let batch: Vec<Change> =
-            (0..100u32).map(|i| Change::Insert { addr: (10 << 24) | i << 16, len: 16, value: round * 1000 + i }).collect();
+        let batch: Vec<Change> = (0..100u32)
+            .map(|i| Change::Insert {
+                addr: (10 << 24) | i << 16,
+                len: 16,
+                value: round * 1000 + i,
+            })
+            .collect();
         t = t.update(&batch);
     }
-    assert!(super::arena::const_count(&t) < 4 * 100 + 64, "{}", super::arena::const_count(&t));
+    assert!(
+        super::arena::const_count(&t) < 4 * 100 + 64,
+        "{}",
+        super::arena::const_count(&t)
+    );
     for i in 0..100u32 {
         assert_eq!(t.lookup((10 << 24) | i << 16 | 5), 49_000 + i);
     }
@@ -437,12 +567,32 @@ fn fib_lctrie_largest_possible_chunk() {
     for a in (0..1u32 << 14).map(|i| base | i) {
         assert_eq!(t.lookup(a), n.lookup(a));
     }
-    assert_eq!(t.routes(), routes.iter().copied().collect::<std::collections::BTreeSet<_>>().into_iter().collect::<Vec<_>>());
+    assert_eq!(
+        t.routes(),
+        routes
+            .iter()
+            .copied()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
     // Rebuilt by an update, then emptied.
-    let t2 = t.update(&[Change::Remove { addr: base | 5, len: 32 }]);
-    let slash31 = routes.iter().find(|r| (r.0, r.1) == (base | 4, 31)).unwrap().2;
+    let t2 = t.update(&[Change::Remove {
+        addr: base | 5,
+        len: 32,
+    }]);
+    let slash31 = routes
+        .iter()
+        .find(|r| (r.0, r.1) == (base | 4, 31))
+        .unwrap()
+        .2;
     assert_eq!(t2.lookup(base | 5), slash31, "falls back to the /31");
-    let t3 = t2.update(&routes.iter().map(|&(addr, len, _)| Change::Remove { addr, len }).collect::<Vec<_>>());
+    let t3 = t2.update(
+        &routes
+            .iter()
+            .map(|&(addr, len, _)| Change::Remove { addr, len })
+            .collect::<Vec<_>>(),
+    );
     assert!(t3.is_empty());
     assert_eq!(t3.lookup(base | 5), NO_ROUTE);
     let st = t3.stats();
