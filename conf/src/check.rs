@@ -143,6 +143,32 @@ pub(crate) fn own_address(c: &Config, a: Ipv4Addr) -> Option<&str> {
         .map(|p| p.name.as_str())
 }
 
+/// Why `gw` cannot be a gateway, if it cannot: Linux's `fib_check_nh_v4_gw` wants the
+/// gateway's own route to be unicast, which rules out 0.0.0.0, loopback, multicast, the
+/// limited broadcast and the broadcast address of a connected subnet (its local-table
+/// `broadcast` route). The network address of a subnet is a unicast host to Linux.
+fn not_unicast(c: &Config, gw: Ipv4Addr) -> Option<String> {
+    if gw.is_unspecified() {
+        return Some("0.0.0.0 is no host".into());
+    }
+    if gw.is_broadcast() {
+        return Some("the limited broadcast address".into());
+    }
+    if gw.is_multicast() {
+        return Some("a multicast address".into());
+    }
+    if gw.is_loopback() {
+        return Some("a loopback address".into());
+    }
+    c.ports.iter().find_map(|p| {
+        let a = p
+            .addresses
+            .iter()
+            .find(|a| a.prefix_len() < 31 && a.broadcast() == gw)?;
+        Some(format!("the broadcast address of port {} {a}", p.name))
+    })
+}
+
 /// The index of port `name`; `what` starts the message (`route dev`).
 pub(crate) fn port_named(c: &Config, name: &str, what: &str) -> Result<usize, String> {
     c.port_index(name).ok_or_else(|| {
@@ -162,6 +188,11 @@ pub(crate) fn gateway(
     dev: Option<usize>,
     what: &str,
 ) -> Result<usize, String> {
+    if let Some(why) = not_unicast(c, gw) {
+        return Err(format!(
+            "{what} via {gw}: invalid gateway: {why} (Linux: \"Nexthop has invalid gateway\")"
+        ));
+    }
     if let Some(owner) = own_address(c, gw) {
         return Err(format!(
             "{what} via {gw}: that is this router's own address on port {owner}"
@@ -578,6 +609,52 @@ mod tests {
                 .unwrap_err(),
             "route dev `p3`: no such port (ports: p0, p1)"
         );
+    }
+
+    #[test]
+    fn gateways_must_be_unicast_as_in_linux() {
+        let c = cfg();
+        let via = |gw: &str| {
+            c.check_route(&rt(RouteTarget::Via {
+                gateway: gw.parse().unwrap(),
+                dev: None,
+            }))
+        };
+        assert_eq!(
+            via("10.0.1.255").unwrap_err(),
+            "route via 10.0.1.255: invalid gateway: the broadcast address of port p0 10.0.1.1/24 \
+             (Linux: \"Nexthop has invalid gateway\")"
+        );
+        for (gw, why) in [
+            ("255.255.255.255", "the limited broadcast address"),
+            ("224.0.0.5", "a multicast address"),
+            ("127.0.0.1", "a loopback address"),
+            ("0.0.0.0", "0.0.0.0 is no host"),
+        ] {
+            assert!(
+                via(gw)
+                    .unwrap_err()
+                    .contains(&format!("invalid gateway: {why} (")),
+                "{gw}"
+            );
+        }
+        assert_eq!(
+            via("10.0.1.0"),
+            Ok(()),
+            "the network address is a host to Linux"
+        );
+        assert_eq!(via("10.0.1.254"), Ok(()));
+        let n = NexthopConf {
+            id: 9,
+            kind: NexthopKind::Via {
+                gateway: "10.0.2.255".parse().unwrap(),
+                dev: None,
+            },
+        };
+        assert!(c
+            .check_nexthop(&n)
+            .unwrap_err()
+            .starts_with("nexthop 9 via 10.0.2.255: invalid gateway"));
     }
 
     #[test]

@@ -115,6 +115,7 @@ mod error;
 mod locate;
 pub mod mac;
 mod net;
+mod quote;
 pub mod route_file;
 mod schema;
 mod validate;
@@ -127,6 +128,7 @@ pub use config::{
 pub use error::ConfError;
 pub use ipnet::Ipv4Net;
 pub use mac::MacAddr;
+pub use quote::{clip, quote, MESSAGE_MAX};
 
 #[cfg(test)]
 pub(crate) mod testdir {

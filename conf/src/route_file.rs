@@ -19,7 +19,7 @@
 //! for the common case; the slower `str` parser only runs to word an error.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::net::Ipv4Addr;
 use std::path::Path;
 
@@ -32,29 +32,89 @@ use crate::net;
 /// Streams the file (plain text, or xz when the name ends in `.xz`) and calls
 /// `f(prefix, gateway)` for each route; returns the number of routes. Blank lines and
 /// `#` comments are skipped. A bad line gives `file:line:column: what is wrong`.
-pub fn read(rf: &RouteFileConf, f: impl FnMut(Ipv4Net, Ipv4Addr)) -> Result<usize, ConfError> {
+pub fn read(rf: &RouteFileConf, mut f: impl FnMut(Ipv4Net, Ipv4Addr)) -> Result<usize, ConfError> {
+    read_while(rf, |net, gw| {
+        f(net, gw);
+        true
+    })
+}
+
+/// [`read`], stopping early (with the routes so far) when `f` returns false.
+pub fn read_while(
+    rf: &RouteFileConf,
+    f: impl FnMut(Ipv4Net, Ipv4Addr) -> bool,
+) -> Result<usize, ConfError> {
     if rf.via.is_empty() {
         return Err(ConfError::File {
             file: rf.path.clone(),
             message: "route file has no `via` gateways".into(),
         });
     }
+    // A FIFO would block the open (and then the reads) for good, and a device such as
+    // /dev/zero never ends: only regular files (symlinks followed) are route files.
+    let not_regular = |kind: &str| ConfError::File {
+        file: rf.path.clone(),
+        message: format!("not a regular file ({kind}): a route file must be a regular file"),
+    };
+    let meta = std::fs::metadata(&rf.path).map_err(|e| ConfError::io(&rf.path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(&meta)));
+    }
     let file = File::open(&rf.path).map_err(|e| ConfError::io(&rf.path, e))?;
+    let meta = file.metadata().map_err(|e| ConfError::io(&rf.path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(&meta)));
+    }
     const BUF: usize = 1 << 16;
     if rf.path.extension().is_some_and(|e| e == "xz") {
         let xz = xz2::read::XzDecoder::new_multi_decoder(BufReader::with_capacity(BUF, file));
-        read_from(BufReader::with_capacity(BUF, xz), &rf.path, &rf.via, f)
+        read_from_while(BufReader::with_capacity(BUF, xz), &rf.path, &rf.via, f)
     } else {
-        read_from(BufReader::with_capacity(BUF, file), &rf.path, &rf.via, f)
+        read_from_while(BufReader::with_capacity(BUF, file), &rf.path, &rf.via, f)
     }
 }
 
+/// What a non-regular file is, for messages.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let t = meta.file_type();
+    if t.is_dir() {
+        "a directory"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_char_device() {
+        "a character device"
+    } else if t.is_block_device() {
+        "a block device"
+    } else if t.is_socket() {
+        "a socket"
+    } else {
+        "not a plain file"
+    }
+}
+
+/// Longest line of a route file, in bytes (a route line is under 40).
+pub const LINE_MAX: usize = 4096;
+
 /// [`read`] from any buffered reader; `path` names it in errors.
 pub fn read_from<R: BufRead>(
-    mut r: R,
+    r: R,
     path: &Path,
     via: &[Ipv4Addr],
     mut f: impl FnMut(Ipv4Net, Ipv4Addr),
+) -> Result<usize, ConfError> {
+    read_from_while(r, path, via, |net, gw| {
+        f(net, gw);
+        true
+    })
+}
+
+/// [`read_while`] from any buffered reader.
+fn read_from_while<R: BufRead>(
+    mut r: R,
+    path: &Path,
+    via: &[Ipv4Addr],
+    mut f: impl FnMut(Ipv4Net, Ipv4Addr) -> bool,
 ) -> Result<usize, ConfError> {
     if via.is_empty() {
         return Err(ConfError::File {
@@ -66,18 +126,28 @@ pub fn read_from<R: BufRead>(
     let (mut lineno, mut count) = (0usize, 0usize);
     loop {
         buf.clear();
-        if r.read_until(b'\n', &mut buf)
-            .map_err(|e| ConfError::io(path, e))?
-            == 0
-        {
+        let n = Read::take(&mut r, LINE_MAX as u64 + 1)
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| ConfError::io(path, e))?;
+        if n == 0 {
             return Ok(count);
         }
         lineno += 1;
+        if n > LINE_MAX {
+            return Err(ConfError::at(
+                path,
+                lineno,
+                1,
+                format!("line longer than {LINE_MAX} bytes (a line is `prefix [origin-AS]`)"),
+            ));
+        }
         match parse_line(&buf) {
             Ok(None) => {}
             Ok(Some((prefix, origin))) => {
-                f(prefix, via[nexthop_index(prefix, origin, via.len())]);
                 count += 1;
+                if !f(prefix, via[nexthop_index(prefix, origin, via.len())]) {
+                    return Ok(count);
+                }
             }
             Err((start, message)) => {
                 let column = String::from_utf8_lossy(&buf[..start]).chars().count() + 1;
@@ -128,6 +198,13 @@ fn parse_line(line: &[u8]) -> Result<Option<Route>, BadToken> {
         Some(p) => p,
         None => match std::str::from_utf8(&line[s..e]) {
             Err(_) => return Err((s, "not valid UTF-8".into())),
+            // Longer than 255.255.255.255/32: not worth a detailed diagnosis.
+            Ok(text) if text.len() > 18 => {
+                return Err((
+                    s,
+                    format!("{} is not a prefix (A.B.C.D/N)", crate::quote(text)),
+                ))
+            }
             Ok(text) => net::parse_net(text).map_err(|m| (s, m))?,
         },
     };
@@ -137,15 +214,15 @@ fn parse_line(line: &[u8]) -> Result<Option<Route>, BadToken> {
         return Ok(Some((prefix, None)));
     }
     let origin = origin_as(&line[s..e]).ok_or_else(|| {
-        let text = String::from_utf8_lossy(&line[s..e]);
-        (s, format!("invalid origin AS `{text}` (expected a number like 13335, or a set like 13335_4567 or {{64512,64513}})"))
+        let text = crate::quote(&String::from_utf8_lossy(&line[s..e]));
+        (s, format!("invalid origin AS {text} (expected a number like 13335, or a set like 13335_4567 or {{64512,64513}})"))
     })?;
     let (s, e) = token(e);
     if s != e && line[s] != b'#' {
-        let text = String::from_utf8_lossy(&line[s..e]);
+        let text = crate::quote(&String::from_utf8_lossy(&line[s..e]));
         return Err((
             s,
-            format!("unexpected `{text}` after the origin AS (a line is `prefix [origin-AS]`)"),
+            format!("unexpected {text} after the origin AS (a line is `prefix [origin-AS]`)"),
         ));
     }
     Ok(Some((prefix, Some(origin))))
@@ -320,11 +397,11 @@ mod tests {
         );
         assert_eq!(
             collect("1.0.0.0/24 AS5\n", &v).unwrap_err(),
-            "t.txt:1:12: invalid origin AS `AS5` (expected a number like 13335, or a set like 13335_4567 or {64512,64513})"
+            "t.txt:1:12: invalid origin AS \"AS5\" (expected a number like 13335, or a set like 13335_4567 or {64512,64513})"
         );
         assert_eq!(
             collect("1.0.0.0/24 5 6\n", &v).unwrap_err(),
-            "t.txt:1:14: unexpected `6` after the origin AS (a line is `prefix [origin-AS]`)"
+            "t.txt:1:14: unexpected \"6\" after the origin AS (a line is `prefix [origin-AS]`)"
         );
         assert_eq!(
             collect("\n\n1.0.0.1/24\n", &v).unwrap_err(),
@@ -385,11 +462,52 @@ mod tests {
     }
 
     #[test]
+    fn only_regular_files_and_bounded_lines() {
+        for (path, kind) in [("/dev/zero", "a character device"), ("/tmp", "a directory")] {
+            let e = read_all(path.into(), 2).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!("{path}: not a regular file ({kind}): a route file must be a regular file")
+            );
+        }
+        let dir = temp_dir("route_file_bounds");
+        let fifo = dir.join("fifo");
+        let _ = std::fs::remove_file(&fifo);
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        let e = read_all(fifo, 2).unwrap_err().to_string();
+        assert!(
+            e.ends_with("not a regular file (a FIFO): a route file must be a regular file"),
+            "{e}"
+        );
+        // A line with no end, 50 MB long: refused at LINE_MAX, and not quoted.
+        let long = format!("1.0.0.0/24 1\n{}", "9".repeat(50 << 20));
+        let e = read_all(write_file(&dir, "long.txt", &long, false), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.ends_with(":2:1: line longer than 4096 bytes (a line is `prefix [origin-AS]`)"),
+            "{e}"
+        );
+        // A long token within the line limit is quoted cut short.
+        let e = read_all(write_file(&dir, "tok.txt", &"x".repeat(4000), false), 2)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.len() < 200 && e.contains("… (4000 bytes) is not a prefix"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn file_errors_name_the_file() {
         let dir = temp_dir("route_file_errors");
         let p = write_file(&dir, "bad.txt.xz", "1.0.0.0/24 1\n1.0.0.0/24 x\n", true);
         let e = read_all(p.clone(), 2).unwrap_err();
-        assert_eq!(e.to_string(), format!("{}:2:12: invalid origin AS `x` (expected a number like 13335, or a set like 13335_4567 or {{64512,64513}})", p.display()));
+        assert_eq!(e.to_string(), format!("{}:2:12: invalid origin AS \"x\" (expected a number like 13335, or a set like 13335_4567 or {{64512,64513}})", p.display()));
         let e = read_all(dir.join("missing.txt"), 2).unwrap_err();
         assert!(
             e.to_string()
