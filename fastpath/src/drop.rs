@@ -50,7 +50,9 @@ drop_reasons! {
     BadTotalLength => "bad_total_length",
     /// Header checksum does not verify.
     BadChecksum => "bad_checksum",
-    /// IP options that do not parse (RFC 791 3.1).
+    /// IP options Linux refuses (`__ip_options_compile`: bad framing, lengths or pointers,
+    /// a second record route, timestamp or source route, CIPSO): ICMP parameter problem
+    /// sent, pointing at the offending octet (none for a broadcast destination).
     BadOptions => "bad_options",
     /// Loose or strict source route (accept_source_route = 0, as Linux).
     SourceRoute => "source_route",

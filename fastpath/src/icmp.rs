@@ -17,6 +17,7 @@ use crate::wire::checksum;
 use crate::wire::ethernet::ethertype;
 use crate::wire::icmp::{self as wicmp, msg_type, unreach_code, Icmpv4Packet};
 use crate::wire::ipv4::{protocol, Ipv4Packet, Ipv4Repr};
+use std::net::Ipv4Addr;
 
 const IP_HDR: usize = Ipv4Packet::<&[u8]>::MIN_HEADER_LEN;
 const ICMP_HDR: usize = Icmpv4Packet::<&[u8]>::HEADER_LEN;
@@ -79,6 +80,23 @@ pub fn send_error<P: PacketBuf>(
     code: u8,
     info: u32,
 ) -> Verdict {
+    send_error_from(snap, ctx, pkt, l2, typ, code, info, None)
+}
+
+/// [`send_error`] with the error's source address chosen by the caller: `Some(addr)` for
+/// a packet that was addressed to us (`__icmp_send` with `RTCF_LOCAL` sends from the
+/// packet's destination, `iph->daddr`), `None` for the egress interface's address.
+#[allow(clippy::too_many_arguments)]
+pub fn send_error_from<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    l2: L2Dest,
+    typ: u8,
+    code: u8,
+    info: u32,
+    src: Option<Ipv4Addr>,
+) -> Verdict {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     // RFC 1812 4.3.2.7: never about a link-layer broadcast, a non-first fragment, or an
     // ICMP error (including a truncated ICMP whose type cannot be read).
@@ -98,10 +116,11 @@ pub fn send_error<P: PacketBuf>(
         return Verdict::Drop;
     }
     let orig_src = ip.src_addr();
-    let Some((dst, src)) = route_output(snap, orig_src) else {
+    let Some((dst, egress_src)) = route_output(snap, orig_src) else {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
         return Verdict::Drop;
     };
+    let src = src.unwrap_or(egress_src);
     let tos = (ip.tos() & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL;
     // min(egress MTU, 576) as __icmp_send sizes its room.
     let room = (dst.mtu as usize)

@@ -1,6 +1,7 @@
-//! IPv4 receive (the kernel's `ip_rcv_core` and `ip_route_input_slow`): header validation
-//! per RFC 1812 5.2.2, martian filtering per RFC 1812 5.3.7 as Linux does it, options,
-//! then the route lookup that sends the packet to forwarding, local delivery or a reject.
+//! IPv4 receive (the kernel's `ip_rcv_core`, `ip_route_input_slow` and `ip_rcv_options`):
+//! header validation per RFC 1812 5.2.2, martian filtering per RFC 1812 5.3.7 as Linux does
+//! it, options (after the martians, as Linux), then the route lookup that sends the packet
+//! to forwarding, local delivery or a reject.
 
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey};
@@ -9,9 +10,10 @@ use crate::packet::PacketBuf;
 use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
 use crate::route::{route_input, InputRoute};
 use crate::snapshot::Snapshot;
+use crate::stats::Stat;
 use crate::wire::ethernet::EthernetFrame;
-use crate::wire::icmp::msg_type;
-use crate::wire::ipv4::{Ipv4Error, Ipv4Packet};
+use crate::wire::icmp::{msg_type, param_problem_code};
+use crate::wire::ipv4::{Ipv4Error, Ipv4Packet, OptionsError};
 use crate::wire::l4;
 use std::net::Ipv4Addr;
 
@@ -22,6 +24,9 @@ pub(crate) const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 pub struct Routable {
     pub key: FlowKey,
     pub l2: L2Dest,
+    /// Options Linux refuses: the packet only waits for its route to know how to answer
+    /// (see [`bad_options`]).
+    pub bad_options: Option<OptionsError>,
 }
 
 /// The outcome of validation: already decided, or needs a route lookup.
@@ -48,7 +53,7 @@ pub fn input<P: PacketBuf>(
     }
 }
 
-/// Everything before the route lookup: header checks, padding, options, martians, and
+/// Everything before the route lookup: header checks, padding, martians, options, and
 /// limited broadcast (which needs no lookup).
 pub fn validate<P: PacketBuf>(
     snap: &Snapshot,
@@ -72,31 +77,79 @@ pub fn validate<P: PacketBuf>(
     // Link-layer padding is not part of the packet (pskb_trim_rcsum).
     let total_len = ip.total_len() as usize;
     pkt.truncate(ETH + total_len);
+    if let Some(reason) = martian(snap, saddr, daddr) {
+        return Pre::Done(ctx.drop(reason));
+    }
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
+    let key = FlowKey {
+        daddr,
+        saddr,
+        iif: Some(in_if),
+        tos: ip.tos(),
+        mark: 0,
+    };
+    // Options after the martian checks, as ip_rcv_finish_core() runs ip_rcv_options()
+    // only once ip_route_input_noref() has accepted the addresses. Options Linux refuses
+    // are answered after the route lookup, which says how (bad_options).
+    let mut bad = None;
     if ip.header_len() > Ipv4Packet::<&[u8]>::MIN_HEADER_LEN {
         match ip.scan_options() {
-            Err(_) => return Pre::Done(ctx.drop(DropReason::BadOptions)),
+            Err(e) => bad = Some(e),
             Ok(o) if o.has_source_route => return Pre::Done(ctx.drop(DropReason::SourceRoute)),
             Ok(_) => {}
         }
     }
-    if let Some(reason) = martian(snap, saddr, daddr) {
-        return Pre::Done(ctx.drop(reason));
-    }
     // Limited broadcast, and 0.0.0.0 -> 0.0.0.0, are broadcast input (brd_input).
     if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
+        if let Some(e) = bad {
+            return Pre::Done(bad_options(snap, ctx, pkt, l2, InputRoute::Broadcast, e));
+        }
         return Pre::Done(crate::icmp::local_input(snap, ctx, pkt, in_if, true));
     }
     Pre::Route(Routable {
-        key: FlowKey {
-            daddr,
-            saddr,
-            iif: Some(in_if),
-            tos: ip.tos(),
-            mark: 0,
-        },
+        key,
         l2,
+        bad_options: bad,
     })
+}
+
+/// Options that `__ip_options_compile` refuses: counted as `bad_options` and answered, as
+/// `ip_options_compile` answers them, with an ICMP parameter problem (code 0) whose pointer
+/// is the offending octet. Linux has routed the packet by then (`route`), and
+/// `__icmp_send` goes by that route: nothing about a broadcast (`RTCF_BROADCAST`), from the
+/// address the packet was sent to if it was for us (`RTCF_LOCAL`), else from the egress
+/// address. Forwarded, rejected (blackhole, unreachable, prohibit) and unroutable packets
+/// alike get the error, since `ip_rcv_options` runs before `ip_forward` or `ip_error`. The
+/// usual suppressions (link-layer broadcast, non-first fragment, about an ICMP error) and
+/// the rate limit apply. The quote is the packet as received.
+#[cold]
+fn bad_options<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    l2: L2Dest,
+    route: InputRoute,
+    e: OptionsError,
+) -> Verdict {
+    ctx.stats.drop(DropReason::BadOptions);
+    let src = match route {
+        InputRoute::Broadcast => {
+            ctx.stats.inc(Stat::IcmpSuppressed);
+            return Verdict::Drop;
+        }
+        InputRoute::Local => Some(Ipv4Packet::new_unchecked(&pkt.data()[ETH..]).dst_addr()),
+        InputRoute::Forward(_) | InputRoute::Reject(..) => None,
+    };
+    crate::icmp::send_error_from(
+        snap,
+        ctx,
+        pkt,
+        l2,
+        msg_type::PARAM_PROBLEM,
+        param_problem_code::POINTER,
+        e.icmp_info(),
+        src,
+    )
 }
 
 /// Everything after the route lookup `res` of a [`validate`]d packet: forward, deliver
@@ -118,7 +171,11 @@ pub fn dispatch<P: PacketBuf>(
         }
     };
     let in_if = r.key.iif.expect("received packets have an input interface");
-    match route_input(snap, &r.key, res, l4) {
+    let route = route_input(snap, &r.key, res, l4);
+    if let Some(e) = r.bad_options {
+        return bad_options(snap, ctx, pkt, r.l2, route, e);
+    }
+    match route {
         InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2),
         InputRoute::Local => crate::icmp::local_input(snap, ctx, pkt, in_if, false),
         InputRoute::Broadcast => crate::icmp::local_input(snap, ctx, pkt, in_if, true),

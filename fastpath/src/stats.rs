@@ -47,7 +47,7 @@ stats! {
     /// ICMP errors or replies not sent: no route or neighbour back to the source.
     IcmpNoRouteBack => "icmp_no_route_back",
     /// ICMP errors never sent about this packet (RFC 1812 4.3.2.7: about an ICMP error,
-    /// a non-first fragment, or a link-layer broadcast).
+    /// a non-first fragment, a link-layer broadcast, or an IP broadcast destination).
     IcmpSuppressed => "icmp_suppressed",
 }
 

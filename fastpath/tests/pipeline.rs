@@ -631,9 +631,11 @@ fn every_drop_reason_is_reachable_and_counted_once() {
         ("total length past the frame", len_long, BadTotalLength, false),
         ("total length 19", len_short, BadTotalLength, false),
         ("header checksum", bad_sum, BadChecksum, false),
-        ("option length 1", with_opts(&[0x07, 1, 0, 0]), BadOptions, false),
-        ("option length past the header", with_opts(&[0x44, 9, 5, 0]), BadOptions, false),
-        ("option type without length", with_opts(&[1, 1, 1, 0x44]), BadOptions, false),
+        ("option length 1", with_opts(&[0x07, 1, 0, 0]), BadOptions, true),
+        ("option length past the header", with_opts(&[0x44, 9, 5, 0]), BadOptions, true),
+        ("option type without length", with_opts(&[1, 1, 1, 0x44]), BadOptions, true),
+        ("router alert of length 2", with_opts(&[0x94, 2, 0, 0]), BadOptions, true),
+        ("two record routes", with_opts(&[7, 3, 4, 7, 3, 4, 0, 0]), BadOptions, true),
         ("LSRR", with_opts(&lsrr), SourceRoute, false),
         ("SSRR", with_opts(&ssrr), SourceRoute, false),
         ("source 127.0.0.1", from_a(&Ip::udp(Ipv4Addr::LOCALHOST, FAR_B, 8)), MartianSource, false),
@@ -952,6 +954,78 @@ fn no_route_back_for_the_error() {
         let out = run(&s, &from_a(&ip), 0);
         assert_eq!(out.verdict, Verdict::Drop, "{src}");
         assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpNoRouteBack]);
+    }
+}
+
+/// Options `__ip_options_compile` refuses get an ICMP parameter problem (code 0) whose
+/// pointer is the offending octet's offset in the IP header (`pp_ptr - iph`). Linux runs
+/// `ip_rcv_options` after the input route lookup and before `ip_forward`/`ip_error`/local
+/// delivery, so the error goes for transit, local and unroutable packets alike, from the
+/// destination address when the packet was for us (`__icmp_send`, `RTCF_LOCAL`), never
+/// for a broadcast (`RTCF_BROADCAST`), and never instead of a martian drop.
+#[test]
+fn parameter_problem_for_options_linux_refuses() {
+    let s = net();
+    let pp = |pointer: u32| err_to_a(12, 0, pointer << 24);
+    let with = |opts: &[u8], src, dst| Ip {
+        options: opts.to_vec(),
+        ..Ip::udp(src, dst, 12)
+    };
+    // (options, pointer): router alert length 2, record route length 2, timestamp
+    // length 3, a second record route, a second timestamp (after a full prespecified
+    // one), record route pointer 3.
+    let refused: [(&[u8], u32); 6] = [
+        (&[0x94, 2, 0, 0], 21),
+        (&[1, 7, 2, 0], 22),
+        (&[0x44, 3, 5, 0], 21),
+        (&[7, 7, 8, 0, 0, 0, 0, 1, 7, 3, 4, 0], 28),
+        (
+            &[0x44, 12, 13, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0x44, 4, 5, 0],
+            32,
+        ),
+        (&[7, 3, 3, 0], 22),
+    ];
+    for (opts, pointer) in refused {
+        for dst in [FAR_B, NO_ROUTE, BLACKHOLE, UNREACHABLE, R0] {
+            let ip = with(opts, HOST_A, dst);
+            let out = run(&s, &from_a(&ip), 0);
+            assert_icmp_error(&ip.bytes(), &out, &pp(pointer), DEFAULT_TTL);
+            assert_counted(&out.d, &[DropReason::BadOptions], &[Stat::IcmpErrors]);
+        }
+    }
+    // For us at another port's address: the error comes from that address.
+    let ip = with(&[0x94, 3, 0, 0], HOST_A, R1);
+    let out = run(&s, &from_a(&ip), 0);
+    let want = ErrWant { src: R1, ..pp(21) };
+    assert_icmp_error(&ip.bytes(), &out, &want, DEFAULT_TTL);
+    // Broadcast destinations and link-layer broadcasts: counted, no error.
+    for (dmac, dst) in [
+        (MAC0, Ipv4Addr::new(10, 0, 1, 255)),
+        (BCAST_MAC, Ipv4Addr::BROADCAST),
+        (MAC0, Ipv4Addr::BROADCAST),
+        (BCAST_MAC, FAR_B),
+    ] {
+        let ip = with(&[0x94, 2, 0, 0], HOST_A, dst);
+        let out = run(&s, &eth(dmac, MAC_A, ETH_IPV4, &ip.bytes()), 0);
+        assert_eq!(out.verdict, Verdict::Drop, "{dst}");
+        assert_counted(&out.d, &[DropReason::BadOptions], &[Stat::IcmpSuppressed]);
+    }
+    // A martian is dropped by the route lookup before the options are looked at.
+    let ip = with(&[0x94, 2, 0, 0], Ipv4Addr::LOCALHOST, FAR_B);
+    let out = run(&s, &from_a(&ip), 0);
+    assert_counted(&out.d, &[DropReason::MartianSource], &[]);
+    // Accepted by Linux: router alert with a non-zero value, an empty full record route,
+    // a full timestamp with overflow 14, timestamp flag 2, unknown options.
+    for opts in [
+        &[0x94, 4, 0, 1][..],
+        &[7, 3, 4, 0],
+        &[0x44, 8, 9, 0xe0, 0, 0, 0, 0],
+        &[0x44, 8, 5, 2, 0, 0, 0, 0],
+        &[0x9e, 2, 0x88, 4, 0, 1, 0, 0],
+    ] {
+        let ip = with(opts, HOST_A, FAR_B);
+        let frame = from_a(&ip);
+        assert_forwarded(&frame, &run(&s, &frame, 0), 1, MAC_B);
     }
 }
 

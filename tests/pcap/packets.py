@@ -691,14 +691,6 @@ def malformed_cases() -> list[Case]:
             / UDP(sport=5, dport=6) / Raw(marker("lsrr")))
     drop("lsrr_option", eth + bytes(lsrr), "source_route",
          note="RFC 1812 5.2.4.1 lets routers refuse source routes; Linux by default does")
-    hdr = bytearray(_valid_ip("optlen1"))
-    body = hdr[20:]
-    hdr = hdr[:20]
-    hdr[0] = 0x46
-    hdr[2:4] = struct.pack("!H", 24 + len(body))
-    ip = bytes(hdr) + b"\x07\x01\x00\x00" + bytes(body)  # RR option with length 1
-    drop("option_length_1", eth + _fix_checksum(ip), "bad_options")
-
     # ARP with a protocol address length of 6: not an Ethernet/IPv4 ARP packet.
     arp = bytearray(bytes(ARP(op=1, hwsrc=N0_MAC, psrc=N0_IP, pdst=R0_IP)))
     arp[5] = 6
@@ -735,6 +727,95 @@ NO_DEFAULT_CONFIG = {"default_route": False,
 
 
 def same_destination_cases() -> list[Case]:
+def with_options(ip: bytes, options: bytes) -> bytes:
+    """``ip`` (a 20-byte header and its payload) with raw ``options`` bytes inserted after
+    the header (a multiple of 4 bytes), IHL, total length and checksum fixed. scapy's own
+    option classes would re-encode malformed options; these are sent byte for byte."""
+    assert len(options) % 4 == 0 and len(options) <= 40 and (ip[0] & 0x0F) == 5
+    hdr = bytearray(ip[:20])
+    hdr[0] = 0x45 + len(options) // 4
+    hdr[2:4] = struct.pack("!H", len(ip) + len(options))
+    return _fix_checksum(bytes(hdr) + options + ip[20:])
+
+
+def bad_option_cases() -> list[Case]:
+    """IP options Linux refuses (net/ipv4/ip_options.c __ip_options_compile, called by
+    ip_rcv_options for every received packet with IHL > 5 once ip_route_input_noref has
+    accepted its addresses): counted as bad_options and answered by ip_options_compile with
+    an ICMP parameter problem, code 0, whose pointer (first byte of the rest of the header)
+    is the offending octet's offset from the start of the IP header (pp_ptr - iph).
+    __icmp_send sends it from the packet's destination when that is one of our addresses
+    (RTCF_LOCAL), from the egress address otherwise, and not at all for a broadcast.
+
+    In the two duplicate cases Linux has already accepted the first Record Route or
+    Timestamp and echoes it into the error's own header (__ip_options_echo, see the xfail
+    test in test_options.py); the first one is full so that Linux leaves the quoted packet
+    as received. Sources are distinct (icmp_ratelimit is per destination)."""
+    cases = []
+    srcs = (f"172.16.40.{i}" for i in itertools.count(1))
+
+    def udp(name, dst, options, **kw):
+        pkt, ip_id = udp_ip(name, next(srcs), dst, **kw)
+        return with_options(bytes(pkt), options), ip_id
+
+    def pp(name, options, pointer, *, dst="198.51.100.7", src_ip=None, counters=None,
+           note="", **kw):
+        ip, ip_id = udp(name, dst, options, **kw)
+        f = bytes(Ether(dst=R0_MAC, src=N0_MAC, type=0x0800)) + ip
+        cases.append(Case(name, f, 0, counters or {"bad_options": 1, "icmp_errors": 1},
+                          [Out(0, check_icmp_error(f, 0, icmp_type=12, code=0,
+                                                   rest=bytes([pointer, 0, 0, 0]),
+                                                   src_ip=src_ip))],
+                          ("ipid", ip_id), note))
+
+    # optlen < 4: pp_ptr = optptr + 1, the length octet.
+    pp("router_alert_length_2", b"\x94\x02\x00\x00", 21)
+    pp("router_alert_length_3_after_nop", b"\x01\x94\x03\x00", 22)
+    pp("timestamp_length_3", b"\x44\x03\x05\x00", 21)
+    # Record Route: optlen < 3 at the length octet; pointer < 4 at the pointer octet.
+    pp("record_route_length_2", b"\x07\x02\x00\x00", 21)
+    pp("record_route_pointer_3", b"\x07\x07\x03\x00\x00\x00\x00\x00", 22)
+    # optlen < 2 (framing, before the option is looked at): pp_ptr = optptr, the type.
+    pp("option_length_1", b"\x07\x01\x00\x00", 20)
+    # A second RR or TS: pp_ptr = optptr, its type octet. The first one is full (pointer
+    # past its length), so Linux does not write into it.
+    pp("record_route_twice", b"\x07\x07\x08\x0a\x00\x00\x01\x01\x07\x03\x04\x00", 28)
+    pp("timestamp_twice",
+       b"\x44\x0c\x0d\x03" + bytes(8) + b"\x44\x04\x05\x00", 32,
+       note="first: prespecified addresses, full, which Linux leaves alone")
+    # ip_rcv_options runs before ip_forward, ip_error and local delivery.
+    pp("bad_option_ttl_1", b"\x94\x02\x00\x00", 21, ttl=1,
+       note="parameter problem, not time exceeded")
+    pp("bad_option_to_unreachable_route", b"\x94\x02\x00\x00", 21, dst="203.0.113.200",
+       note="parameter problem, not host unreachable")
+    pp("bad_option_to_router", b"\x94\x03\x00\x00", 21, dst=R0_IP)
+    pp("bad_option_to_p1_address_via_p0", b"\x44\x02\x00\x00", 21, dst=R1_IP,
+       src_ip=R1_IP, note="RTCF_LOCAL: the error comes from the address the packet was for")
+    ip_id = next(_ip_ids)
+    echo = with_options(bytes(IP(src=next(srcs), dst=R0_IP, id=ip_id)
+                              / ICMP(type=8, id=next(_echo_ids), seq=1)
+                              / Raw(marker("echo_bad_ts", 16))), b"\x44\x03\x05\x00")
+    f = bytes(Ether(dst=R0_MAC, src=N0_MAC, type=0x0800)) + echo
+    cases.append(Case("echo_with_bad_option_to_router", f, 0,
+                      {"bad_options": 1, "icmp_errors": 1},
+                      [Out(0, check_icmp_error(f, 0, icmp_type=12, code=0,
+                                               rest=b"\x15\0\0\0"))],
+                      ("ipid", ip_id), "no echo reply: the options are checked first"))
+
+    # No error: to a broadcast (RTCF_BROADCAST), or before the options are looked at (a
+    # martian source fails ip_route_input_noref).
+    ip, ip_id = udp("bad_option_subnet_broadcast", "10.0.1.255", b"\x94\x02\x00\x00")
+    cases.append(Case("bad_option_to_subnet_broadcast",
+                      bytes(Ether(dst=R0_MAC, src=N0_MAC, type=0x0800)) + ip, 0,
+                      {"bad_options": 1, "icmp_suppressed": 1}, [], ("ipid", ip_id)))
+    pkt, ip_id = udp_ip("bad_option_martian", "127.0.0.1", "198.51.100.7")
+    ip = with_options(bytes(pkt), b"\x94\x02\x00\x00")
+    cases.append(Case("bad_option_from_martian_source",
+                      bytes(Ether(dst=R0_MAC, src=N0_MAC, type=0x0800)) + ip, 0,
+                      {"martian_source": 1}, [], ("ipid", ip_id)))
+    return cases
+
+
     """One burst of packets mostly to the same destination, in this order: a decision reused
     from the previous packet (a route hint, Linux ip_extract_route_hint) must never skip the
     per-packet checks (TTL, MTU/DF, source) nor leak between route types. Config: main."""

@@ -6,10 +6,11 @@ import random
 
 from fastpath_run import DROP_COUNTERS
 from suite import case_suite
-from packets import (MAIN_CONFIG, forward_cases, icmp_error_cases,
+from packets import (MAIN_CONFIG, bad_option_cases, forward_cases, icmp_error_cases,
                      local_cases, malformed_cases)
 
-CASES = forward_cases() + icmp_error_cases() + local_cases() + malformed_cases()
+CASES = (forward_cases() + icmp_error_cases() + local_cases() + malformed_cases()
+         + bad_option_cases())
 random.Random(20240406).shuffle(CASES)
 
 globals().update(case_suite(CASES, MAIN_CONFIG))

@@ -1,7 +1,7 @@
 //! IPv4 headers (RFC 791 section 3.1) and what a router does to them: the receive checks
 //! of RFC 1812 section 5.2.2 ([`Ipv4Packet::check_header`]), the TTL decrement with an
-//! RFC 1624 incremental checksum update ([`Ipv4Packet::decrement_ttl`]), and a scan of
-//! the options for the ones the forwarding path must notice ([`scan_options`]).
+//! RFC 1624 incremental checksum update ([`Ipv4Packet::decrement_ttl`]), and the checks
+//! Linux applies to received options ([`scan_options`]).
 //!
 //! ```text
 //!  0                   1                   2                   3
@@ -28,7 +28,7 @@ use super::checksum;
 use super::{read_u16, write_u16, Error, Result};
 
 mod options;
-pub use self::options::{option_type, scan_options, OptionsSummary};
+pub use self::options::{option_type, scan_options, OptionsError, OptionsSummary};
 
 /// IP protocol numbers (IANA "Assigned Internet Protocol Numbers").
 pub mod protocol {
@@ -306,8 +306,9 @@ impl<T: AsRef<[u8]>> Ipv4Packet<T> {
         data.get(field::OPTIONS..end).unwrap_or(&[])
     }
 
-    /// [`scan_options`] over [`Self::options`].
-    pub fn scan_options(&self) -> Result<OptionsSummary> {
+    /// [`scan_options`] over [`Self::options`]: `Err` carries the parameter problem's
+    /// pointer (an offset from the start of this header).
+    pub fn scan_options(&self) -> core::result::Result<OptionsSummary, OptionsError> {
         scan_options(self.options())
     }
 

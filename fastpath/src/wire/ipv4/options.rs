@@ -1,10 +1,16 @@
-//! IPv4 options (RFC 791 section 3.1): just enough of a walk to tell the forwarding path
-//! which options a packet carries. The kernel's `net/ipv4/ip_options.c` does the full
-//! job (`ip_options_compile()`); here only the framing is validated.
+//! IPv4 options (RFC 791 section 3.1): the receive-side checks of the kernel's
+//! `__ip_options_compile()` (`net/ipv4/ip_options.c`, called with an skb), so that a packet
+//! Linux refuses with an ICMP parameter problem is refused here too, with the same pointer.
+//! What Linux then *does* with the options it accepts (recording our address in Record
+//! Route, our clock in Timestamp, zeroing bytes after End of List) is not done here: the
+//! options are forwarded as received.
 
-use super::super::{Error, Result};
+use core::fmt;
 
-/// IP option types (RFC 791 section 3.1; router alert RFC 2113).
+use super::super::Error;
+
+/// IP option types (RFC 791 section 3.1; router alert RFC 2113; CIPSO: the kernel's
+/// `IPOPT_CIPSO`, draft-ietf-cipso-ipsecurity).
 pub mod option_type {
     /// End of option list; the rest of the options area is padding.
     pub const EOL: u8 = 0;
@@ -18,6 +24,8 @@ pub mod option_type {
     pub const SECURITY: u8 = 130;
     /// Loose source and record route.
     pub const LSRR: u8 = 131;
+    /// Commercial IP security option (CIPSO).
+    pub const CIPSO: u8 = 134;
     /// Stream identifier (obsolete).
     pub const STREAM_ID: u8 = 136;
     /// Strict source and record route.
@@ -25,6 +33,18 @@ pub mod option_type {
     /// Router alert (RFC 2113).
     pub const ROUTER_ALERT: u8 = 148;
 }
+
+/// Timestamp flags (the low nibble of the timestamp option's fourth octet, RFC 791).
+/// Flag 0 (`IPOPT_TS_TSONLY`, timestamps only) needs no name here.
+mod ts_flag {
+    /// Address and timestamp pairs (`IPOPT_TS_TSANDADDR`).
+    pub const TSANDADDR: u8 = 1;
+    /// Pre-specified addresses (`IPOPT_TS_PRESPEC`).
+    pub const PRESPEC: u8 = 3;
+}
+
+/// Offset of the options area from the start of the IPv4 header.
+const OPTIONS_OFFSET: usize = 20;
 
 /// What [`scan_options`] found in an options area.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -42,32 +62,152 @@ pub struct OptionsSummary {
     pub has_other: bool,
 }
 
-/// Walk an options area (RFC 791 section 3.1): EOL (0) ends the list, NOP (1) is one
-/// octet, every other option is `type, length, data` with `length` counting the type and
-/// length octets. `Err(Malformed)` when a length octet is missing, below 2, or runs past
-/// the end; the contents of the options are not validated (Linux
-/// `ip_options_compile()` does that for options it processes).
-pub fn scan_options(opts: &[u8]) -> Result<OptionsSummary> {
+/// An options area Linux refuses: the ICMP parameter problem it sends points at
+/// [`Self::pointer`] (`pp_ptr - iph` in `__ip_options_compile()`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionsError {
+    /// Offset of the offending octet from the start of the IPv4 header (20..=59), the
+    /// value of the parameter problem's pointer (RFC 792).
+    pub pointer: u8,
+}
+
+impl OptionsError {
+    /// The error for octet `at` of the options area.
+    #[inline]
+    fn at(at: usize) -> OptionsError {
+        // `at` < 40 (the options area is at most 40 bytes), so this cannot truncate.
+        OptionsError {
+            pointer: (OPTIONS_OFFSET + at) as u8,
+        }
+    }
+
+    /// The ICMP parameter problem's 32-bit "rest of header": the pointer in the first
+    /// octet, the other three zero (`htonl(pointer << 24)` in the kernel).
+    #[inline]
+    pub const fn icmp_info(self) -> u32 {
+        (self.pointer as u32) << 24
+    }
+}
+
+impl fmt::Display for OptionsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "bad IPv4 option at header offset {}", self.pointer)
+    }
+}
+
+impl std::error::Error for OptionsError {}
+
+impl From<OptionsError> for Error {
+    fn from(_: OptionsError) -> Error {
+        Error::Malformed
+    }
+}
+
+/// Walk an options area (RFC 791 section 3.1) and check it as Linux checks a received
+/// packet's options (`__ip_options_compile()` with an skb), in the same order, returning
+/// the first octet Linux would point at:
+///
+/// * framing: EOL (0) ends the list, NOP (1) is one octet; any other option is `type,
+///   length, data` with `length` counting the type and length octets. A missing length
+///   octet, a length below 2 or past the end of the area points at the **type** octet;
+/// * Record Route: a second one points at its type; length < 3 at its length; pointer < 4,
+///   or a pointer inside the option (`pointer <= length`) without room for an address
+///   (`pointer + 3 > length`) at its pointer;
+/// * Timestamp: a second one points at its type; length < 4 at its length; pointer < 5,
+///   or a pointer inside the option without room for its entry (4 octets, 8 for the
+///   address flags 1 and 3) at its pointer; a full option (pointer > length) whose
+///   overflow counter is already 15 at the flags octet (except with flag 3, which Linux
+///   leaves alone);
+/// * LSRR/SSRR: length < 3 at the length; pointer < 4 at the pointer; a second source route
+///   (either kind) at its type;
+/// * Router Alert: length < 4 at the length (any value is accepted);
+/// * CIPSO: always refused, as a kernel with NetLabel and no CIPSO DOI configured refuses it
+///   (`cipso_v4_validate()`: length < 8 points at the length, otherwise the unknown DOI at
+///   octet 2). Distribution kernels are built with `CONFIG_NETLABEL=y`;
+/// * anything else (security, stream id, unknown types) is accepted as it is framed.
+///
+/// Flag values 2 and 4..=15 of a timestamp are accepted, as Linux accepts them on
+/// receive. Bytes after EOL are never looked at. Never panics, allocates nothing.
+pub fn scan_options(opts: &[u8]) -> Result<OptionsSummary, OptionsError> {
+    use option_type::*;
     let mut summary = OptionsSummary::default();
     let mut at = 0;
     while let Some(&kind) = opts.get(at) {
         match kind {
-            option_type::EOL => break,
-            option_type::NOP => {
+            EOL => break,
+            NOP => {
                 at += 1;
                 continue;
             }
             _ => {}
         }
-        let len = usize::from(*opts.get(at + 1).ok_or(Error::Malformed)?);
+        // `l < 2`, then `optlen < 2 || optlen > l`: pp_ptr = optptr.
+        let len = usize::from(*opts.get(at + 1).ok_or(OptionsError::at(at))?);
         if len < 2 || len > opts.len() - at {
-            return Err(Error::Malformed);
+            return Err(OptionsError::at(at));
         }
+        let opt = &opts[at..at + len];
+        let fail = |octet: usize| Err(OptionsError::at(at + octet));
         match kind {
-            option_type::LSRR | option_type::SSRR => summary.has_source_route = true,
-            option_type::RR => summary.has_record_route = true,
-            option_type::TS => summary.has_timestamp = true,
-            option_type::ROUTER_ALERT => summary.has_router_alert = true,
+            LSRR | SSRR => {
+                if len < 3 {
+                    return fail(1);
+                }
+                if opt[2] < 4 {
+                    return fail(2);
+                }
+                // "NB: cf RFC-1812 5.2.4.1": only one source route, checked last.
+                if summary.has_source_route {
+                    return fail(0);
+                }
+                summary.has_source_route = true;
+            }
+            RR => {
+                if summary.has_record_route {
+                    return fail(0);
+                }
+                if len < 3 {
+                    return fail(1);
+                }
+                let pointer = usize::from(opt[2]);
+                if pointer < 4 || (pointer <= len && pointer + 3 > len) {
+                    return fail(2);
+                }
+                summary.has_record_route = true;
+            }
+            TS => {
+                if summary.has_timestamp {
+                    return fail(0);
+                }
+                if len < 4 {
+                    return fail(1);
+                }
+                let (pointer, flags) = (usize::from(opt[2]), opt[3]);
+                if pointer < 5 {
+                    return fail(2);
+                }
+                if pointer <= len {
+                    // Octets the next entry needs: an address and a timestamp, or
+                    // a timestamp (flag 0, and the flags Linux accepts unchecked).
+                    let entry = match flags & 0x0F {
+                        ts_flag::TSANDADDR | ts_flag::PRESPEC => 8,
+                        _ => 4,
+                    };
+                    if pointer + entry - 1 > len {
+                        return fail(2);
+                    }
+                } else if flags & 0x0F != ts_flag::PRESPEC && flags >> 4 == 15 {
+                    return fail(3);
+                }
+                summary.has_timestamp = true;
+            }
+            ROUTER_ALERT => {
+                if len < 4 {
+                    return fail(1);
+                }
+                summary.has_router_alert = true;
+            }
+            CIPSO => return fail(if len < 8 { 1 } else { 2 }),
             _ => summary.has_other = true,
         }
         at += len;
@@ -78,6 +218,11 @@ pub fn scan_options(opts: &[u8]) -> Result<OptionsSummary> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The pointer Linux puts in the parameter problem for this options area.
+    fn pointer(opts: &[u8]) -> Option<u8> {
+        scan_options(opts).err().map(|e| e.pointer)
+    }
 
     #[test]
     fn options_scan() {
@@ -108,16 +253,135 @@ mod tests {
                 ..none
             })
         );
+    }
 
-        // Malformed: missing length, length < 2, length past the end.
-        assert_eq!(scan_options(&[0x83]), Err(Error::Malformed));
-        assert_eq!(scan_options(&[1, 0x83]), Err(Error::Malformed));
-        assert_eq!(scan_options(&[0x83, 0]), Err(Error::Malformed));
-        assert_eq!(scan_options(&[0x83, 1, 0, 0]), Err(Error::Malformed));
-        assert_eq!(scan_options(&[0x07, 10, 4, 0]), Err(Error::Malformed));
+    #[test]
+    fn framing_errors_point_at_the_type() {
+        // Missing length, length < 2, length past the end: pp_ptr = optptr.
+        assert_eq!(pointer(&[0x83]), Some(20));
+        assert_eq!(pointer(&[1, 0x83]), Some(21));
+        assert_eq!(pointer(&[1, 1, 1, 0x44]), Some(23));
+        assert_eq!(pointer(&[0x83, 0]), Some(20));
+        assert_eq!(pointer(&[0x83, 1, 0, 0]), Some(20));
+        assert_eq!(pointer(&[0x07, 1, 0, 0]), Some(20));
+        assert_eq!(pointer(&[0x07, 10, 4, 0]), Some(20));
+        assert_eq!(pointer(&[0x44, 9, 5, 0]), Some(20));
+        assert_eq!(pointer(&[0x94, 4, 0, 0, 0x83, 7, 4]), Some(24));
+        // Unknown and obsolete options are only framed.
+        assert_eq!(pointer(&[0x82, 2, 0x88, 4, 0, 1, 0x9e, 2, 0, 0]), None);
+        assert!(scan_options(&[0x88, 4, 0, 1]).unwrap().has_other);
+        let e = scan_options(&[0x83]).unwrap_err();
+        assert_eq!(Error::from(e), Error::Malformed);
+        assert_eq!(e.to_string(), "bad IPv4 option at header offset 20");
+    }
+
+    #[test]
+    fn router_alert_shorter_than_4() {
+        // RFC 2113: type 148, length 4, value 0. Linux: optlen < 4 -> pp_ptr = optptr + 1.
+        assert_eq!(pointer(&[0x94, 4, 0, 0]), None);
+        assert_eq!(pointer(&[0x94, 2, 0, 0]), Some(21));
+        assert_eq!(pointer(&[0x94, 3, 0, 0]), Some(21));
+        assert_eq!(pointer(&[1, 0x94, 3, 0]), Some(22));
+        // A non-zero value is accepted (Linux just does not flag it as router alert).
+        assert_eq!(pointer(&[0x94, 4, 0, 1]), None);
+        // Two router alerts are not refused.
+        assert_eq!(pointer(&[0x94, 4, 0, 0, 0x94, 4, 0, 0]), None);
+    }
+
+    #[test]
+    fn record_route() {
+        // Length < 3 points at the length, pointer < 4 at the pointer.
+        assert_eq!(pointer(&[7, 2, 0, 0]), Some(21));
+        assert_eq!(pointer(&[7, 3, 3, 0]), Some(22));
+        assert_eq!(pointer(&[7, 3, 0, 0]), Some(22));
+        // Length 3 with pointer 4: an empty, full option (pointer > length) is fine.
+        assert_eq!(pointer(&[7, 3, 4, 0]), None);
+        // Pointer inside the option but no room for 4 octets.
+        assert_eq!(pointer(&[7, 7, 5, 0, 0, 0, 0, 0]), Some(22));
+        assert_eq!(pointer(&[7, 6, 4, 0, 0, 0, 0, 0]), Some(22));
+        // Room for one address; then full (pointer 8 > length 7); then far past it.
+        assert_eq!(pointer(&[7, 7, 4, 0, 0, 0, 0, 0]), None);
+        assert_eq!(pointer(&[7, 7, 8, 10, 0, 0, 1, 0]), None);
+        assert_eq!(pointer(&[7, 7, 200, 10, 0, 0, 1, 0]), None);
+        // Pointer 7 of length 11: 7 + 3 <= 11 (Linux does not check alignment).
+        assert_eq!(pointer(&[7, 11, 7, 0, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        // A second record route points at its type, whatever its own contents.
+        assert_eq!(pointer(&[7, 3, 4, 7, 3, 4, 0, 0]), Some(23));
+        assert_eq!(pointer(&[7, 3, 4, 1, 7, 1, 0, 0]), Some(24));
+        // ... but framing is checked first.
+        assert_eq!(pointer(&[7, 3, 4, 7, 9, 4, 0, 0]), Some(23));
+    }
+
+    #[test]
+    fn timestamp() {
+        // Length < 4 points at the length, pointer < 5 at the pointer.
+        assert_eq!(pointer(&[0x44, 2, 5, 0]), Some(21));
+        assert_eq!(pointer(&[0x44, 3, 5, 0]), Some(21));
+        assert_eq!(pointer(&[0x44, 4, 4, 0]), Some(22));
+        // Length 4, pointer 5: full and empty, fine.
+        assert_eq!(pointer(&[0x44, 4, 5, 0]), None);
+        // Timestamps only: room for 4 octets at the pointer.
+        assert_eq!(pointer(&[0x44, 8, 5, 0, 0, 0, 0, 0]), None);
+        assert_eq!(pointer(&[0x44, 8, 6, 0, 0, 0, 0, 0]), Some(22));
+        assert_eq!(pointer(&[0x44, 7, 5, 0, 0, 0, 0, 0]), Some(22));
+        // Address + timestamp (flag 1) and prespecified (flag 3) need 8 octets.
+        let mut ts = [0x44, 12, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(pointer(&ts), None);
+        ts[1] = 11;
+        assert_eq!(pointer(&ts[..11]), Some(22));
+        ts[3] = 3;
+        assert_eq!(pointer(&ts[..11]), Some(22));
+        ts[1] = 12;
+        assert_eq!(pointer(&ts), None);
+        // Flags 2 and 4..15 are accepted on receive.
+        assert_eq!(pointer(&[0x44, 8, 5, 2, 0, 0, 0, 0]), None);
+        assert_eq!(pointer(&[0x44, 8, 5, 0x0f, 0, 0, 0, 0]), None);
+        // Full: an overflow counter of 15 can not count this hop (flags octet)...
+        assert_eq!(pointer(&[0x44, 8, 9, 0xf0, 0, 0, 0, 0]), Some(23));
+        assert_eq!(pointer(&[0x44, 8, 9, 0xf1, 0, 0, 0, 0]), Some(23));
+        assert_eq!(pointer(&[0x44, 8, 9, 0xe0, 0, 0, 0, 0]), None);
+        // ... except with prespecified addresses, which Linux leaves alone.
+        assert_eq!(pointer(&[0x44, 12, 13, 0xf3, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        // The overflow counter is not looked at while there is room.
+        assert_eq!(pointer(&[0x44, 8, 5, 0xf0, 0, 0, 0, 0]), None);
+        // A second timestamp points at its type.
+        assert_eq!(pointer(&[0x44, 4, 5, 0, 0x44, 4, 5, 0]), Some(24));
+        assert_eq!(pointer(&[1, 0x44, 4, 5, 0, 0x44, 2, 0]), Some(25));
+    }
+
+    #[test]
+    fn source_routes() {
+        // Length < 3 at the length, pointer < 4 at the pointer.
+        assert_eq!(pointer(&[0x83, 2, 0, 0]), Some(21));
+        assert_eq!(pointer(&[0x89, 3, 3, 0]), Some(22));
+        // Linux checks a second source route's length and pointer before refusing it.
+        assert_eq!(pointer(&[0x83, 3, 4, 0x89, 3, 4, 0, 0]), Some(23));
+        assert_eq!(pointer(&[0x83, 3, 4, 0x89, 3, 3, 0, 0]), Some(25));
+        assert_eq!(pointer(&[0x83, 3, 4, 0x83, 2, 0, 0, 0]), Some(24));
+        // The pointer past the addresses is not an error here (ip_options_rcv_srr's job).
+        assert_eq!(pointer(&[0x83, 7, 8, 192, 0, 2, 1, 0]), None);
+    }
+
+    #[test]
+    fn cipso_is_refused() {
+        // cipso_v4_validate(): length < 8 at the length, otherwise the DOI (octet 2).
+        assert_eq!(pointer(&[0x86, 6, 0, 0, 0, 1, 0, 0]), Some(21));
+        assert_eq!(pointer(&[0x86, 8, 0, 0, 0, 1, 0, 0]), Some(22));
+        assert_eq!(pointer(&[1, 0x86, 10, 0, 0, 0, 3, 1, 2, 0, 0, 0]), Some(23));
+        // Framing still comes first.
+        assert_eq!(pointer(&[0x86, 12, 0, 0]), Some(20));
+    }
+
+    #[test]
+    fn the_first_error_wins() {
+        // A short router alert after a second record route: the record route is first.
+        assert_eq!(pointer(&[7, 3, 4, 7, 3, 4, 0x94, 2]), Some(23));
+        // An error after EOL is padding, not an error.
+        assert_eq!(pointer(&[7, 3, 4, 0, 0x94, 2, 0, 0]), None);
+        // The icmp "rest of header" carries the pointer in its first octet.
         assert_eq!(
-            scan_options(&[0x94, 4, 0, 0, 0x83, 7, 4]),
-            Err(Error::Malformed)
+            scan_options(&[1, 0x94, 2, 0]).unwrap_err().icmp_info(),
+            0x1600_0000
         );
     }
 }
