@@ -39,8 +39,10 @@ drop_reasons! {
     ChainedMbuf => "chained_mbuf",
     /// ARP that is not Ethernet/IPv4, or truncated.
     ArpMalformed => "arp_malformed",
-    /// ARP request for an address that is not ours, gratuitous ARP, or an ARP reply
-    /// (static neighbours only for now).
+    /// ARP request for an address that is not ours, or from a martian sender (127/8,
+    /// 224/4, 0/8 but 0.0.0.0, 255.255.255.255, one of our addresses: `arp_process` only
+    /// answers when `ip_route_input` accepts sender -> target), gratuitous ARP, or an ARP
+    /// reply (static neighbours only for now).
     ArpIgnored => "arp_ignored",
     /// IPv4 version field is not 4 (RFC 1812 5.2.2).
     BadVersion => "bad_version",

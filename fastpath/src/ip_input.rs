@@ -193,7 +193,7 @@ pub fn dispatch<P: PacketBuf>(
 /// Source and destination checks of `ip_route_input_slow` (route_localnet = 0,
 /// accept_local = 0), in the kernel's order.
 #[inline]
-fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReason> {
+pub fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReason> {
     if saddr.is_multicast() || saddr.is_broadcast() {
         return Some(DropReason::MartianSource);
     }

@@ -1308,6 +1308,27 @@ fn arp_ignored_and_malformed() {
             "multicast sender MAC",
             arp(BCAST_MAC, 1, [0x01, 0, 0x5e, 0, 0, 1], HOST_A, [0; 6], R0),
         ),
+        // arp_process answers only if ip_route_input(tip, sip) accepts the sender.
+        (
+            "loopback sender",
+            arp(BCAST_MAC, 1, MAC_A, Ipv4Addr::LOCALHOST, [0; 6], R0),
+        ),
+        (
+            "multicast sender",
+            arp(BCAST_MAC, 1, MAC_A, Ipv4Addr::new(224, 0, 0, 1), [0; 6], R0),
+        ),
+        (
+            "limited broadcast sender",
+            arp(BCAST_MAC, 1, MAC_A, Ipv4Addr::BROADCAST, [0; 6], R0),
+        ),
+        (
+            "0/8 sender",
+            arp(BCAST_MAC, 1, MAC_A, Ipv4Addr::new(0, 1, 2, 3), [0; 6], R0),
+        ),
+        (
+            "sender is another of our addresses",
+            arp(BCAST_MAC, 1, MAC_A, R1, [0; 6], R0),
+        ),
     ];
     for (what, frame) in ignored {
         let out = run(&s, &frame, 0);

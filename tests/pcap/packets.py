@@ -598,20 +598,38 @@ def local_cases() -> list[Case]:
               dst_mac="ff:ff:ff:ff:ff:ff")
     cases.append(Case("echo_subnet_broadcast", f, 0, {"broadcast": 1}, [], ("echo", eid)))
 
-    def arp_req(name, port, target, counters, replies):
+    def arp_req(name, port, target, counters, replies, sender=None):
+        sender = sender or NEIGH_IP[port]
         f = bytes(Ether(dst="ff:ff:ff:ff:ff:ff", src=NEIGH_MAC[port])
-                  / ARP(op=1, hwsrc=NEIGH_MAC[port], psrc=NEIGH_IP[port],
+                  / ARP(op=1, hwsrc=NEIGH_MAC[port], psrc=sender,
                         hwdst="00:00:00:00:00:00", pdst=target))
         outs = [Out(port, check_arp_reply(port, requester_mac=NEIGH_MAC[port],
-                                          requester_ip=NEIGH_IP[port], sender_ip=target))
+                                          requester_ip=sender, sender_ip=target))
                 ] if replies else []
-        return Case(name, f, port, counters, outs, ("arp", target, NEIGH_IP[port]))
+        return Case(name, f, port, counters, outs, ("arp", target, sender))
 
     cases.append(arp_req("arp_who_has_p0", 0, R0_IP, {"arp_replies": 1}, True))
     cases.append(arp_req("arp_who_has_p1", 1, R1_IP, {"arp_replies": 1}, True))
     # Weak host model (Linux arp_ignore=0): any local address is answered on any port.
     cases.append(arp_req("arp_who_has_p1_addr_on_p0", 0, R1_IP, {"arp_replies": 1}, True))
     cases.append(arp_req("arp_who_has_other", 0, "10.0.1.99", {"arp_ignored": 1}, False))
+    # Linux arp_process answers a request (other than a probe) only if
+    # ip_route_input_noref(skb, tip, sip, ...) routes sender -> target as RTN_LOCAL, so a
+    # martian sender gets nothing: loopback, multicast, limited broadcast, 0/8
+    # (ip_route_input_slow: martian_source) or one of our own addresses
+    # (fib_validate_source).
+    for name, sender in (("loopback", "127.0.0.1"), ("multicast", "224.0.0.251"),
+                         ("limited_broadcast", "255.255.255.255"), ("zeronet", "0.1.2.3"),
+                         ("our_p1_address", R1_IP)):
+        cases.append(arp_req(f"arp_from_{name}_sender_ignored", 0, R0_IP, {"arp_ignored": 1},
+                             False, sender=sender))
+    # Sender 0.0.0.0 is a duplicate address probe (RFC 5227): arp_process answers it before
+    # any route lookup, to 0.0.0.0 at the prober's MAC. A class E sender is no martian to
+    # ip_route_input_slow, so it is answered too.
+    cases.append(arp_req("arp_probe_answered", 0, R0_IP, {"arp_replies": 1}, True,
+                         sender="0.0.0.0"))
+    cases.append(arp_req("arp_from_class_e_sender_answered", 0, R0_IP, {"arp_replies": 1},
+                         True, sender="240.0.0.1"))
     return cases
 
 
@@ -709,24 +727,6 @@ def malformed_cases() -> list[Case]:
     return cases
 
 
-def rate_limit_cases(n: int = 200) -> list[Case]:
-    """``n`` TTL=1 packets from distinct sources (so only the global token bucket,
-    icmp_msgs_burst, applies). Outputs and counters are checked by the test itself."""
-    cases = []
-    for i in range(n):
-        src = f"172.17.{i // 200}.{i % 200 + 1}"
-        pkt, ip_id = udp_ip(f"rl{i}", src, "8.8.8.8", ttl=1)
-        f = frame(0, pkt)
-        cases.append(Case(f"rate_limit_{i}", f, 0, {"ttl_exceeded": 1}, [], ("ipid", ip_id)))
-    return cases
-
-
-MAIN_CONFIG = {"p1_mtu": 1280}
-NO_DEFAULT_CONFIG = {"default_route": False,
-                     "extra_routes": ("{ prefix: 172.16.0.0/12, via: 10.0.1.2 }",)}
-
-
-def same_destination_cases() -> list[Case]:
 def with_options(ip: bytes, options: bytes) -> bytes:
     """``ip`` (a 20-byte header and its payload) with raw ``options`` bytes inserted after
     the header (a multiple of 4 bytes), IHL, total length and checksum fixed. scapy's own
@@ -816,6 +816,24 @@ def bad_option_cases() -> list[Case]:
     return cases
 
 
+def rate_limit_cases(n: int = 200) -> list[Case]:
+    """``n`` TTL=1 packets from distinct sources (so only the global token bucket,
+    icmp_msgs_burst, applies). Outputs and counters are checked by the test itself."""
+    cases = []
+    for i in range(n):
+        src = f"172.17.{i // 200}.{i % 200 + 1}"
+        pkt, ip_id = udp_ip(f"rl{i}", src, "8.8.8.8", ttl=1)
+        f = frame(0, pkt)
+        cases.append(Case(f"rate_limit_{i}", f, 0, {"ttl_exceeded": 1}, [], ("ipid", ip_id)))
+    return cases
+
+
+MAIN_CONFIG = {"p1_mtu": 1280}
+NO_DEFAULT_CONFIG = {"default_route": False,
+                     "extra_routes": ("{ prefix: 172.16.0.0/12, via: 10.0.1.2 }",)}
+
+
+def same_destination_cases() -> list[Case]:
     """One burst of packets mostly to the same destination, in this order: a decision reused
     from the previous packet (a route hint, Linux ip_extract_route_hint) must never skip the
     per-packet checks (TTL, MTU/DF, source) nor leak between route types. Config: main."""
