@@ -68,10 +68,8 @@ pub fn info(port_id: u16) -> Result<PortInfo, DpdkError> {
     })?;
     let mut name = [0 as c_char; 64];
     // SAFETY: `name` has room for RTE_ETH_NAME_MAX_LEN (64) bytes, as the API requires.
-    check(
-        || format!("rte_eth_dev_get_name_by_port({port_id})"),
-        unsafe { dpdk_sys::rte_eth_dev_get_name_by_port(port_id, name.as_mut_ptr()) },
-    )?;
+    let rc = unsafe { dpdk_sys::rte_eth_dev_get_name_by_port(port_id, name.as_mut_ptr()) };
+    check(|| format!("rte_eth_dev_get_name_by_port({port_id})"), rc)?;
     let driver = if di.driver_name.is_null() {
         String::new()
     } else {
@@ -101,6 +99,9 @@ pub fn configure(port_id: u16, setup: &PortSetup, pool: &Mempool) -> Result<(), 
     let mut conf = dpdk_sys::rte_eth_conf::default();
     conf.rxmode.mtu = setup.mtu as u32;
     // SAFETY: `conf` is a valid, fully initialised configuration for the call.
+    let rc = unsafe {
+        dpdk_sys::rte_eth_dev_configure(port_id, setup.rx_queues, setup.tx_queues, &conf)
+    };
     check(
         || {
             format!(
@@ -108,41 +109,34 @@ pub fn configure(port_id: u16, setup: &PortSetup, pool: &Mempool) -> Result<(), 
                 setup.rx_queues, setup.tx_queues
             )
         },
-        unsafe {
-            dpdk_sys::rte_eth_dev_configure(port_id, setup.rx_queues, setup.tx_queues, &conf)
-        },
+        rc,
     )?;
     let (mut nrx, mut ntx) = (setup.rx_desc, setup.tx_desc);
     // SAFETY: valid out-pointers; the port is configured.
-    check(
-        || format!("adjusting descriptors of port {port_id}"),
-        unsafe { dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut nrx, &mut ntx) },
-    )?;
+    let rc = unsafe { dpdk_sys::rte_eth_dev_adjust_nb_rx_tx_desc(port_id, &mut nrx, &mut ntx) };
+    check(|| format!("adjusting descriptors of port {port_id}"), rc)?;
     // SAFETY: plain query on a valid port.
     let socket = unsafe { dpdk_sys::rte_eth_dev_socket_id(port_id) } as u32;
     for q in 0..setup.rx_queues {
         // SAFETY: NULL rx_conf selects the driver's defaults; `pool` outlives the port
         // (the owner closes ports before dropping the pool).
-        check(
-            || format!("setting up rx queue {q} of port {port_id}"),
-            unsafe {
-                dpdk_sys::rte_eth_rx_queue_setup(
-                    port_id,
-                    q,
-                    nrx,
-                    socket,
-                    std::ptr::null(),
-                    pool.as_ptr(),
-                )
-            },
-        )?;
+        let rc = unsafe {
+            dpdk_sys::rte_eth_rx_queue_setup(
+                port_id,
+                q,
+                nrx,
+                socket,
+                std::ptr::null(),
+                pool.as_ptr(),
+            )
+        };
+        check(|| format!("setting up rx queue {q} of port {port_id}"), rc)?;
     }
     for q in 0..setup.tx_queues {
         // SAFETY: NULL tx_conf selects the driver's defaults.
-        check(
-            || format!("setting up tx queue {q} of port {port_id}"),
-            unsafe { dpdk_sys::rte_eth_tx_queue_setup(port_id, q, ntx, socket, std::ptr::null()) },
-        )?;
+        let rc =
+            unsafe { dpdk_sys::rte_eth_tx_queue_setup(port_id, q, ntx, socket, std::ptr::null()) };
+        check(|| format!("setting up tx queue {q} of port {port_id}"), rc)?;
     }
     // Drivers that cannot change their MTU (pcap, af_packet on some kernels) still forward:
     // the pipeline enforces the configured MTU in software.
