@@ -17,6 +17,7 @@ suite() { # suite NAME COMMAND...
 suite "rust tests" cargo test --workspace --release
 suite "pcap tests" /usr/bin/python3 -m pytest tests/pcap -q
 suite "policy routing vs Linux" /usr/bin/python3 -m pytest tests/rib -q
+suite "control plane (socket, prompt, route load)" /usr/bin/python3 -m pytest tests/ctl -q
 suite "lab" env LAB_SKIP_SETUP=1 scripts/lab.sh
 
 echo

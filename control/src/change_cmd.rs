@@ -1,6 +1,6 @@
 //! The commands that change routing at run time (iproute2's syntax, parsed and checked by
 //! `conf::cli` and `conf::Config::check_*` exactly as the YAML is): `route add|del|replace`,
-//! `route load`, `rule add|del`, `nexthop add|del|show`. Each change goes into the RIB (or
+//! `rule add|del`, `nexthop add|del|show`. Each change goes into the RIB (or
 //! the rules) and is published at once as a new snapshot; workers switch at their next
 //! burst without pausing.
 
@@ -10,8 +10,6 @@ use crate::router::Router;
 use conf::Config;
 use fastpath::fib::{Prefix, Rule};
 use std::fmt::Write;
-use std::io::IsTerminal;
-use std::time::Instant;
 
 fn prefix(n: &conf::Ipv4Net) -> Prefix {
     Prefix::new(n.addr(), n.prefix_len())
@@ -36,11 +34,12 @@ pub fn route_add(
     let (rc, _) = conf::cli::parse_route_in(words, &cfg.tables)?;
     cfg.check_route(&rc)?;
     let route =
-        compile::route_type(cfg, router, &rc.target).ok_or("route add: no such nexthop id")?;
+        compile::route_type(cfg, router, &rc.target).map_err(|e| format!("route add: {e}"))?;
     let r = RibRoute {
         metric: rc.metric,
         route,
         source: Source::Cli,
+        nhid: compile::nhid(&rc.target),
     };
     let p = prefix(&rc.prefix);
     if replace {
@@ -62,9 +61,11 @@ pub fn route_add(
 pub fn route_del(cfg: &Config, router: &mut Router, words: &[&str]) -> Result<String, String> {
     let m = conf::cli::parse_route_match(words, &cfg.tables)?;
     let route = match &m.target {
-        Some(t) => {
-            Some(compile::route_type(cfg, router, t).ok_or("route del: no such nexthop id")?)
-        }
+        // A route through a port or gateway that does not exist cannot be there (ESRCH).
+        Some(t) => Some(
+            compile::route_type(cfg, router, t)
+                .map_err(|e| format!("route del: no such route: {} {e}", m.prefix))?,
+        ),
         None => None,
     };
     router
@@ -76,100 +77,6 @@ pub fn route_del(cfg: &Config, router: &mut Router, words: &[&str]) -> Result<St
         "ok ({n} FIB change(s), genid {})\n",
         router.work.genid
     ))
-}
-
-/// `route load FILE via A [via B ...] [table T] [metric M]`: a route file, as in the
-/// config's `route_files`, with a progress bar on a terminal.
-pub fn route_load(cfg: &Config, router: &mut Router, words: &[&str]) -> Result<String, String> {
-    const USAGE: &str = "route load FILE via ADDR [via ADDR ...] [table T] [metric N]";
-    let (file, mut rest) = words.split_first().ok_or(format!("usage: {USAGE}"))?;
-    let mut rf = conf::RouteFileConf {
-        path: file.into(),
-        via: Vec::new(),
-        metric: 0,
-        table: fastpath::fib::TABLE_MAIN,
-    };
-    while let [k, v, tail @ ..] = rest {
-        match *k {
-            "via" => rf.via.push(
-                v.parse()
-                    .map_err(|_| format!("route load: {v:?} is not an IPv4 address"))?,
-            ),
-            "metric" => {
-                rf.metric = v
-                    .parse()
-                    .map_err(|_| format!("route load: metric {v:?} is not a number"))?
-            }
-            "table" => {
-                rf.table = cfg
-                    .table_id(v)
-                    .ok_or_else(|| format!("route load: unknown table {v:?}"))?
-            }
-            _ => return Err(format!("route load: unknown keyword {k:?}; usage: {USAGE}")),
-        }
-        rest = tail;
-    }
-    if !rest.is_empty() || rf.via.is_empty() {
-        return Err(format!("usage: {USAGE}"));
-    }
-    if !rf.path.exists() {
-        return Err(format!("route load: {}: no such file", rf.path.display()));
-    }
-    let mut routes = Vec::with_capacity(rf.via.len());
-    for gw in &rf.via {
-        if cfg.port_for_gateway(*gw).is_none() {
-            return Err(format!("route load: via {gw}: no port can reach it"));
-        }
-        routes.push((*gw, compile::gateway_route(cfg, router, *gw, None)));
-    }
-    let tty = std::io::stderr().is_terminal();
-    let t = Instant::now();
-    let (mut added, mut exists) = (0usize, 0usize);
-    let n = conf::route_file::read(&rf, |net, gw| {
-        let route = routes
-            .iter()
-            .find(|r| r.0 == gw)
-            .expect("gateway from via")
-            .1;
-        match router.rib.add(
-            rf.table,
-            prefix(&net),
-            RibRoute {
-                metric: rf.metric,
-                route,
-                source: Source::File,
-            },
-        ) {
-            Ok(()) => added += 1,
-            Err(_) => exists += 1,
-        }
-        if tty && (added + exists) % 50_000 == 0 {
-            eprint!(
-                "\rroute load: {:>9} routes  {:>5.1} s",
-                added + exists,
-                t.elapsed().as_secs_f64()
-            );
-        }
-    })
-    .map_err(|e| e.to_string())?;
-    if tty {
-        eprintln!(
-            "\rroute load: {n:>9} routes  {:>5.1} s  done",
-            t.elapsed().as_secs_f64()
-        );
-    }
-    let read = t.elapsed();
-    let changes = router.commit();
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "loaded {n} routes from {} in {:.2} s ({added} added, {exists} already present), {changes} FIB changes published in {:.2} s, genid {}",
-        rf.path.display(),
-        read.as_secs_f64(),
-        (t.elapsed() - read).as_secs_f64(),
-        router.work.genid
-    );
-    Ok(out)
 }
 
 /// `rule add ...`.
@@ -228,45 +135,32 @@ pub fn nexthop_add(
     Ok("ok\n".into())
 }
 
-/// `nexthop del id N`: refused while a route in the RIB goes where it goes.
+/// `nexthop del id N`: the object and, as in Linux, the routes that use it. Refused
+/// while it is a member of a group.
 pub fn nexthop_del(
     cfg: &mut Config,
     router: &mut Router,
     words: &[&str],
 ) -> Result<String, String> {
     let id = conf::cli::parse_nexthop_id(words)?;
-    let (_, rt) = *router
-        .nh_objects
-        .get(&id)
-        .ok_or_else(|| format!("nexthop del: no nexthop id {id}"))?;
-    let users = router
-        .rib
-        .table_ids()
-        .iter()
-        .map(|&t| {
-            router
-                .rib
-                .routes(t)
-                .iter()
-                .filter(|r| r.1.route == rt)
-                .count()
-        })
-        .sum::<usize>();
-    if users > 0 {
+    if !router.nh_objects.contains_key(&id) {
+        return Err(format!("nexthop del: no nexthop id {id}"));
+    }
+    let in_group = |n: &conf::NexthopConf| matches!(&n.kind, conf::NexthopKind::Group(m) if m.iter().any(|(g, _)| *g == id));
+    if let Some(g) = cfg.nexthops.iter().find(|n| in_group(n)) {
         return Err(format!(
-            "nexthop del: id {id} is in use by {users} route(s)"
+            "nexthop del: id {id} is a member of group {}",
+            g.id
         ));
     }
-    if cfg
-        .nexthops
-        .iter()
-        .any(|n| matches!(&n.kind, conf::NexthopKind::Group(m) if m.iter().any(|(g, _)| *g == id)))
-    {
-        return Err(format!("nexthop del: id {id} is a member of a group"));
-    }
+    let routes = router.rib.del_nhid(id);
     router.nh_objects.remove(&id);
     cfg.nexthops.retain(|n| n.id != id);
-    Ok("ok\n".into())
+    let changes = router.commit();
+    Ok(format!(
+        "ok: deleted nexthop {id} and its {routes} route(s) ({changes} FIB change(s), genid {})\n",
+        router.work.genid
+    ))
 }
 
 /// `nexthop show` (`ip nexthop` layout).

@@ -3,10 +3,11 @@
 //! `quit`.
 
 use crate::dataplane::Dataplane;
+use crate::load::Load;
 use crate::router::Router;
 use crate::show::{self, LastShow};
-use crate::{change_cmd, routes_cmd};
-use conf::Config;
+use crate::{change_cmd, load, routes_cmd};
+use conf::{quote, Config};
 use fastpath::dpdk::port;
 use fastpath::fib::{FlowKey, Prefix, TABLE_MAIN};
 use fastpath::stats::StatsSnapshot;
@@ -45,17 +46,30 @@ Commands:
   quit                                   stop forwarding, print final stats, exit
 ";
 
-/// The result of one command.
-pub struct Reply {
-    pub text: String,
-    pub quit: bool,
+/// The answer to a command, whole or a piece at a time.
+#[derive(Debug)]
+pub enum Reply {
+    /// The whole answer, or its last piece; `quit`: stop once it is out.
+    Done { text: String, quit: bool },
+    /// A piece of a long answer; [`Control::resume`] with the cursor gives the next.
+    Part { text: String, cursor: Cursor },
 }
 
 impl Reply {
     fn ok(text: String) -> Reply {
-        Reply { text, quit: false }
+        Reply::Done { text, quit: false }
     }
 }
+
+/// Where a long listing stopped: `route show` resumes after the last prefix it showed.
+#[derive(Debug, Clone, Copy)]
+pub struct Cursor {
+    table: u32,
+    after: Prefix,
+}
+
+/// Prefixes per piece of a `route show` (about 80 KB of text).
+const SHOW_CHUNK: usize = 1024;
 
 /// Everything the commands read or change. Owned by the control core.
 pub struct Control {
@@ -64,6 +78,8 @@ pub struct Control {
     pub router: Router,
     last_show: Vec<Option<LastShow>>,
     fwd_base: Vec<StatsSnapshot>,
+    /// A `route load` reading its file.
+    load: Option<Load>,
 }
 
 impl Control {
@@ -76,15 +92,98 @@ impl Control {
             router,
             last_show: vec![None; n],
             fwd_base,
+            load: None,
         }
     }
 
-    /// Runs one command line.
-    pub fn execute(&mut self, line: &str) -> Reply {
+    /// Runs one command line. None: the answer comes later from [`Control::poll`] (a
+    /// `route load` has started reading its file).
+    pub fn execute(&mut self, line: &str) -> Option<Reply> {
         let words: Vec<&str> = line.split_whitespace().collect();
-        match self.dispatch(&words) {
-            Ok(r) => r,
-            Err(e) => Reply::ok(format!("error: {e}\n")),
+        if let ["route", "load", rest @ ..] = words.as_slice() {
+            if let Some(l) = &self.load {
+                return Some(error(format!(
+                    "route load: one is running already ({})",
+                    l.progress()
+                )));
+            }
+            return match load::start(&self.cfg, &mut self.router, rest) {
+                Ok(l) => {
+                    self.load = Some(l);
+                    None
+                }
+                Err(e) => Some(error(e)),
+            };
+        }
+        Some(self.dispatch(&words).unwrap_or_else(error))
+    }
+
+    /// The answer to a `route load` once its file has been read (and its routes
+    /// published, or nothing changed on an error).
+    pub fn poll(&mut self) -> Option<Reply> {
+        let done = self.load.as_mut()?.finish(&mut self.router)?;
+        self.load = None;
+        Some(match done {
+            Ok(text) => Reply::ok(text),
+            Err(e) => error(e),
+        })
+    }
+
+    /// Runs `line` to the end, waiting for a `route load` (unless `stop` says to give up:
+    /// then None) and reading every piece of a long answer; hands the text to `out`.
+    /// Returns whether it was `quit`.
+    pub fn run(
+        &mut self,
+        line: &str,
+        stop: impl Fn() -> bool,
+        mut out: impl FnMut(&str),
+    ) -> Option<bool> {
+        let mut reply = match self.execute(line) {
+            Some(r) => r,
+            None => loop {
+                if let Some(r) = self.poll() {
+                    break r;
+                }
+                if stop() {
+                    self.load = None;
+                    return None;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            },
+        };
+        loop {
+            match reply {
+                Reply::Done { text, quit } => {
+                    out(&text);
+                    return Some(quit);
+                }
+                Reply::Part { text, cursor } => {
+                    out(&text);
+                    reply = self.resume(cursor);
+                }
+            }
+        }
+    }
+
+    /// The next piece of a long answer.
+    pub fn resume(&mut self, c: Cursor) -> Reply {
+        self.route_show(c.table, Some(c.after))
+    }
+
+    /// One piece of `route show` (the table's routes after `after`).
+    fn route_show(&self, table: u32, after: Option<Prefix>) -> Reply {
+        let mut text = String::new();
+        let (routes, last) = self.router.rib.routes_after(table, after, SHOW_CHUNK);
+        routes_cmd::show(&mut text, &self.cfg, &self.router.work, table, &routes);
+        if after.is_none() && routes.is_empty() {
+            text.push_str("no routes\n");
+        }
+        match last {
+            Some(after) => Reply::Part {
+                text,
+                cursor: Cursor { table, after },
+            },
+            None => Reply::ok(text),
         }
     }
 
@@ -94,8 +193,8 @@ impl Control {
             [] => {}
             ["help"] | ["?"] => out.push_str(HELP),
             ["quit"] | ["exit"] => {
-                return Ok(Reply {
-                    text: String::new(),
+                return Ok(Reply::Done {
+                    text: "Stopping forwarding.\n".into(),
                     quit: true,
                 })
             }
@@ -156,17 +255,14 @@ impl Control {
                 }
             }
             ["show", "fib", "stats"] => {
-                routes_cmd::fib_stats(&mut out, &self.router.rib, &self.router.work)
+                routes_cmd::fib_stats(&mut out, &self.cfg, &self.router.rib, &self.router.work)
             }
-            ["rule", "show"] | ["rule"] => routes_cmd::rules(&mut out, &self.router.work),
+            ["rule", "show"] | ["rule"] => routes_cmd::rules(&mut out, &self.cfg),
             ["route", verb @ ("add" | "replace" | "append"), rest @ ..] => {
                 out = change_cmd::route_add(&self.cfg, &mut self.router, rest, *verb == "replace")?
             }
             ["route", "del" | "delete", rest @ ..] => {
                 out = change_cmd::route_del(&self.cfg, &mut self.router, rest)?
-            }
-            ["route", "load", rest @ ..] => {
-                out = change_cmd::route_load(&self.cfg, &mut self.router, rest)?
             }
             ["rule", "add", rest @ ..] => {
                 out = change_cmd::rule_add(&mut self.cfg, &mut self.router, rest)?
@@ -182,12 +278,25 @@ impl Control {
             }
             ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.router),
             ["route", "show", rest @ ..] | ["route", "list", rest @ ..] => {
-                let (table, prefix) = parse_show(rest)?;
-                routes_cmd::show(&mut out, &self.router.rib, &self.router.work, table, prefix);
+                let (table, prefix) = parse_show(&self.cfg, rest)?;
+                let Some(p) = prefix else {
+                    return Ok(self.route_show(table, None));
+                };
+                let routes = self.router.rib.routes_of(table, p);
+                routes_cmd::show(&mut out, &self.cfg, &self.router.work, table, &routes);
+                if routes.is_empty() {
+                    let _ = writeln!(out, "no routes for {p}");
+                }
             }
             ["route", "get", rest @ ..] => {
                 let key = self.parse_get(rest)?;
-                routes_cmd::get(&mut out, &self.router.rib, &self.router.work, &key)?;
+                routes_cmd::get(
+                    &mut out,
+                    &self.cfg,
+                    &self.router.rib,
+                    &self.router.work,
+                    &key,
+                );
             }
             _ => return Err(self.unknown(w)),
         }
@@ -212,9 +321,10 @@ impl Control {
         let by_name = self.router.work.iface_by_name(which).map(usize::from);
         match which.parse::<usize>().ok().or(by_name) {
             Some(i) if i < n => Ok(vec![i]),
-            Some(i) => Err(format!("no port {i}: ports are 0..{}", n - 1)),
+            Some(i) => Err(format!("no port {i}: ports are 0..{}", n.saturating_sub(1))),
             None => Err(format!(
-                "expected \"all\", a port number or a port name, got {which:?}"
+                "expected \"all\", a port number or a port name, got {}",
+                quote(which)
             )),
         }
     }
@@ -223,7 +333,7 @@ impl Control {
     fn parse_get(&self, w: &[&str]) -> Result<FlowKey, String> {
         let addr = |s: &str| {
             s.parse::<Ipv4Addr>()
-                .map_err(|_| format!("route get: {s:?} is not an IPv4 address"))
+                .map_err(|_| format!("route get: {} is not an IPv4 address", quote(s)))
         };
         let (first, rest) = w
             .split_first()
@@ -233,7 +343,7 @@ impl Control {
         while let Some(k) = it.next() {
             let v = it
                 .next()
-                .ok_or_else(|| format!("route get: {k} needs a value"))?;
+                .ok_or_else(|| format!("route get: {} needs a value", quote(k)))?;
             match *k {
                 "from" => key.saddr = addr(v)?,
                 "iif" => {
@@ -241,14 +351,20 @@ impl Control {
                         self.router
                             .work
                             .iface_by_name(v)
-                            .ok_or_else(|| format!("route get: no port named {v:?}"))?,
+                            .ok_or_else(|| format!("route get: no port named {}", quote(v)))?,
                     )
                 }
                 "tos" => {
-                    key.tos = parse_u8(v)
-                        .ok_or_else(|| format!("route get: tos {v:?} is not a number 0..255"))?
+                    key.tos = parse_u8(v).ok_or_else(|| {
+                        format!("route get: tos {} is not a number 0..255", quote(v))
+                    })?
                 }
-                _ => return Err(format!("route get: unknown keyword {k:?} (from, iif, tos)")),
+                _ => {
+                    return Err(format!(
+                        "route get: unknown keyword {} (from, iif, tos)",
+                        quote(k)
+                    ))
+                }
             }
         }
         Ok(key)
@@ -258,16 +374,25 @@ impl Control {
         let known = [
             "help", "show", "clear", "route", "rule", "nexthop", "quit", "exit",
         ];
-        if known.contains(&w[0]) {
-            format!("bad arguments for {:?}: see \"help\"", w.join(" "))
-        } else {
-            format!("unknown command {:?}: see \"help\"", w[0])
+        match w.first() {
+            Some(first) if known.contains(first) => {
+                format!("bad arguments for {}: see \"help\"", quote(&w.join(" ")))
+            }
+            first => format!(
+                "unknown command {}: see \"help\"",
+                quote(first.unwrap_or(&""))
+            ),
         }
     }
 }
 
-/// `[table T] [PREFIX]` of `route show`.
-fn parse_show(w: &[&str]) -> Result<(u32, Option<Prefix>), String> {
+/// A one-line error reply, cut to a sane length whatever it quotes.
+fn error(e: String) -> Reply {
+    Reply::ok(format!("error: {}\n", conf::clip(&e)))
+}
+
+/// `[table T] [PREFIX]` of `route show`; T is a number or a table name.
+fn parse_show(cfg: &Config, w: &[&str]) -> Result<(u32, Option<Prefix>), String> {
     let mut table = TABLE_MAIN;
     let mut prefix = None;
     let mut it = w.iter();
@@ -275,20 +400,14 @@ fn parse_show(w: &[&str]) -> Result<(u32, Option<Prefix>), String> {
         match *k {
             "table" => {
                 let v = it.next().ok_or("route show: table needs a value")?;
-                table = match *v {
-                    "local" => fastpath::fib::TABLE_LOCAL,
-                    "main" => TABLE_MAIN,
-                    "default" => fastpath::fib::TABLE_DEFAULT,
-                    n => n.parse().map_err(|_| {
-                        format!("route show: table {n:?} is not a number or local/main/default")
-                    })?,
-                };
+                table = cfg.table_id(v).ok_or_else(|| {
+                    format!("route show: table {}: no such table (a number, local, main, default or a name from `tables`)", quote(v))
+                })?;
             }
             p => {
-                prefix = Some(
-                    parse_prefix(p)
-                        .ok_or_else(|| format!("route show: {p:?} is not a prefix (A.B.C.D/N)"))?,
-                )
+                prefix = Some(parse_prefix(p).ok_or_else(|| {
+                    format!("route show: {} is not a prefix (A.B.C.D/N)", quote(p))
+                })?)
             }
         }
     }

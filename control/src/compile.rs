@@ -79,13 +79,14 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
                         metric: 0,
                         route,
                         source: Source::Kernel,
+                        nhid: None,
                     },
                 );
             }
         }
     }
     for nh in &cfg.nexthops {
-        let rt = nexthop_object(cfg, &mut router, nh)?;
+        let rt = nexthop_object(cfg, &mut router, nh).expect("validated");
         router.nh_objects.insert(nh.id, (nh.clone(), rt));
     }
     for n in &cfg.neighbors {
@@ -106,6 +107,7 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
                 metric: r.metric,
                 route,
                 source: Source::Static,
+                nhid: nhid(&r.target),
             },
         );
         report.static_routes += 1;
@@ -114,7 +116,10 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
     for rf in &cfg.route_files {
         let mut by_gw: FxHashMap<Ipv4Addr, RouteType> = FxHashMap::default();
         for gw in &rf.via {
-            by_gw.insert(*gw, gateway_route(cfg, &mut router, *gw, None));
+            by_gw.insert(
+                *gw,
+                gateway_route(cfg, &mut router, *gw, None).expect("validated"),
+            );
         }
         report.file_routes += conf::route_file::read(rf, |net, gw| {
             let p = Prefix::new(net.addr(), net.prefix_len());
@@ -126,6 +131,7 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
                     metric: rf.metric,
                     route: by_gw[&gw],
                     source: Source::File,
+                    nhid: None,
                 },
             );
         })?;
@@ -144,53 +150,80 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
 }
 
 /// A unicast route through `gw` (out of `dev` when given, else the port that reaches it).
+/// Fails, with the reason, when `dev` is not a port or no port reaches `gw`: the YAML and
+/// `route add` have checked that already, `route del` has not (it only names a route).
 pub fn gateway_route(
     cfg: &Config,
     router: &mut Router,
     gw: Ipv4Addr,
     dev: Option<&str>,
-) -> RouteType {
-    let iface = dev
-        .and_then(|d| cfg.port_index(d))
-        .or_else(|| cfg.port_for_gateway(gw))
-        .expect("validated") as IfIndex;
-    RouteType::Unicast(router.work.nexthops.intern(Nexthop {
+) -> Result<RouteType, String> {
+    let iface = match dev {
+        Some(d) => port(cfg, d)?,
+        None => cfg
+            .port_for_gateway(gw)
+            .ok_or_else(|| format!("via {gw}: no port reaches it"))? as IfIndex,
+    };
+    Ok(RouteType::Unicast(router.work.nexthops.intern(Nexthop {
         iface,
         gateway: Some(gw),
-    }))
+    })))
+}
+
+fn port(cfg: &Config, dev: &str) -> Result<IfIndex, String> {
+    cfg.port_index(dev)
+        .map(|i| i as IfIndex)
+        .ok_or_else(|| format!("dev {}: no such port", conf::quote(dev)))
 }
 
 /// A route to destinations on-link on port `dev`.
-fn onlink_route(cfg: &Config, router: &mut Router, dev: &str) -> RouteType {
-    let iface = cfg.port_index(dev).expect("validated") as IfIndex;
-    RouteType::Unicast(router.work.nexthops.intern(Nexthop {
-        iface,
+fn onlink_route(cfg: &Config, router: &mut Router, dev: &str) -> Result<RouteType, String> {
+    Ok(RouteType::Unicast(router.work.nexthops.intern(Nexthop {
+        iface: port(cfg, dev)?,
         gateway: None,
-    }))
+    })))
 }
 
-/// The FIB route type of a configured target (None: an `nhid` that does not exist).
-pub fn route_type(cfg: &Config, router: &mut Router, target: &RouteTarget) -> Option<RouteType> {
-    Some(match target {
-        RouteTarget::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref()),
-        RouteTarget::Dev(dev) => onlink_route(cfg, router, dev),
+/// The FIB route type of a configured target, or why there is none (a port that does not
+/// exist, a gateway no port reaches, an `nhid` that does not exist).
+pub fn route_type(
+    cfg: &Config,
+    router: &mut Router,
+    target: &RouteTarget,
+) -> Result<RouteType, String> {
+    Ok(match target {
+        RouteTarget::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref())?,
+        RouteTarget::Dev(dev) => onlink_route(cfg, router, dev)?,
         RouteTarget::Multipath(list) => {
-            let members = list
-                .iter()
-                .map(
-                    |n| match gateway_route(cfg, router, n.gateway, n.dev.as_deref()) {
-                        RouteType::Unicast(nh) => (nh, n.weight),
-                        _ => unreachable!("gateway_route is unicast"),
-                    },
-                )
-                .collect();
+            let mut members = Vec::with_capacity(list.len());
+            for n in list {
+                if let RouteType::Unicast(nh) =
+                    gateway_route(cfg, router, n.gateway, n.dev.as_deref())?
+                {
+                    members.push((nh, n.weight));
+                }
+            }
             RouteType::Multipath(router.work.nexthops.intern_group(members))
         }
-        RouteTarget::Nhid(id) => router.nh_objects.get(id)?.1,
+        RouteTarget::Nhid(id) => {
+            router
+                .nh_objects
+                .get(id)
+                .ok_or_else(|| format!("nhid {id}: no such nexthop"))?
+                .1
+        }
         RouteTarget::Blackhole => RouteType::Blackhole,
         RouteTarget::Unreachable => RouteType::Unreachable,
         RouteTarget::Prohibit => RouteType::Prohibit,
     })
+}
+
+/// The next-hop object a route target names (`nhid N`).
+pub fn nhid(target: &RouteTarget) -> Option<u32> {
+    match target {
+        RouteTarget::Nhid(id) => Some(*id),
+        _ => None,
+    }
 }
 
 /// What routes with `nhid` of this next-hop object become.
@@ -198,19 +231,17 @@ pub fn nexthop_object(
     cfg: &Config,
     router: &mut Router,
     nh: &conf::NexthopConf,
-) -> Result<RouteType, conf::ConfError> {
+) -> Result<RouteType, String> {
     Ok(match &nh.kind {
-        NexthopKind::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref()),
-        NexthopKind::Dev(dev) => onlink_route(cfg, router, dev),
+        NexthopKind::Via { gateway, dev } => gateway_route(cfg, router, *gateway, dev.as_deref())?,
+        NexthopKind::Dev(dev) => onlink_route(cfg, router, dev)?,
         NexthopKind::Blackhole => RouteType::Blackhole,
         NexthopKind::Group(members) => {
             let mut m = Vec::new();
             for (id, w) in members {
                 match router.nh_objects.get(id).map(|o| o.1) {
                     Some(RouteType::Unicast(n)) => m.push((n, *w)),
-                    _ => {
-                        unreachable!("validated: group members are single next hops defined before")
-                    }
+                    _ => return Err(format!("group member {id} is not a single next hop")),
                 }
             }
             RouteType::Multipath(router.work.nexthops.intern_group(m))
@@ -317,14 +348,7 @@ routes:
             s.neigh.lookup(0, "10.0.1.2".parse().unwrap()),
             Some(EthernetAddress([2, 0, 0, 0, 1, 2]))
         );
-        assert_eq!(
-            router
-                .rib
-                .routes(TABLE_MAIN)
-                .iter()
-                .filter(|r| r.0.to_string() == "198.51.100.0/24")
-                .count(),
-            2
-        );
+        let p = Prefix::new("198.51.100.0".parse().unwrap(), 24);
+        assert_eq!(router.rib.routes_of(TABLE_MAIN, p).len(), 2);
     }
 }

@@ -1,28 +1,73 @@
 //! The control socket: a Unix stream socket on which each line is one command; the reply
-//! text follows, then the server closes the connection after the last line. Commands run on
-//! the control core like those typed at the prompt. `fastpath-ctl` is the client.
+//! text follows, and the server closes the connection once the client has closed its
+//! side and the last reply is out. Commands run on the control core like those typed at
+//! the prompt. `fastpath-ctl` is the client.
+//!
+//! Bounded, so that no client can pin memory or lock the others out: a long reply (`route
+//! show` of a full table is tens of MB) is produced a piece at a time as the client reads
+//! it (each piece is asked of the control core again, as a netlink dump is); a client that
+//! reads nothing for [`WRITE_TIMEOUT`] is dropped; a command line is at most [`LINE_MAX`]
+//! bytes; at most [`MAX_CLIENTS`] connections are served at once, and when all are taken
+//! one makes room for the newcomer: the one waiting longest for a command, else one whose
+//! reader has taken nothing for a second.
 
-use crate::commands::Reply;
-use std::io::{BufRead, BufReader, Write};
+use crate::commands::{Cursor, Reply};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Longest command line, in bytes.
+pub const LINE_MAX: usize = 64 << 10;
+/// Connections served at once.
+pub const MAX_CLIENTS: usize = 16;
+/// A client that accepts no byte of its reply for this long is dropped.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that sends no command for this long is dropped.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a client asks the control core.
+pub enum Command {
+    /// A command line.
+    Line(String),
+    /// The next piece of a long reply.
+    Resume(Cursor),
+}
 
 /// A command for the control core and where to send its reply.
 pub struct Request {
-    pub line: String,
+    pub cmd: Command,
     pub reply: Sender<Reply>,
 }
 
-/// Sends one line to the control core and waits for its reply (None if it has exited).
-pub fn ask(tx: &Sender<Request>, line: &str) -> Option<Reply> {
+/// Sends one request to the control core and waits for its reply (None if it has exited).
+fn ask_once(tx: &Sender<Request>, cmd: Command) -> Option<Reply> {
     let (rtx, rrx) = mpsc::channel();
-    tx.send(Request {
-        line: line.to_owned(),
-        reply: rtx,
-    })
-    .ok()?;
+    tx.send(Request { cmd, reply: rtx }).ok()?;
     rrx.recv().ok()
+}
+
+/// Runs `line` on the control core and hands each piece of the reply to `sink`, which
+/// returns false to stop (the reader has gone, or the user interrupted the listing).
+/// Returns whether the command was `quit`, or None if the control core has exited.
+pub fn ask(tx: &Sender<Request>, line: &str, mut sink: impl FnMut(&str) -> bool) -> Option<bool> {
+    let mut reply = ask_once(tx, Command::Line(line.to_owned()))?;
+    loop {
+        match reply {
+            Reply::Done { text, quit } => {
+                sink(&text);
+                return Some(quit);
+            }
+            Reply::Part { text, cursor } => {
+                if !sink(&text) {
+                    return Some(false);
+                }
+                reply = ask_once(tx, Command::Resume(cursor))?;
+            }
+        }
+    }
 }
 
 /// Binds the socket, refusing to steal it from a live instance; removes a stale one.
@@ -42,24 +87,174 @@ pub fn bind(path: &Path) -> Result<UnixListener, String> {
     UnixListener::bind(path).map_err(|e| format!("control socket {}: {e}", path.display()))
 }
 
-/// Serves connections until the control core goes away. Runs on its own thread.
+/// A client that made no progress for this long may be dropped to make room.
+const STALLED: Duration = Duration::from_secs(1);
+
+/// A served connection, as the acceptor sees it.
+struct Client {
+    id: u64,
+    /// To shut it down when it must make room.
+    conn: UnixStream,
+    /// When it last made progress: a command read, or a piece of a reply taken.
+    progress: Instant,
+    /// Waiting for its next command (not running one).
+    waiting: bool,
+}
+
+type Clients = Arc<Mutex<Vec<Client>>>;
+
+/// Serves connections until the control core goes away. Runs on its own thread; each
+/// connection gets a thread of its own, at most [`MAX_CLIENTS`] at once.
 pub fn serve(listener: UnixListener, tx: Sender<Request>) {
-    for conn in listener.incoming() {
-        let Ok(conn) = conn else { continue };
-        let tx = tx.clone();
-        std::thread::spawn(move || handle(conn, &tx));
+    let clients: Clients = Arc::default();
+    for (id, conn) in (0u64..).zip(listener.incoming()) {
+        let Ok(mut conn) = conn else { continue };
+        let Ok(handle) = conn.try_clone() else {
+            continue;
+        };
+        {
+            let Ok(mut list) = clients.lock() else { return };
+            if list.len() >= MAX_CLIENTS {
+                // Make room (see the module doc); if every client is making progress with
+                // a command, the newcomer is told to come back.
+                let waiting = list.iter().filter(|c| c.waiting).min_by_key(|c| c.progress);
+                let stalled = || {
+                    list.iter()
+                        .min_by_key(|c| c.progress)
+                        .filter(|c| c.progress.elapsed() >= STALLED)
+                };
+                match waiting.or_else(stalled) {
+                    Some(old) => {
+                        let _ = old.conn.shutdown(std::net::Shutdown::Both);
+                        let old = old.id;
+                        list.retain(|c| c.id != old);
+                    }
+                    None => {
+                        let _ = conn.write_all(
+                            format!(
+                                "error: {MAX_CLIENTS} control connections are busy; try again\n"
+                            )
+                            .as_bytes(),
+                        );
+                        continue;
+                    }
+                }
+            }
+            list.push(Client {
+                id,
+                conn: handle,
+                progress: Instant::now(),
+                waiting: true,
+            });
+        }
+        let (tx, mine) = (tx.clone(), clients.clone());
+        let spawned = std::thread::Builder::new()
+            .name("ctl-client".into())
+            .spawn(move || {
+                handle_client(conn, &tx, &mine, id);
+                if let Ok(mut list) = mine.lock() {
+                    list.retain(|c| c.id != id);
+                }
+            });
+        if spawned.is_err() {
+            if let Ok(mut list) = clients.lock() {
+                list.retain(|c| c.id != id);
+            }
+        }
     }
 }
 
-fn handle(conn: UnixStream, tx: &Sender<Request>) {
-    let Ok(mut w) = conn.try_clone() else { return };
-    for line in BufReader::new(conn).lines() {
-        let Ok(line) = line else { return };
-        let Some(reply) = ask(tx, &line) else { return };
-        if w.write_all(reply.text.as_bytes()).is_err() || reply.quit {
-            return;
+fn progress(clients: &Clients, id: u64, waiting: bool) {
+    if let Ok(mut list) = clients.lock() {
+        if let Some(c) = list.iter_mut().find(|c| c.id == id) {
+            c.progress = Instant::now();
+            c.waiting = waiting;
         }
     }
+}
+
+fn handle_client(conn: UnixStream, tx: &Sender<Request>, clients: &Clients, id: u64) {
+    let Ok(mut w) = conn.try_clone() else { return };
+    if w.set_write_timeout(Some(WRITE_TIMEOUT)).is_err()
+        || conn.set_read_timeout(Some(IDLE_TIMEOUT)).is_err()
+    {
+        return;
+    }
+    let mut r = BufReader::new(conn);
+    let mut line = Vec::new();
+    loop {
+        let line = match read_line(&mut r, &mut line) {
+            Ok(Some(l)) => l,
+            Ok(None) | Err(_) => return,
+        };
+        progress(clients, id, false);
+        let mut gone = false;
+        let go_on = match line {
+            Ok(text) => {
+                let quit = ask(tx, &text, |piece| {
+                    gone = w.write_all(piece.as_bytes()).is_err();
+                    progress(clients, id, false);
+                    !gone
+                });
+                quit == Some(false) && !gone
+            }
+            Err(e) => w.write_all(format!("error: {e}\n").as_bytes()).is_ok(),
+        };
+        if !go_on {
+            return;
+        }
+        progress(clients, id, true);
+    }
+}
+
+/// Reads one command line of at most [`LINE_MAX`] bytes. `Ok(None)` at the end of input;
+/// `Ok(Some(Err(why)))` for a line that is too long (the rest of it is skipped) or not
+/// UTF-8, which the client is told about before the next line is read.
+fn read_line(
+    r: &mut impl BufRead,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Result<String, String>>> {
+    buf.clear();
+    let n = r
+        .by_ref()
+        .take(LINE_MAX as u64 + 1)
+        .read_until(b'\n', buf)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    if buf.last() != Some(&b'\n') && n > LINE_MAX {
+        // Skip to the end of the line, a buffer at a time.
+        loop {
+            let chunk = r.fill_buf()?;
+            if chunk.is_empty() {
+                break;
+            }
+            match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => {
+                    r.consume(i + 1);
+                    break;
+                }
+                None => {
+                    let len = chunk.len();
+                    r.consume(len);
+                }
+            }
+        }
+        return Ok(Some(Err(format!(
+            "command line longer than {LINE_MAX} bytes"
+        ))));
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+    }
+    Ok(Some(match std::str::from_utf8(buf) {
+        Ok(s) => Ok(s.to_owned()),
+        Err(e) => Err(format!(
+            "the command is not valid UTF-8 (byte {} of the line is {:#04x})",
+            e.valid_up_to() + 1,
+            buf[e.valid_up_to()]
+        )),
+    }))
 }
 
 /// Removes the socket file when dropped.
@@ -68,5 +263,39 @@ pub struct SocketGuard(pub PathBuf);
 impl Drop for SocketGuard {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &[u8]) -> Vec<Result<String, String>> {
+        let mut r = BufReader::new(input);
+        let mut buf = Vec::new();
+        std::iter::from_fn(|| read_line(&mut r, &mut buf).unwrap()).collect()
+    }
+
+    #[test]
+    fn lines_are_bounded_and_checked() {
+        let mut input = b"help\nshow \xff\xfe x\n".to_vec();
+        input.extend(std::iter::repeat_n(b'a', 3 * LINE_MAX));
+        input.extend(b"\nquit");
+        let got = lines(&input);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert_eq!(got[0], Ok("help".into()));
+        assert_eq!(
+            got[1],
+            Err("the command is not valid UTF-8 (byte 6 of the line is 0xff)".into())
+        );
+        assert_eq!(
+            got[2],
+            Err(format!("command line longer than {LINE_MAX} bytes"))
+        );
+        assert_eq!(
+            got[3],
+            Ok("quit".into()),
+            "the line after a long one is read whole"
+        );
     }
 }

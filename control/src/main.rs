@@ -11,6 +11,7 @@ mod commands;
 mod compile;
 mod ctl;
 mod dataplane;
+mod load;
 mod repl;
 mod rib;
 mod router;
@@ -20,7 +21,8 @@ mod show;
 use anyhow::Context;
 use clap::Parser;
 use commands::Control;
-use ctl::Request;
+use commands::Reply;
+use ctl::{Command, Request};
 use fastpath::dpdk::{eal, port};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -120,10 +122,15 @@ fn run(
 ) -> anyhow::Result<u8> {
     let listener = ctl::bind(&opts.ctl_socket).map_err(anyhow::Error::msg)?;
     let _guard = ctl::SocketGuard(opts.ctl_socket.clone());
+    // SIGTERM stops the router; so does SIGINT, except at the interactive prompt, where
+    // Ctrl-C clears the line or interrupts a listing, as in testpmd.
     let term = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, term.clone()).context("installing signal handlers")?;
-    }
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let on_sigint = if opts.interactive { &interrupt } else { &term };
+    signal_hook::flag::register(signal_hook::consts::SIGINT, on_sigint.clone())
+        .context("installing signal handlers")?;
+    signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())
+        .context("installing signal handlers")?;
     eal::init(&eal_args)?;
     let dp = dataplane::start(&cfg, &mut router)?;
     for (i, (p, st)) in cfg.ports.iter().zip(&dp.ports).enumerate() {
@@ -175,10 +182,14 @@ fn run(
             .filter(|l| !l.is_empty() && !l.starts_with('#'))
         {
             println!("fastpath> {line}");
-            let r = control.execute(line);
-            print!("{}", r.text);
-            if r.quit {
-                return Ok(shutdown(control));
+            let stop = || term.load(Ordering::Relaxed);
+            match control.run(line, stop, |text| print!("{text}")) {
+                Some(false) => {}
+                Some(true) => return Ok(shutdown(control)),
+                None => {
+                    println!("\nSignal received, stopping.");
+                    return Ok(shutdown(control));
+                }
             }
         }
     }
@@ -186,24 +197,39 @@ fn run(
         let tx = tx.clone();
         std::thread::Builder::new()
             .name("repl".into())
-            .spawn(move || repl::run(tx))?;
+            .spawn(move || repl::run(tx, interrupt))?;
     }
     drop(tx);
 
     let idle = opts.idle_exit.map(Duration::from_millis);
     let mut last_rx = (u64::MAX, Instant::now());
+    // Who waits for the answer of the `route load` in progress.
+    let mut waiting: Option<mpsc::Sender<Reply>> = None;
     loop {
         match rx.recv_timeout(Duration::from_millis(5)) {
-            Ok(req) => {
-                let r = control.execute(&req.line);
-                let quit = r.quit;
-                let _ = req.reply.send(r);
-                if quit {
-                    break;
+            Ok(Request { cmd, reply }) => {
+                let r = match cmd {
+                    Command::Line(line) => control.execute(&line),
+                    Command::Resume(cursor) => Some(control.resume(cursor)),
+                };
+                match r {
+                    Some(r) => {
+                        let quit = matches!(r, Reply::Done { quit: true, .. });
+                        let _ = reply.send(r);
+                        if quit {
+                            break;
+                        }
+                    }
+                    None => waiting = Some(reply),
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {}
+        }
+        if let Some(r) = control.poll() {
+            if let Some(w) = waiting.take() {
+                let _ = w.send(r);
+            }
         }
         // Free snapshots every worker has moved past (RCU grace period over).
         if let Some(rcu) = &control.router.rcu {
@@ -241,10 +267,9 @@ fn shutdown(mut control: Control) -> u8 {
     for p in &control.dp.ports {
         println!("Stopping port {}...", p.info.port_id);
     }
-    let r = control.execute("show port stats all");
-    print!("{}", r.text);
-    let r = control.execute("show fwd stats");
-    print!("{}", r.text);
+    for line in ["show port stats all", "show fwd stats"] {
+        control.run(line, || false, |text| print!("{text}"));
+    }
     let (in_use, size) = control.dp.close();
     println!("mbufs in use after shutdown: {in_use} of {size}");
     eal::cleanup();

@@ -8,6 +8,7 @@ use fastpath::fib::{mask, Change, Prefix, RouteType};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
+use std::ops::Bound;
 
 /// Where a route came from (iproute2's `proto`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +39,9 @@ pub struct RibRoute {
     pub metric: u32,
     pub route: RouteType,
     pub source: Source,
+    /// The next-hop object the route was given (`nhid N`), if any: a plain `via` to the
+    /// same gateway has the same `route` but does not use the object.
+    pub nhid: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,8 +54,9 @@ pub enum RibError {
 
 #[derive(Debug, Default)]
 pub struct Rib {
-    /// Best route per prefix, per table.
-    best: BTreeMap<u32, FxHashMap<Prefix, RibRoute>>,
+    /// Best route per prefix, per table, in prefix order (so a listing can be read in
+    /// pieces, resuming after the last prefix shown).
+    best: BTreeMap<u32, BTreeMap<Prefix, RibRoute>>,
     /// The other routes of a (table, prefix), unordered.
     others: FxHashMap<(u32, Prefix), Vec<RibRoute>>,
     /// FIB changes not yet published: (table, change).
@@ -199,19 +204,54 @@ impl Rib {
         best.into_iter().chain(others).collect()
     }
 
-    /// Every route of `table`, best first per prefix, sorted by prefix.
-    pub fn routes(&self, table: u32) -> Vec<(Prefix, RibRoute, bool)> {
+    /// The routes of `table` with a prefix after `after` (from the first when None),
+    /// best first per prefix, in prefix order, for at most `limit` prefixes; and the last
+    /// prefix returned, to resume from (None when the table has no more).
+    pub fn routes_after(
+        &self,
+        table: u32,
+        after: Option<Prefix>,
+        limit: usize,
+    ) -> (Vec<(Prefix, RibRoute, bool)>, Option<Prefix>) {
         let Some(t) = self.best.get(&table) else {
-            return Vec::new();
+            return (Vec::new(), None);
         };
-        let mut v: Vec<(Prefix, RibRoute, bool)> = t.iter().map(|(p, r)| (*p, *r, true)).collect();
-        for ((tb, p), o) in &self.others {
-            if *tb == table {
-                v.extend(o.iter().map(|r| (*p, *r, false)));
+        let range = match after {
+            Some(p) => t.range((Bound::Excluded(p), Bound::Unbounded)),
+            None => t.range(..),
+        };
+        let mut v = Vec::new();
+        let mut last = None;
+        for (n, (p, _)) in range.enumerate() {
+            if n == limit {
+                return (v, last);
             }
+            v.extend(self.routes_of(table, *p));
+            last = Some(*p);
         }
-        v.sort_by_key(|(p, r, best)| (*p, !*best, r.metric));
-        v
+        (v, None)
+    }
+
+    /// Deletes every route, in any table, that was given next-hop object `id` (as Linux
+    /// does when the object goes); returns how many.
+    pub fn del_nhid(&mut self, id: u32) -> usize {
+        let uses = |r: &RibRoute| r.nhid == Some(id);
+        let mut doomed: Vec<(u32, Prefix, RibRoute)> = Vec::new();
+        for (&t, routes) in &self.best {
+            doomed.extend(
+                routes
+                    .iter()
+                    .filter(|(_, r)| uses(r))
+                    .map(|(p, r)| (t, *p, *r)),
+            );
+        }
+        for (&(t, p), routes) in &self.others {
+            doomed.extend(routes.iter().filter(|r| uses(r)).map(|r| (t, p, *r)));
+        }
+        for (t, p, r) in &doomed {
+            let _ = self.del(*t, *p, Some(r.metric), Some(r.route));
+        }
+        doomed.len()
     }
 
     /// The best routes of `table` as FIB input.
@@ -249,7 +289,73 @@ mod tests {
             metric,
             route: RouteType::Unicast(nh),
             source: Source::Cli,
+            nhid: None,
         }
+    }
+
+    #[test]
+    fn listing_resumes_after_the_last_prefix() {
+        let mut rib = Rib::default();
+        for i in 0..10u32 {
+            rib.add(
+                254,
+                Prefix::new(std::net::Ipv4Addr::from(i << 24), 8),
+                r(0, 1),
+            )
+            .unwrap();
+        }
+        rib.add(254, p("3.0.0.0/8"), r(5, 2)).unwrap();
+        let (a, next) = rib.routes_after(254, None, 4);
+        assert_eq!(a.len(), 5, "4 prefixes, one with an alternative: {a:?}");
+        assert_eq!(next, Some(p("3.0.0.0/8")));
+        let (b, next) = rib.routes_after(254, next, 4);
+        assert_eq!(b[0].0, p("4.0.0.0/8"));
+        let (c, next) = rib.routes_after(254, next, 4);
+        assert_eq!((c.len(), next), (2, None));
+        assert_eq!(rib.routes_after(100, None, 4), (Vec::new(), None));
+    }
+
+    #[test]
+    fn deleting_an_object_deletes_its_routes_not_those_via_the_same_gateway() {
+        let mut rib = Rib::default();
+        rib.add(254, p("10.0.0.0/8"), r(0, 1)).unwrap();
+        rib.add(
+            254,
+            p("10.0.0.0/8"),
+            RibRoute {
+                nhid: Some(7),
+                ..r(1, 1)
+            },
+        )
+        .unwrap();
+        rib.add(
+            100,
+            p("11.0.0.0/8"),
+            RibRoute {
+                nhid: Some(7),
+                ..r(0, 1)
+            },
+        )
+        .unwrap();
+        rib.take_changes();
+        assert_eq!(rib.del_nhid(1), 0, "same gateway, no object");
+        assert_eq!(rib.del_nhid(7), 2);
+        assert_eq!(
+            rib.best(254, p("10.0.0.0/8")).unwrap().nhid,
+            None,
+            "the plain route stays"
+        );
+        assert_eq!(rib.len(100), 0);
+        assert_eq!(
+            rib.take_changes(),
+            vec![(
+                100,
+                Change::Remove {
+                    addr: 11 << 24,
+                    len: 8
+                }
+            )]
+        );
     }
 
     #[test]
@@ -309,6 +415,6 @@ mod tests {
             p("0.0.0.0/0")
         );
         assert!(rib.lookup(100, "11.0.0.1".parse().unwrap()).is_none());
-        assert_eq!(rib.routes(254).len(), 2);
+        assert_eq!(rib.routes_after(254, None, 10).0.len(), 2);
     }
 }

@@ -2,22 +2,14 @@
 //! (iproute2's layout).
 
 use crate::rib::{Rib, RibRoute};
-use fastpath::fib::{
-    FlowKey, Prefix, RouteType, Rule, RuleAction, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN,
-};
+use conf::Config;
+use fastpath::drop::DropReason;
+use fastpath::fib::{FlowKey, Prefix, RouteType, Rule, RuleAction, TABLE_LOCAL, TABLE_MAIN};
+use fastpath::ip_input::martian;
 use fastpath::route::{resolve, select_nexthop};
 use fastpath::snapshot::Snapshot;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
-
-pub fn table_name(id: u32) -> String {
-    match id {
-        TABLE_LOCAL => "local".into(),
-        TABLE_MAIN => "main".into(),
-        TABLE_DEFAULT => "default".into(),
-        n => n.to_string(),
-    }
-}
 
 /// `ip route`'s words for where a route goes: "via 10.0.1.2 dev p0", "dev p0 scope link",
 /// "nexthop via A dev p0 weight 1 nexthop via B ...".
@@ -45,18 +37,21 @@ pub fn describe_route(snap: &Snapshot, rt: RouteType) -> String {
 }
 
 /// One route in `ip route` words; `table` is printed unless it is main or `None`.
-fn line(snap: &Snapshot, table: Option<u32>, p: Prefix, r: &RibRoute) -> String {
+fn line(cfg: &Config, snap: &Snapshot, table: Option<u32>, p: Prefix, r: &RibRoute) -> String {
     let mut s = String::new();
     if !matches!(r.route, RouteType::Unicast(_) | RouteType::Multipath(_)) {
         let _ = write!(s, "{} ", r.route.name());
     }
     let _ = write!(s, "{p}");
+    if let Some(id) = r.nhid {
+        let _ = write!(s, " nhid {id}");
+    }
     let d = describe_route(snap, r.route);
     if !d.is_empty() {
         let _ = write!(s, " {d}");
     }
     if let Some(t) = table.filter(|&t| t != TABLE_MAIN) {
-        let _ = write!(s, " table {}", table_name(t));
+        let _ = write!(s, " table {}", cfg.table_name(t));
     }
     let _ = write!(s, " proto {}", r.source.name());
     if r.metric != 0 {
@@ -65,37 +60,71 @@ fn line(snap: &Snapshot, table: Option<u32>, p: Prefix, r: &RibRoute) -> String 
     s
 }
 
-/// `route show [table T] [PREFIX]`: best routes first per prefix; alternatives marked.
-pub fn show(out: &mut String, rib: &Rib, snap: &Snapshot, table: u32, only: Option<Prefix>) {
-    let mut n = 0usize;
-    let routes = match only {
-        Some(p) => rib.routes_of(table, p),
-        None => rib.routes(table),
-    };
+/// Lines of `route show` for `routes` of `table` (best first per prefix, from
+/// [`Rib::routes_after`] or [`Rib::routes_of`]); alternatives are marked.
+pub fn show(
+    out: &mut String,
+    cfg: &Config,
+    snap: &Snapshot,
+    table: u32,
+    routes: &[(Prefix, RibRoute, bool)],
+) {
     for (p, r, best) in routes {
-        let _ = writeln!(
-            out,
-            "{}{}",
-            line(snap, Some(table), p, &r),
-            if best {
-                ""
-            } else {
-                " (not installed: better route exists)"
-            }
-        );
-        n += 1;
-    }
-    if n == 0 {
-        let _ = writeln!(
-            out,
-            "no routes{}",
-            only.map(|p| format!(" for {p}")).unwrap_or_default()
-        );
+        let mark = if *best {
+            ""
+        } else {
+            " (not installed: better route exists)"
+        };
+        let _ = writeln!(out, "{}{mark}", line(cfg, snap, Some(table), *p, r));
     }
 }
 
-/// `route get`: the rule, table, route and next hop the data plane would use.
-pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Result<(), String> {
+/// What the data plane does with a destination it never routes, as `route get` says it:
+/// the drop reason and what Linux's `ip route get ... iif` answers.
+fn unrouted(reason: DropReason) -> &'static str {
+    match reason {
+        DropReason::MartianDestination => {
+            "martian destination: dropped (martian_destination; Linux: Invalid argument)"
+        }
+        DropReason::MartianSource => {
+            "martian source: dropped (martian_source; Linux: Invalid argument)"
+        }
+        DropReason::Multicast => {
+            "multicast: dropped, no multicast routing (multicast; Linux: Invalid argument)"
+        }
+        _ => "dropped",
+    }
+}
+
+/// `route get`: the rule, table, route and next hop the data plane would use; or, for a
+/// destination (or source) it never routes, what it does instead.
+pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &FlowKey) {
+    let (saddr, daddr) = (key.saddr, key.daddr);
+    // The data plane's checks before any lookup (ip_input::martian). Without `from`,
+    // only the destination's: what happens to it whatever the source.
+    let reason = if saddr.is_unspecified() {
+        if daddr.is_broadcast() {
+            None
+        } else if daddr.octets()[0] == 0 || daddr.is_loopback() {
+            Some(DropReason::MartianDestination)
+        } else {
+            daddr.is_multicast().then_some(DropReason::Multicast)
+        }
+    } else {
+        martian(snap, saddr, daddr)
+    };
+    if let Some(reason) = reason {
+        let _ = writeln!(out, "{}: {}", header(snap, key), unrouted(reason));
+        return;
+    }
+    if daddr.is_broadcast() {
+        let _ = writeln!(
+            out,
+            "broadcast {}: limited broadcast: delivered locally, never forwarded",
+            header(snap, key)
+        );
+        return;
+    }
     let (rule, res) = snap.fib.explain(key);
     let Some(res) = res else {
         let why = match rule {
@@ -107,7 +136,7 @@ pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Resul
             "{}: no route: network unreachable ({why}; ICMP net unreachable)",
             key.daddr
         );
-        return Ok(());
+        return;
     };
     // Which RIB table holds the prefix (local lives in main's storage while merged).
     let (table, prefix, rr) = [res.table, TABLE_LOCAL]
@@ -121,27 +150,21 @@ pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Resul
         .map(|(t, p, r)| (t, Some(p), Some(r)))
         .unwrap_or((res.table, None, None));
     let rule = snap.fib.rules().iter().find(|r| r.pref == res.rule);
-    let _ = write!(out, "{}", key.daddr);
-    if key.saddr != Ipv4Addr::UNSPECIFIED {
-        let _ = write!(out, " from {}", key.saddr);
-    }
-    if let Some(i) = key.iif {
-        let _ = write!(out, " iif {}", snap.ifaces[i as usize].name);
-    }
-    let _ = writeln!(out);
+    let _ = writeln!(out, "{}", header(snap, key));
     let _ = writeln!(
         out,
         "    rule {}: {}",
         res.rule,
-        rule.map(rule_text_selectors).unwrap_or_default()
+        rule.map(|r| rule_text_selectors(cfg, snap, r))
+            .unwrap_or_default()
     );
     match (prefix, rr) {
         (Some(p), Some(r)) => {
             let _ = writeln!(
                 out,
                 "    table {} route {}",
-                table_name(table),
-                line(snap, None, p, &r)
+                cfg.table_name(table),
+                line(cfg, snap, None, p, &r)
             );
         }
         _ => {
@@ -175,10 +198,21 @@ pub fn get(out: &mut String, rib: &Rib, snap: &Snapshot, key: &FlowKey) -> Resul
             let _ = writeln!(out, "    {what}");
         }
     }
-    Ok(())
 }
 
-fn rule_text_selectors(r: &Rule) -> String {
+/// `8.8.8.8 from 10.0.1.2 iif p0`: the question `route get` answers.
+fn header(snap: &Snapshot, key: &FlowKey) -> String {
+    let mut s = key.daddr.to_string();
+    if key.saddr != Ipv4Addr::UNSPECIFIED {
+        let _ = write!(s, " from {}", key.saddr);
+    }
+    if let Some(i) = key.iif {
+        let _ = write!(s, " iif {}", snap.ifaces[i as usize].name);
+    }
+    s
+}
+
+fn rule_text_selectors(cfg: &Config, snap: &Snapshot, r: &Rule) -> String {
     let mut s = String::new();
     match r.from {
         Some(p) => {
@@ -192,12 +226,21 @@ fn rule_text_selectors(r: &Rule) -> String {
     if let Some(t) = r.tos {
         let _ = write!(s, " tos {t:#04x}");
     }
-    if let Some((m, mask)) = r.fwmark {
-        let _ = write!(s, " fwmark {m:#x}/{mask:#x}");
+    match r.fwmark {
+        Some((m, u32::MAX)) => {
+            let _ = write!(s, " fwmark {m:#x}");
+        }
+        Some((m, mask)) => {
+            let _ = write!(s, " fwmark {m:#x}/{mask:#x}");
+        }
+        None => {}
+    }
+    if let Some(i) = r.iif {
+        let _ = write!(s, " iif {}", snap.ifaces[i as usize].name);
     }
     match r.action {
         RuleAction::Lookup(t) => {
-            let _ = write!(s, " lookup {}", table_name(t));
+            let _ = write!(s, " lookup {}", cfg.table_name(t));
         }
         RuleAction::Blackhole => s.push_str(" blackhole"),
         RuleAction::Unreachable => s.push_str(" unreachable"),
@@ -206,23 +249,20 @@ fn rule_text_selectors(r: &Rule) -> String {
     s
 }
 
-/// `rule show` (`ip rule` layout).
-pub fn rules(out: &mut String, snap: &Snapshot) {
-    for r in snap.fib.rules() {
-        let mut sel = rule_text_selectors(r);
-        if let Some(i) = r.iif {
-            sel = sel.replacen(
-                " lookup",
-                &format!(" iif {} lookup", snap.ifaces[i as usize].name),
-                1,
-            );
-        }
-        let _ = writeln!(out, "{}:\t{sel}", r.pref);
+/// `rule show` (`ip rule` layout, table names as iproute2 prints them with rt_tables):
+/// the running rules and Linux's defaults, in pref order, by conf's one rule formatter.
+pub fn rules(out: &mut String, cfg: &Config) {
+    let mut all: Vec<&conf::RuleConf> = cfg.rules.iter().collect();
+    let defaults = conf::default_rules();
+    all.extend(&defaults);
+    all.sort_by_key(|r| r.pref);
+    for r in all {
+        let _ = writeln!(out, "{}", cfg.format_rule(r));
     }
 }
 
 /// `show fib stats`.
-pub fn fib_stats(out: &mut String, rib: &Rib, snap: &Snapshot) {
+pub fn fib_stats(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot) {
     let mib = |b: usize| b as f64 / (1 << 20) as f64;
     let fib = &snap.fib;
     let _ = writeln!(out, "FIB version (genid) {}", snap.genid);
@@ -243,7 +283,7 @@ pub fn fib_stats(out: &mut String, rib: &Rib, snap: &Snapshot) {
         let _ = writeln!(
             out,
             "table {:<8} {:>9} prefixes  {:>8.1} MiB",
-            table_name(id),
+            cfg.table_name(id),
             t.len(),
             mib(t.memory_bytes())
         );
@@ -255,7 +295,7 @@ pub fn fib_stats(out: &mut String, rib: &Rib, snap: &Snapshot) {
         let _ = writeln!(
             out,
             "rib table {:<4} {:>9} prefixes with a route",
-            table_name(id),
+            cfg.table_name(id),
             rib.len(id)
         );
     }

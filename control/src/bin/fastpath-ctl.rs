@@ -2,9 +2,14 @@
 //!
 //!     fastpath-ctl [--socket PATH] show port stats all
 //!     echo "show fwd stats" | fastpath-ctl --socket /tmp/fp.sock
+//!
+//! The reply is copied to stdout as it arrives. Exit status: 0 when every reply came and
+//! none was an `error:` line; 1 on an error reply, on no reply at all (the instance
+//! closed the connection) or when the socket cannot be reached. A reader that goes away
+//! (`fastpath-ctl route show | head -1`) ends it quietly.
 
 use clap::Parser;
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,15 +29,6 @@ struct Opts {
 
 fn main() -> ExitCode {
     let o = Opts::parse();
-    let lines: Vec<String> = if o.command.is_empty() {
-        std::io::stdin()
-            .lock()
-            .lines()
-            .map_while(Result::ok)
-            .collect()
-    } else {
-        vec![o.command.join(" ")]
-    };
     let mut conn = match UnixStream::connect(&o.socket) {
         Ok(c) => c,
         Err(e) => {
@@ -43,23 +39,66 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let mut req = lines.join("\n");
-    req.push('\n');
-    if let Err(e) = conn
-        .write_all(req.as_bytes())
-        .and_then(|_| conn.shutdown(std::net::Shutdown::Write))
-    {
-        eprintln!("fastpath-ctl: {e}");
-        return ExitCode::from(1);
+    let sent = if o.command.is_empty() {
+        // Commands from stdin, as bytes: the instance judges what is not UTF-8.
+        let mut w = match conn.try_clone() {
+            Ok(w) => w,
+            Err(e) => return fail(&e.to_string()),
+        };
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut w);
+            let _ = w.shutdown(std::net::Shutdown::Write);
+        });
+        Ok(())
+    } else {
+        let mut line = o.command.join(" ");
+        line.push('\n');
+        conn.write_all(line.as_bytes())
+            .and_then(|_| conn.shutdown(std::net::Shutdown::Write))
+    };
+    // A refused command still has its answer to read (`error: ... busy`), so a failed
+    // send is reported only when no answer follows.
+    let sent = sent.err();
+    let mut out = std::io::stdout().lock();
+    let (mut got_any, mut error) = (false, false);
+    let mut line = Vec::new();
+    let mut r = BufReader::new(conn);
+    loop {
+        line.clear();
+        match r.read_until(b'\n', &mut line) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return fail(&e.to_string()),
+        }
+        got_any = true;
+        error |= line.starts_with(b"error: ");
+        if let Err(e) = out.write_all(&line) {
+            return if e.kind() == ErrorKind::BrokenPipe {
+                ExitCode::SUCCESS
+            } else {
+                fail(&e.to_string())
+            };
+        }
     }
-    let mut out = String::new();
-    if let Err(e) = conn.read_to_string(&mut out) {
-        eprintln!("fastpath-ctl: {e}");
-        return ExitCode::from(1);
+    if let Err(e) = out.flush() {
+        if e.kind() != ErrorKind::BrokenPipe {
+            return fail(&e.to_string());
+        }
     }
-    print!("{out}");
-    if out.lines().any(|l| l.starts_with("error: ")) {
-        return ExitCode::from(1);
+    if !got_any {
+        let why = sent.map(|e| format!(" (sending: {e})")).unwrap_or_default();
+        return fail(&format!(
+            "no reply: the instance closed the connection{why}"
+        ));
     }
-    ExitCode::SUCCESS
+    if error {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn fail(why: &str) -> ExitCode {
+    eprintln!("fastpath-ctl: {why}");
+    ExitCode::from(1)
 }
