@@ -216,3 +216,22 @@ def test_garbage_commands_never_hurt_the_instance(pair):
     after = sh(CTL, "--socket", sock, "show", "fib", "stats").stdout
     assert "FIB version" in after
     compare(ns, sock, ["10.0.0.1 from 192.168.1.5 iif p0"])
+
+
+def test_route_get_of_what_is_never_routed_like_linux(pair):
+    """Destinations and sources the data plane drops before any lookup (ip_input's martian
+    checks): Linux's `ip route get ... iif` refuses each with EINVAL, and fastpath's
+    `route get` says it drops them; a limited broadcast is local input for both."""
+    ns, sock = pair
+    for q in ["127.0.0.1 from 10.0.0.5 iif p0", "224.0.0.5 from 10.0.0.5 iif p0",
+              "8.8.8.8 from 127.0.0.1 iif p0", "8.8.8.8 from 224.1.1.1 iif p0",
+              "8.8.8.8 from 255.255.255.255 iif p0", "8.8.8.8 from 10.0.0.1 iif p0",
+              "8.8.8.8 from 10.1.0.1 iif p0"]:
+        lin = sh("ip", "-n", ns, "route", "get", *q.split(), check=False)
+        fp = sh(CTL, "--socket", sock, "route", "get", *q.split(), check=False).stdout
+        assert "Invalid argument" in lin.stderr, f"{q}: linux {lin.stdout}{lin.stderr}"
+        assert ": dropped" in fp and " via " not in fp, f"{q}: fastpath {fp}"
+    q = "255.255.255.255 from 10.0.0.5 iif p0"
+    lin = sh("ip", "-n", ns, "route", "get", *q.split()).stdout
+    fp = sh(CTL, "--socket", sock, "route", "get", *q.split()).stdout
+    assert lin.startswith("broadcast ") and fp.startswith("broadcast ") and "delivered locally" in fp, (lin, fp)
