@@ -3,16 +3,14 @@
 //! `quit`.
 
 use crate::dataplane::Dataplane;
-use crate::load::Load;
+use crate::reply::{error, Cursor, Reply};
 use crate::router::Router;
+use crate::routing::{Handled, Routing};
 use crate::show::{self, LastShow};
-use crate::{change_cmd, load, routes_cmd};
 use conf::{quote, Config};
 use fastpath::dpdk::port;
-use fastpath::fib::{FlowKey, Prefix, TABLE_MAIN};
 use fastpath::stats::StatsSnapshot;
 use std::fmt::Write;
-use std::net::Ipv4Addr;
 use std::time::Instant;
 
 pub const HELP: &str = "\
@@ -46,40 +44,12 @@ Commands:
   quit                                   stop forwarding, print final stats, exit
 ";
 
-/// The answer to a command, whole or a piece at a time.
-#[derive(Debug)]
-pub enum Reply {
-    /// The whole answer, or its last piece; `quit`: stop once it is out.
-    Done { text: String, quit: bool },
-    /// A piece of a long answer; [`Control::resume`] with the cursor gives the next.
-    Part { text: String, cursor: Cursor },
-}
-
-impl Reply {
-    fn ok(text: String) -> Reply {
-        Reply::Done { text, quit: false }
-    }
-}
-
-/// Where a long listing stopped: `route show` resumes after the last prefix it showed.
-#[derive(Debug, Clone, Copy)]
-pub struct Cursor {
-    table: u32,
-    after: Prefix,
-}
-
-/// Prefixes per piece of a `route show` (about 80 KB of text).
-const SHOW_CHUNK: usize = 1024;
-
 /// Everything the commands read or change. Owned by the control core.
 pub struct Control {
-    pub cfg: Config,
+    pub routing: Routing,
     pub dp: Dataplane,
-    pub router: Router,
     last_show: Vec<Option<LastShow>>,
     fwd_base: Vec<StatsSnapshot>,
-    /// A `route load` reading its file.
-    load: Option<Load>,
 }
 
 impl Control {
@@ -87,12 +57,10 @@ impl Control {
         let n = dp.ports.len();
         let fwd_base = vec![StatsSnapshot::default(); dp.stats.len()];
         Control {
-            cfg,
+            routing: Routing::new(cfg, router),
             dp,
-            router,
             last_show: vec![None; n],
             fwd_base,
-            load: None,
         }
     }
 
@@ -100,33 +68,17 @@ impl Control {
     /// `route load` has started reading its file).
     pub fn execute(&mut self, line: &str) -> Option<Reply> {
         let words: Vec<&str> = line.split_whitespace().collect();
-        if let ["route", "load", rest @ ..] = words.as_slice() {
-            if let Some(l) = &self.load {
-                return Some(error(format!(
-                    "route load: one is running already ({})",
-                    l.progress()
-                )));
-            }
-            return match load::start(&self.cfg, &mut self.router, rest) {
-                Ok(l) => {
-                    self.load = Some(l);
-                    None
-                }
-                Err(e) => Some(error(e)),
-            };
+        match self.routing.dispatch(&words) {
+            Ok(Handled::Reply(r)) => Some(r),
+            Ok(Handled::Later) => None,
+            Ok(Handled::NotMine) => Some(self.dispatch(&words).unwrap_or_else(error)),
+            Err(e) => Some(error(e)),
         }
-        Some(self.dispatch(&words).unwrap_or_else(error))
     }
 
-    /// The answer to a `route load` once its file has been read (and its routes
-    /// published, or nothing changed on an error).
+    /// The answer to a `route load`, once there is one.
     pub fn poll(&mut self) -> Option<Reply> {
-        let done = self.load.as_mut()?.finish(&mut self.router)?;
-        self.load = None;
-        Some(match done {
-            Ok(text) => Reply::ok(text),
-            Err(e) => error(e),
-        })
+        self.routing.poll()
     }
 
     /// Runs `line` to the end, waiting for a `route load` (unless `stop` says to give up:
@@ -145,7 +97,7 @@ impl Control {
                     break r;
                 }
                 if stop() {
-                    self.load = None;
+                    self.routing.cancel_load();
                     return None;
                 }
                 std::thread::sleep(std::time::Duration::from_millis(10));
@@ -167,24 +119,7 @@ impl Control {
 
     /// The next piece of a long answer.
     pub fn resume(&mut self, c: Cursor) -> Reply {
-        self.route_show(c.table, Some(c.after))
-    }
-
-    /// One piece of `route show` (the table's routes after `after`).
-    fn route_show(&self, table: u32, after: Option<Prefix>) -> Reply {
-        let mut text = String::new();
-        let (routes, last) = self.router.rib.routes_after(table, after, SHOW_CHUNK);
-        routes_cmd::show(&mut text, &self.cfg, &self.router.work, table, &routes);
-        if after.is_none() && routes.is_empty() {
-            text.push_str("no routes\n");
-        }
-        match last {
-            Some(after) => Reply::Part {
-                text,
-                cursor: Cursor { table, after },
-            },
-            None => Reply::ok(text),
-        }
+        self.routing.resume(c)
     }
 
     fn dispatch(&mut self, w: &[&str]) -> Result<Reply, String> {
@@ -200,7 +135,12 @@ impl Control {
             }
             ["show", "port", "info", which] => {
                 for i in self.ports(which)? {
-                    show::port_info(&mut out, i, &self.dp.ports[i], &self.router.work.ifaces[i]);
+                    show::port_info(
+                        &mut out,
+                        i,
+                        &self.dp.ports[i],
+                        &self.routing.router.work.ifaces[i],
+                    );
                 }
             }
             ["show", "port", "stats", which] => {
@@ -225,9 +165,8 @@ impl Control {
                 self.fwd_base = self.dp.stats.iter().map(|s| s.snapshot()).collect();
                 out.push_str("\n  Forward statistics cleared\n");
             }
-            ["show", "config"] => out.push_str(&self.cfg.to_yaml()),
             ["show", "memory"] => {
-                let snap = &self.router.work;
+                let snap = &self.routing.router.work;
                 let mib = |b: usize| b as f64 / (1 << 20) as f64;
                 let _ = writeln!(
                     out,
@@ -243,60 +182,6 @@ impl Control {
                     self.dp.pool.in_use()
                 );
                 let _ = writeln!(out, "process: {}", show::memory_status());
-            }
-            ["show", "neigh"] => {
-                let snap = &self.router.work;
-                for (i, addr, mac) in snap.neigh.entries() {
-                    let _ = writeln!(
-                        out,
-                        "{addr} dev {} lladdr {mac} PERMANENT",
-                        snap.ifaces[i as usize].name
-                    );
-                }
-            }
-            ["show", "fib", "stats"] => {
-                routes_cmd::fib_stats(&mut out, &self.cfg, &self.router.rib, &self.router.work)
-            }
-            ["rule", "show"] | ["rule"] => routes_cmd::rules(&mut out, &self.cfg),
-            ["route", verb @ ("add" | "replace" | "append"), rest @ ..] => {
-                out = change_cmd::route_add(&self.cfg, &mut self.router, rest, *verb == "replace")?
-            }
-            ["route", "del" | "delete", rest @ ..] => {
-                out = change_cmd::route_del(&self.cfg, &mut self.router, rest)?
-            }
-            ["rule", "add", rest @ ..] => {
-                out = change_cmd::rule_add(&mut self.cfg, &mut self.router, rest)?
-            }
-            ["rule", "del" | "delete", rest @ ..] => {
-                out = change_cmd::rule_del(&mut self.cfg, &mut self.router, rest)?
-            }
-            ["nexthop", "add", rest @ ..] => {
-                out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)?
-            }
-            ["nexthop", "del" | "delete", rest @ ..] => {
-                out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?
-            }
-            ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.router),
-            ["route", "show", rest @ ..] | ["route", "list", rest @ ..] => {
-                let (table, prefix) = parse_show(&self.cfg, rest)?;
-                let Some(p) = prefix else {
-                    return Ok(self.route_show(table, None));
-                };
-                let routes = self.router.rib.routes_of(table, p);
-                routes_cmd::show(&mut out, &self.cfg, &self.router.work, table, &routes);
-                if routes.is_empty() {
-                    let _ = writeln!(out, "no routes for {p}");
-                }
-            }
-            ["route", "get", rest @ ..] => {
-                let key = self.parse_get(rest)?;
-                routes_cmd::get(
-                    &mut out,
-                    &self.cfg,
-                    &self.router.rib,
-                    &self.router.work,
-                    &key,
-                );
             }
             _ => return Err(self.unknown(w)),
         }
@@ -318,7 +203,12 @@ impl Control {
         if which == "all" {
             return Ok((0..n).collect());
         }
-        let by_name = self.router.work.iface_by_name(which).map(usize::from);
+        let by_name = self
+            .routing
+            .router
+            .work
+            .iface_by_name(which)
+            .map(usize::from);
         match which.parse::<usize>().ok().or(by_name) {
             Some(i) if i < n => Ok(vec![i]),
             Some(i) => Err(format!("no port {i}: ports are 0..{}", n.saturating_sub(1))),
@@ -327,47 +217,6 @@ impl Control {
                 quote(which)
             )),
         }
-    }
-
-    /// `ADDR [from ADDR] [iif PORT] [tos N]`.
-    fn parse_get(&self, w: &[&str]) -> Result<FlowKey, String> {
-        let addr = |s: &str| {
-            s.parse::<Ipv4Addr>()
-                .map_err(|_| format!("route get: {} is not an IPv4 address", quote(s)))
-        };
-        let (first, rest) = w
-            .split_first()
-            .ok_or("route get: which address? (route get ADDR [from ADDR] [iif PORT] [tos N])")?;
-        let mut key = FlowKey::new(addr(first)?);
-        let mut it = rest.iter();
-        while let Some(k) = it.next() {
-            let v = it
-                .next()
-                .ok_or_else(|| format!("route get: {} needs a value", quote(k)))?;
-            match *k {
-                "from" => key.saddr = addr(v)?,
-                "iif" => {
-                    key.iif = Some(
-                        self.router
-                            .work
-                            .iface_by_name(v)
-                            .ok_or_else(|| format!("route get: no port named {}", quote(v)))?,
-                    )
-                }
-                "tos" => {
-                    key.tos = parse_u8(v).ok_or_else(|| {
-                        format!("route get: tos {} is not a number 0..255", quote(v))
-                    })?
-                }
-                _ => {
-                    return Err(format!(
-                        "route get: unknown keyword {} (from, iif, tos)",
-                        quote(k)
-                    ))
-                }
-            }
-        }
-        Ok(key)
     }
 
     fn unknown(&self, w: &[&str]) -> String {
@@ -383,49 +232,5 @@ impl Control {
                 quote(first.unwrap_or(&""))
             ),
         }
-    }
-}
-
-/// A one-line error reply, cut to a sane length whatever it quotes.
-fn error(e: String) -> Reply {
-    Reply::ok(format!("error: {}\n", conf::clip(&e)))
-}
-
-/// `[table T] [PREFIX]` of `route show`; T is a number or a table name.
-fn parse_show(cfg: &Config, w: &[&str]) -> Result<(u32, Option<Prefix>), String> {
-    let mut table = TABLE_MAIN;
-    let mut prefix = None;
-    let mut it = w.iter();
-    while let Some(k) = it.next() {
-        match *k {
-            "table" => {
-                let v = it.next().ok_or("route show: table needs a value")?;
-                table = cfg.table_id(v).ok_or_else(|| {
-                    format!("route show: table {}: no such table (a number, local, main, default or a name from `tables`)", quote(v))
-                })?;
-            }
-            p => {
-                prefix = Some(parse_prefix(p).ok_or_else(|| {
-                    format!("route show: {} is not a prefix (A.B.C.D/N)", quote(p))
-                })?)
-            }
-        }
-    }
-    Ok((table, prefix))
-}
-
-fn parse_prefix(s: &str) -> Option<Prefix> {
-    if s == "default" {
-        return Some(Prefix { addr: 0, len: 0 });
-    }
-    let (a, l) = s.split_once('/').unwrap_or((s, "32"));
-    let len: u8 = l.parse().ok().filter(|l| *l <= 32)?;
-    Some(Prefix::new(a.parse().ok()?, len))
-}
-
-fn parse_u8(s: &str) -> Option<u8> {
-    match s.strip_prefix("0x") {
-        Some(h) => u8::from_str_radix(h, 16).ok(),
-        None => s.parse().ok(),
     }
 }

@@ -11,7 +11,7 @@
 //! one makes room for the newcomer: the one waiting longest for a command, else one whose
 //! reader has taken nothing for a second.
 
-use crate::commands::{Cursor, Reply};
+use crate::reply::{Cursor, Reply};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};

@@ -6,28 +6,17 @@
 //! EAL lcore runs a worker. Exit status: 0 clean, 1 runtime error, 2 bad usage or config,
 //! 3 mbufs leaked.
 
-mod change_cmd;
-mod commands;
-mod compile;
-mod ctl;
-mod dataplane;
-mod load;
-mod repl;
-mod rib;
-mod router;
-mod routes_cmd;
-mod show;
-
 use anyhow::Context;
 use clap::Parser;
-use commands::Control;
-use commands::Reply;
-use ctl::{Command, Request};
-use fastpath::dpdk::{eal, port};
+use control::commands::Control;
+use control::ctl::{self, Request};
+use control::event_loop::{self, Stop};
+use control::{compile, dataplane, repl, router, show};
+use fastpath::dpdk::eal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -202,60 +191,13 @@ fn run(
     drop(tx);
 
     let idle = opts.idle_exit.map(Duration::from_millis);
-    let mut last_rx = (u64::MAX, Instant::now());
-    // Who waits for the answer of the `route load` in progress.
-    let mut waiting: Option<mpsc::Sender<Reply>> = None;
-    loop {
-        match rx.recv_timeout(Duration::from_millis(5)) {
-            Ok(Request { cmd, reply }) => {
-                let r = match cmd {
-                    Command::Line(line) => control.execute(&line),
-                    Command::Resume(cursor) => Some(control.resume(cursor)),
-                };
-                match r {
-                    Some(r) => {
-                        let quit = matches!(r, Reply::Done { quit: true, .. });
-                        let _ = reply.send(r);
-                        if quit {
-                            break;
-                        }
-                    }
-                    None => waiting = Some(reply),
-                }
-            }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => {}
-        }
-        if let Some(r) = control.poll() {
-            if let Some(w) = waiting.take() {
-                let _ = w.send(r);
-            }
-        }
-        // Free snapshots every worker has moved past (RCU grace period over).
-        if let Some(rcu) = &control.router.rcu {
-            rcu.reclaim();
-        }
-        if term.load(Ordering::Relaxed) {
-            println!("\nSignal received, stopping.");
-            break;
-        }
-        if let Some(idle) = idle {
-            let total: u64 = control
-                .dp
-                .ports
-                .iter()
-                .map(|p| port::stats(p.info.port_id).ipackets)
-                .sum();
-            if total != last_rx.0 {
-                last_rx = (total, Instant::now());
-            } else if last_rx.1.elapsed() >= idle {
-                println!(
-                    "\nNo packets received for {} ms, stopping.",
-                    idle.as_millis()
-                );
-                break;
-            }
-        }
+    match event_loop::run(&mut control, &rx, &term, idle) {
+        Stop::Quit => {}
+        Stop::Signal => println!("\nSignal received, stopping."),
+        Stop::Idle(idle) => println!(
+            "\nNo packets received for {} ms, stopping.",
+            idle.as_millis()
+        ),
     }
     Ok(shutdown(control))
 }
