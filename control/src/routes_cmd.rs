@@ -4,7 +4,7 @@
 use crate::rib::{Rib, RibRoute};
 use conf::Config;
 use fastpath::drop::DropReason;
-use fastpath::fib::{FlowKey, Prefix, RouteType, Rule, RuleAction, TABLE_LOCAL, TABLE_MAIN};
+use fastpath::fib::{FlowKey, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
 use fastpath::ip_input::martian;
 use fastpath::route::{resolve, select_nexthop};
 use fastpath::snapshot::Snapshot;
@@ -149,15 +149,27 @@ pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &Flo
         .max_by_key(|(_, p, _)| p.len)
         .map(|(t, p, r)| (t, Some(p), Some(r)))
         .unwrap_or((res.table, None, None));
-    let rule = snap.fib.rules().iter().find(|r| r.pref == res.rule);
     let _ = writeln!(out, "{}", header(snap, key));
-    let _ = writeln!(
-        out,
-        "    rule {}: {}",
-        res.rule,
-        rule.map(|r| rule_text_selectors(cfg, snap, r))
-            .unwrap_or_default()
-    );
+    // The configured rule behind the data plane's, printed by conf's one rule formatter.
+    let hit = snap.fib.rules().iter().find(|r| r.pref == res.rule);
+    let defaults = conf::default_rules();
+    let rule = cfg
+        .rules
+        .iter()
+        .chain(&defaults)
+        .find(|r| r.pref == res.rule && hit == Some(&crate::compile::rule(cfg, r)));
+    match rule {
+        Some(r) => {
+            let _ = writeln!(
+                out,
+                "    rule {}",
+                cfg.format_rule(r).replacen(":\t", ": ", 1)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "    rule {}", res.rule);
+        }
+    }
     match (prefix, rr) {
         (Some(p), Some(r)) => {
             let _ = writeln!(
@@ -208,43 +220,6 @@ fn header(snap: &Snapshot, key: &FlowKey) -> String {
     }
     if let Some(i) = key.iif {
         let _ = write!(s, " iif {}", snap.ifaces[i as usize].name);
-    }
-    s
-}
-
-fn rule_text_selectors(cfg: &Config, snap: &Snapshot, r: &Rule) -> String {
-    let mut s = String::new();
-    match r.from {
-        Some(p) => {
-            let _ = write!(s, "from {p}");
-        }
-        None => s.push_str("from all"),
-    }
-    if let Some(p) = r.to {
-        let _ = write!(s, " to {p}");
-    }
-    if let Some(t) = r.tos {
-        let _ = write!(s, " tos {t:#04x}");
-    }
-    match r.fwmark {
-        Some((m, u32::MAX)) => {
-            let _ = write!(s, " fwmark {m:#x}");
-        }
-        Some((m, mask)) => {
-            let _ = write!(s, " fwmark {m:#x}/{mask:#x}");
-        }
-        None => {}
-    }
-    if let Some(i) = r.iif {
-        let _ = write!(s, " iif {}", snap.ifaces[i as usize].name);
-    }
-    match r.action {
-        RuleAction::Lookup(t) => {
-            let _ = write!(s, " lookup {}", cfg.table_name(t));
-        }
-        RuleAction::Blackhole => s.push_str(" blackhole"),
-        RuleAction::Unreachable => s.push_str(" unreachable"),
-        RuleAction::Prohibit => s.push_str(" prohibit"),
     }
     s
 }
