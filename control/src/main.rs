@@ -24,12 +24,16 @@ use std::time::{Duration, Instant};
 #[command(
     name = "fastpath",
     about = "DPDK IPv4 forwarding appliance",
-    override_usage = "fastpath [EAL options] -- --config FILE [-i] [--cmdline-file FILE] [--idle-exit MS]"
+    override_usage = "fastpath [EAL options] -- --config FILE [-i] [--cmdline-file FILE] [--idle-exit MS]\n       fastpath --check CONFIG"
 )]
 struct Opts {
     /// YAML configuration (ports, addresses, neighbours, routes, route files, settings).
-    #[arg(long, value_name = "FILE")]
-    config: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "check")]
+    config: Option<PathBuf>,
+    /// Only check CONFIG (route files included) without starting EAL: one line of
+    /// summary, exit status 0 if it is good, 2 if not.
+    #[arg(long, value_name = "CONFIG", conflicts_with = "config")]
+    check: Option<PathBuf>,
     /// Interactive `fastpath>` prompt.
     #[arg(short, long)]
     interactive: bool,
@@ -59,7 +63,12 @@ fn main() -> ExitCode {
         }
     };
     // Every configuration error is reported before EAL starts or a port is touched.
-    let cfg = match conf::Config::load(&opts.config) {
+    let path = opts
+        .check
+        .clone()
+        .or(opts.config.clone())
+        .unwrap_or_default();
+    let cfg = match conf::Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
@@ -74,6 +83,22 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let snap = &router.work;
+    if opts.check.is_some() {
+        println!(
+            "fastpath: {}: ok: {} ports, {} static routes, {} routes from {} route file(s), {} FIB prefixes in {} table(s), {} rules, {} next hops",
+            cfg.path.display(),
+            cfg.ports.len(),
+            report.static_routes,
+            report.file_routes,
+            cfg.route_files.len(),
+            snap.fib.len(),
+            snap.fib.table_ids().count(),
+            cfg.rules.len() + conf::default_rules().len(),
+            snap.nexthops.len()
+        );
+        return ExitCode::SUCCESS;
+    }
     println!(
         "fastpath: {}: {} ports, {} static routes, {} routes from {} route file(s) in {:.2} s ({} shadowed)",
         cfg.path.display(),
@@ -84,7 +109,6 @@ fn main() -> ExitCode {
         report.file_time.as_secs_f64(),
         report.shadowed
     );
-    let snap = &router.work;
     println!(
         "fastpath: FIB {} prefixes, {} next hops, {:.1} MiB; FIB built in {:.2} s, all loaded in {:.2} s; process {}",
         snap.fib.len(),

@@ -430,3 +430,16 @@ def test_ctrl_c_at_the_prompt_clears_the_line_and_interrupts_listings():
         if inst.proc.poll() is None:
             inst.proc.kill()
         inst.stop()
+
+
+def test_check_validates_without_eal(tmp_path):
+    good = config(str(tmp_path), f"route_files:\n  - {{ path: {RV2}, via: [10.0.1.2] }}\n")
+    r = subprocess.run([BIN, "--check", good], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1 and ": ok: 2 ports" in lines[0] and "998042 routes from 1 route file(s)" in lines[0], r.stdout
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(open(good).read() + "routes:\n  - { prefix: 10.9.0.0/16, via: 10.0.1.255 }\n")
+    r = subprocess.run([BIN, "--check", str(bad)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2 and r.stdout == "", r
+    assert re.match(rf"{re.escape(str(bad))}:\d+:\d+: route via 10.0.1.255: invalid gateway", r.stderr), r.stderr
