@@ -154,9 +154,14 @@ mod tests {
 
     const PCAP: &str = include_str!("../examples/pcap.yaml");
 
-    /// The repo root; the example's `../shared/data` is relative to a config there.
+    /// The repo root; `../shared/data` beside it holds the tables.
     fn repo() -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    }
+
+    /// Where [`PCAP`] lives: its route file is relative to this.
+    fn example() -> PathBuf {
+        repo().join("conf/examples/pcap.yaml")
     }
 
     fn data_dir() -> PathBuf {
@@ -172,7 +177,7 @@ mod tests {
     #[test]
     fn pcap_example_loads() {
         data_dir();
-        let c = Config::from_str(PCAP, &repo().join("pcap.yaml")).unwrap();
+        let c = Config::from_str(PCAP, &example()).unwrap();
         assert_eq!(c.ports.len(), 2);
         let p0 = &c.ports[0];
         assert_eq!(p0.name, "p0");
@@ -208,17 +213,18 @@ mod tests {
 
     #[test]
     fn pcap_example_loads_from_disk_relative_to_the_file() {
-        // <tmp>/main/pcap.yaml with <tmp>/shared -> the real shared/, like the repo layout.
+        // <tmp>/main/conf/examples/pcap.yaml with <tmp>/shared -> the real shared/, like
+        // the repo layout.
         let tmp = testdir::temp_dir("pcap_from_disk");
-        std::fs::create_dir(tmp.join("main")).unwrap();
+        std::fs::create_dir_all(tmp.join("main/conf/examples")).unwrap();
         std::os::unix::fs::symlink(data_dir().join(".."), tmp.join("shared")).unwrap();
-        let file = tmp.join("main/pcap.yaml");
+        let file = tmp.join("main/conf/examples/pcap.yaml");
         std::fs::write(&file, PCAP).unwrap();
         let c = Config::load(&file).unwrap();
         assert_eq!(c.path, file);
         assert_eq!(
             c.route_files[0].path,
-            tmp.join("main/../shared/data/rv2-20240406.ipv4.pfx-origin.txt.xz")
+            tmp.join("main/conf/examples/../../../shared/data/rv2-20240406.ipv4.pfx-origin.txt.xz")
         );
         let e = Config::load(&tmp.join("main/none.yaml")).unwrap_err();
         assert!(matches!(e, ConfError::Io { .. }), "{e}");
@@ -231,7 +237,7 @@ mod tests {
 
     #[test]
     fn to_yaml_round_trips() {
-        let file = repo().join("pcap.yaml");
+        let file = example();
         let c = Config::from_str(PCAP, &file).unwrap();
         let text = c.to_yaml();
         assert!(text.contains("mac: 02:00:00:00:00:01"), "{text}");
@@ -317,9 +323,7 @@ settings:
         assert_eq!(again, c);
         assert_eq!(again.to_yaml(), dump);
         // Without the new keys nothing new is written.
-        let plain = Config::from_str(PCAP, &repo().join("pcap.yaml"))
-            .unwrap()
-            .to_yaml();
+        let plain = Config::from_str(PCAP, &example()).unwrap().to_yaml();
         for key in ["tables:", "nexthops:", "rules:", "nhid"] {
             assert!(!plain.contains(key), "{key} in\n{plain}");
         }
