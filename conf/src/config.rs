@@ -4,6 +4,7 @@
 //! [`Config::from_str`], which validate everything but the contents of route files).
 //! Their YAML form is in [`crate::schema`]; the checks are in [`crate::validate`].
 
+use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
@@ -288,15 +289,34 @@ impl Default for Settings {
 impl Config {
     /// Read, parse and validate a config file. Route files are checked to exist but not
     /// read; see [`crate::route_file::read`].
+    /// A file over [`crate::limits::MAX_BYTES`] is refused without reading it all.
     pub fn load(path: &Path) -> Result<Config, ConfError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfError::io(path, e))?;
+        let io = |e| ConfError::io(path, e);
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .map_err(io)?
+            .take(crate::limits::MAX_BYTES as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() > crate::limits::MAX_BYTES {
+            let len = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+            return Err(crate::limits::too_big(path, len));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "stream did not contain valid UTF-8",
+            ))
+        })?;
         Config::from_str(&text, path)
     }
 
     /// Parse and validate config text. `path` is used in messages and to resolve
-    /// relative route-file paths; it need not exist.
+    /// relative route-file paths; it need not exist. The size and nesting limits of
+    /// [`crate::limits`] are checked first, so hostile text fails fast.
     #[allow(clippy::should_implement_trait)] // takes a path too; not `FromStr`
     pub fn from_str(text: &str, path: &Path) -> Result<Config, ConfError> {
+        crate::limits::check(text, path)?;
         crate::validate::build(text, path)
     }
 

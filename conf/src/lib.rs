@@ -80,10 +80,11 @@
 //! ## Errors
 //!
 //! Every error is a [`ConfError`] printed as `file:line:column: message`, and the first
-//! one stops loading. Loading runs in two passes:
+//! one stops loading. Loading runs in two passes, after a cheap pass 0:
 //!
 //! | file | job |
 //! |---|---|
+//! | `limits.rs` | pass 0: size and bracket-nesting limits on the raw text, so hostile input fails fast |
 //! | `schema.rs` | pass 1: serde types; one-node checks (types, unknown keys, address syntax) with serde_yaml's positions |
 //! | `validate/` | pass 2: ranges, duplicates, subnets, references, which keys go together |
 //! | `check.rs` | the semantic checks YAML and the CLI share ([`Config::check_route`], ...) |
@@ -112,6 +113,7 @@ mod check;
 pub mod cli;
 mod config;
 mod error;
+pub mod limits;
 mod locate;
 pub mod mac;
 mod net;
