@@ -3,14 +3,70 @@
 # table loaded (conf/lab.yaml). Pings through it, a traceroute-style TTL probe, a TCP
 # transfer checked end to end, then the port and forwarding counters and a clean shutdown
 # with every mbuf back in its pool. Exits non-zero if anything is wrong, and always removes
-# the namespaces it made. Run as root; set LAB_SKIP_SETUP=1 to skip install/build.
+# the namespaces it made, also on Ctrl-C or SIGTERM (it stops at once, status 130 or 143).
+# Run as root.
+#
+#   LAB_SKIP_SETUP=1   skip install/build (scripts/setup.sh)
+#   LAB_KEEP=1         after the checks, leave the namespaces and fastpath running to explore;
+#                      it prints how to reach them and how to tear them down:
+#   scripts/lab.sh --down [ID]   tear down a kept lab (every kept lab without ID)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
+BIN=$REPO/target/release
+KEPT=/run/fastpath-lab   # one file per kept lab: its namespaces, fastpath's pid, its temp dir
+
+# Whether process $1 is running (a zombie has finished).
+alive() { local st; st=$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) && [ "$st" != Z ]; }
+
+# Stops every process in our namespaces (fastpath, the hosts' pingers and listeners) and
+# waits until they have ended, then removes the namespaces and the temp dir. Uses R H1 H2
+# TMP FP_PID.
+cleanup() {
+    set +e
+    local ns pids p sig still=
+    for sig in TERM KILL; do
+        pids=$(for ns in "$R" "$H1" "$H2"; do ip netns pids "$ns" 2>/dev/null; done)
+        # An exiting fastpath has left its namespace already but may still be running.
+        if [ -n "${FP_PID:-}" ] && [ "$(cat "/proc/$FP_PID/comm" 2>/dev/null)" = fastpath ]; then
+            pids="$pids $FP_PID"
+        fi
+        still=
+        for p in $pids; do alive "$p" && still="$still $p"; done
+        [ -n "$still" ] || break
+        kill -"$sig" $still 2>/dev/null
+        # fastpath drains, prints its counters and closes its ports within a second or two.
+        for _ in $(seq 1 50); do
+            pids=$still still=
+            for p in $pids; do alive "$p" && still="$still $p"; done
+            [ -n "$still" ] || break
+            sleep 0.1
+        done
+        [ -n "$still" ] || break
+    done
+    for ns in "$R" "$H1" "$H2"; do ip netns del "$ns" 2>/dev/null; done
+    rm -rf "$TMP"
+}
+
+if [ "${1:-}" = "--down" ]; then
+    shopt -s nullglob
+    files=("$KEPT"/${2:-*})
+    [ ${#files[@]} -gt 0 ] || { echo "lab: no kept lab${2:+ named $2} in $KEPT"; exit 1; }
+    for f in "${files[@]}"; do
+        FP_PID=
+        # shellcheck disable=SC1090
+        . "$f"
+        echo "lab: tearing down ${f##*/} ($R $H1 $H2)"
+        cleanup
+        rm -f "$f"
+    done
+    exit 0
+fi
+[ $# -eq 0 ] || { echo "usage: scripts/lab.sh [--down [ID]]" >&2; exit 2; }
+
 [ -n "${LAB_SKIP_SETUP:-}" ] || scripts/setup.sh
 
 PY=/usr/bin/python3
-BIN=$REPO/target/release
 ID=fl$(( $$ % 100000 ))
 R=$ID-r H1=$ID-h1 H2=$ID-h2
 TMP=$(mktemp -d /tmp/fastpath-lab.XXXXXX)
@@ -18,22 +74,28 @@ SOCK=$TMP/ctl.sock
 FP_PID=
 fails=0
 
-cleanup() {
-    set +e
-    if [ -n "$FP_PID" ] && kill -0 "$FP_PID" 2>/dev/null; then
-        kill -TERM "$FP_PID"; sleep 1; kill -KILL "$FP_PID" 2>/dev/null
-    fi
-    for ns in "$R" "$H1" "$H2"; do ip netns del "$ns" 2>/dev/null; done
-    rm -rf "$TMP"
+# On a signal: no more steps, clean up now. (Without the exit, bash would run cleanup and
+# then go on with the next step against a lab that is gone.)
+interrupted() {
+    trap '' INT TERM
+    echo
+    echo "lab: interrupted by SIG$1, stopping fastpath and removing the namespaces"
+    cleanup
+    trap - EXIT
+    exit "$2"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'interrupted INT 130' INT
+trap 'interrupted TERM 143' TERM
 
 step() { printf '\n== %s\n' "$*"; }
 check() { # check DESCRIPTION COMMAND...: runs it, prints PASS/FAIL
     local what=$1; shift
     if "$@"; then echo "PASS: $what"; else echo "FAIL: $what"; fails=$((fails + 1)); fi
 }
-in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
+# In the background and waited for, so that a signal is handled at once (bash runs a trap
+# only after a foreground command ends); stdin is passed on explicitly.
+in_ns() { local ns=$1; shift; ip netns exec "$ns" "$@" <&0 & wait $!; }
 ctl() { "$BIN/fastpath-ctl" --socket "$SOCK" "$@"; }
 
 step "network namespaces: $H1 -- [$R: fastpath] -- $H2"
@@ -57,7 +119,7 @@ in_ns "$H2" ip addr add 1.1.1.1/32 dev lo
 in_ns "$H2" ip route add default via 10.0.2.1
 
 step "starting fastpath with conf/lab.yaml (full table)"
-in_ns "$R" "$BIN/fastpath" -l 0-1 --no-huge -m 1024 --no-pci --no-shconf --file-prefix "$ID" \
+ip netns exec "$R" "$BIN/fastpath" -l 0-1 --no-huge -m 1024 --no-pci --no-shconf --file-prefix "$ID" \
     --log-level='*:warning' -- --config conf/lab.yaml --ctl-socket "$SOCK" >"$TMP/fastpath.log" 2>&1 &
 FP_PID=$!
 for _ in $(seq 1 300); do
@@ -81,7 +143,7 @@ echo "$out" | head -3
 check "time exceeded from 10.0.1.1" grep -q "From 10.0.1.1 .*Time to live exceeded" <<<"$out"
 
 step "TCP transfer h1 -> h2 (16 MiB), checked with sha256 on both ends"
-in_ns "$H2" "$PY" - >"$TMP/recv.txt" <<'PYEOF' &
+ip netns exec "$H2" "$PY" - >"$TMP/recv.txt" <<'PYEOF' &
 import hashlib, socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("10.0.2.2", 5001)); s.listen(1); s.settimeout(30)
@@ -113,6 +175,31 @@ step "port and forwarding counters (fastpath-ctl)"
 ctl show port stats all
 ctl show fwd stats
 
+if [ -n "${LAB_KEEP:-}" ]; then
+    mkdir -p "$KEPT"
+    printf 'R=%q H1=%q H2=%q TMP=%q FP_PID=%q\n' "$R" "$H1" "$H2" "$TMP" "$FP_PID" >"$KEPT/$ID"
+    trap - EXIT INT TERM
+    step "the lab stays up (LAB_KEEP=1): $ID"
+    cat <<EOF
+fastpath (pid $FP_PID) runs in namespace $R, its output in $TMP/fastpath.log
+  h1 $H1: 10.0.1.2 on eth0, default via fastpath's p0 10.0.1.1
+  h2 $H2: 10.0.2.2 on eth0 and 1.1.1.1, default via fastpath's p1 10.0.2.1
+Talk to fastpath (the commands of its prompt, see README):
+  $BIN/fastpath-ctl --socket $SOCK show fwd stats
+  $BIN/fastpath-ctl --socket $SOCK route get 8.8.8.8
+Send traffic through it:
+  ip netns exec $H1 ping 1.1.1.1
+  ip netns exec $H1 ping -t 1 10.0.2.2
+Tear it down when done:
+  $REPO/scripts/lab.sh --down $ID
+  (by hand: kill $FP_PID; ip netns del $R; ip netns del $H1; ip netns del $H2; rm -rf $TMP $KEPT/$ID)
+EOF
+    echo
+    if ((fails)); then echo "lab: $fails check(s) FAILED; the lab is left up to look at"; exit 1; fi
+    echo "lab: all checks passed; next: ip netns exec $H1 ping 1.1.1.1, then scripts/lab.sh --down $ID"
+    exit 0
+fi
+
 step "quit: stop, final counters, mbuf check"
 ctl quit || true
 for _ in $(seq 1 100); do kill -0 "$FP_PID" 2>/dev/null || break; sleep 0.1; done
@@ -124,4 +211,4 @@ check "no mbuf leaked" grep -q "mbufs in use after shutdown: 0 of" "$TMP/fastpat
 
 echo
 if ((fails)); then echo "lab: $fails check(s) FAILED"; exit 1; fi
-echo "lab: all checks passed"
+echo "lab: all checks passed; next: LAB_KEEP=1 scripts/lab.sh leaves the lab up to explore (fastpath-ctl, ping from h1)"
