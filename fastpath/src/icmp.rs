@@ -1,19 +1,18 @@
-//! ICMP (the kernel's `icmp.c`): errors about packets we cannot forward (`icmp_send`),
-//! echo replies (`icmp_echo`), and the per-lcore rate limit (`icmp_global_allow`).
+//! ICMP (the kernel's `icmp.c`): errors about packets we cannot forward or take
+//! (`icmp_send`), echo replies (`icmp_echo`, for `local.rs`), and the per-lcore rate
+//! limit (`icmp_global_allow`).
 //!
 //! Both are built in the offending packet's own buffer: for an error, the packet is cut to
 //! what is quoted and 28 bytes (IPv4 + ICMP headers) are prepended into the headroom, so
 //! the quoted header lands right after the new ICMP header.
 
 use crate::drop::DropReason;
-use crate::iface::IfIndex;
 use crate::ip_input::ETH;
 use crate::packet::PacketBuf;
 use crate::pipeline::{write_eth, L2Dest, LcoreCtx, Verdict};
 use crate::route::route_output;
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
-use crate::wire::checksum;
 use crate::wire::ethernet::ethertype;
 use crate::wire::icmp::{self as wicmp, msg_type, unreach_code, Icmpv4Packet};
 use crate::wire::ipv4::{protocol, Ipv4Packet, Ipv4Repr};
@@ -158,49 +157,27 @@ fn write_headers<'a>(
     dst: &crate::route::Dst,
     repr: &Ipv4Repr,
 ) -> Icmpv4Packet<&'a mut [u8]> {
+    Icmpv4Packet::new_unchecked(write_headers_for(frame, dst, repr))
+}
+
+/// Writes the Ethernet and IPv4 headers of a packet we originate and returns what follows
+/// them, where its payload goes.
+pub(crate) fn write_headers_for<'a>(
+    frame: &'a mut [u8],
+    dst: &crate::route::Dst,
+    repr: &Ipv4Repr,
+) -> &'a mut [u8] {
     write_eth(frame, dst, ethertype::IPV4);
     repr.emit(&mut Ipv4Packet::new_unchecked(
         &mut frame[ETH..ETH + IP_HDR],
     ));
-    Icmpv4Packet::new_unchecked(&mut frame[ETH + IP_HDR..])
-}
-
-/// Local delivery (`ip_local_deliver`): we answer ICMP echo; everything else addressed to
-/// us is counted and dropped (there is no local stack). `broadcast`: the destination was
-/// a broadcast address.
-pub fn local_input<P: PacketBuf>(
-    snap: &Snapshot,
-    ctx: &mut LcoreCtx,
-    pkt: &mut P,
-    _in_if: IfIndex,
-    broadcast: bool,
-) -> Verdict {
-    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
-    // No reassembly: a fragment's payload cannot be read as ICMP.
-    if ip.more_frags() || ip.frag_offset() != 0 {
-        return ctx.drop(DropReason::LocalFragment);
-    }
-    if ip.protocol() != protocol::ICMP || ip.payload().first() != Some(&msg_type::ECHO_REQUEST) {
-        return ctx.drop(if broadcast {
-            DropReason::Broadcast
-        } else {
-            DropReason::LocalUnhandled
-        });
-    }
-    if broadcast && snap.settings.icmp_echo_ignore_broadcasts {
-        return ctx.drop(DropReason::Broadcast);
-    }
-    let icmp = ip.payload();
-    if icmp.len() < ICMP_HDR || checksum::checksum(icmp) != 0 {
-        return ctx.drop(DropReason::IcmpMalformed);
-    }
-    echo_reply(snap, ctx, pkt, broadcast)
+    &mut frame[ETH + IP_HDR..]
 }
 
 /// Turns an echo request into its reply in place (`icmp_echo` + `icmp_reply`): source is
 /// the address that was pinged (or the egress address for a broadcast ping), IP options
 /// are not echoed.
-fn echo_reply<P: PacketBuf>(
+pub(crate) fn echo_reply<P: PacketBuf>(
     snap: &Snapshot,
     ctx: &mut LcoreCtx,
     pkt: &mut P,

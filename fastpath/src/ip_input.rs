@@ -104,7 +104,7 @@ pub fn validate<P: PacketBuf>(
         if let Some(e) = bad {
             return Pre::Done(bad_options(snap, ctx, pkt, l2, InputRoute::Broadcast, e));
         }
-        return Pre::Done(crate::icmp::local_input(snap, ctx, pkt, in_if, true));
+        return Pre::Done(crate::local::local_input(snap, ctx, pkt, l2, true));
     }
     Pre::Route(Routable {
         key,
@@ -170,15 +170,14 @@ pub fn dispatch<P: PacketBuf>(
             l4::ports(ip.protocol(), ip.payload()).map(|(s, d)| (ip.protocol(), s, d))
         }
     };
-    let in_if = r.key.iif.expect("received packets have an input interface");
     let route = route_input(snap, &r.key, res, l4);
     if let Some(e) = r.bad_options {
         return bad_options(snap, ctx, pkt, r.l2, route, e);
     }
     match route {
         InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2),
-        InputRoute::Local => crate::icmp::local_input(snap, ctx, pkt, in_if, false),
-        InputRoute::Broadcast => crate::icmp::local_input(snap, ctx, pkt, in_if, true),
+        InputRoute::Local => crate::local::local_input(snap, ctx, pkt, r.l2, false),
+        InputRoute::Broadcast => crate::local::local_input(snap, ctx, pkt, r.l2, true),
         InputRoute::Reject(reason, code) => {
             ctx.stats.drop(reason);
             if let Some(code) = code {

@@ -5,7 +5,8 @@
 //! - `packet`: the [`packet::PacketBuf`] the pipeline edits (mbuf or test buffer).
 //! - `pipeline`: one frame through the data plane (L2 filter, dispatch), [`pipeline::Verdict`].
 //! - `arp` (arp.c), `ip_input` (ip_input.c + route.c input checks), `ip_forward`
-//!   (ip_forward.c), `icmp` (icmp.c: errors, echo, rate limit).
+//!   (ip_forward.c), `icmp` (icmp.c: errors, echo, rate limit), `local`
+//!   (ip_local_deliver: echo, and UDP/TCP/other refused as Linux does with no listener).
 //! - `route` (route.c): FIB result -> [`route::Dst`] (interface, MACs, MTU).
 //! - `fib` (fib_trie.c): longest-prefix match; `nexthop` (fib_semantics.c: `fib_nh`);
 //!   `neigh` (neighbour.c); `iface` (net_device/in_device).
@@ -27,6 +28,7 @@ pub mod icmp;
 pub mod iface;
 pub mod ip_forward;
 pub mod ip_input;
+pub mod local;
 pub mod neigh;
 pub mod nexthop;
 pub mod packet;

@@ -40,6 +40,8 @@ stats! {
     Forwarded => "forwarded",
     ArpReplies => "arp_replies",
     EchoReplies => "echo_replies",
+    /// TCP resets sent for segments addressed to us (no listener, `tcp_v4_send_reset`).
+    TcpResets => "tcp_resets",
     /// ICMP errors sent.
     IcmpErrors => "icmp_errors",
     /// ICMP errors not sent: over the rate limit (icmp_msgs_per_sec).

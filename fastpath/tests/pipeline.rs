@@ -657,7 +657,7 @@ fn every_drop_reason_is_reachable_and_counted_once() {
         ("1001 bytes, no DF, MTU 1000", big(0), MtuExceeded, false),
         ("gateway without neighbour", from_a(&udp(VIA_NO_NEIGH)), NoNeighbor, false),
         ("on-link host without neighbour", from_a(&udp(NO_NEIGH)), NoNeighbor, false),
-        ("UDP to us", from_a(&udp(R0)), LocalUnhandled, false),
+        ("UDP to us (port unreachable)", from_a(&udp(R0)), LocalUnhandled, true),
         ("echo reply to us", from_a(&Ip::icmp(HOST_A, R0, icmp_msg(0, 0, 1, b"x"))), LocalUnhandled, false),
         ("echo, first fragment", from_a(&Ip { frag: MF, ..Ip::icmp(HOST_A, R0, echo(1, 1, b"abcdefgh")) }), LocalFragment, false),
         ("echo to our subnet broadcast", from_a(&Ip::icmp(HOST_A, Ipv4Addr::new(10, 0, 1, 255), echo(1, 1, b""))), Broadcast, false),

@@ -41,7 +41,7 @@ PORT_MAC = {0: R0_MAC, 1: R1_MAC}
 PORT_IP = {0: R0_IP, 1: R1_IP}
 
 EVENT_COUNTERS = (
-    "rx_packets tx_packets tx_dropped forwarded arp_replies echo_replies icmp_errors "
+    "rx_packets tx_packets tx_dropped forwarded arp_replies echo_replies tcp_resets icmp_errors "
     "icmp_rate_limited icmp_no_route_back icmp_suppressed"
 ).split()
 DROP_COUNTERS = (

@@ -10,13 +10,14 @@ are unique across all cases so any groups of cases can share one run of the bina
 from __future__ import annotations
 
 import itertools
+import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Callable
 
 from scapy.layers.inet import ICMP, IP, TCP, UDP, IPOption_LSRR
 from scapy.layers.l2 import ARP, Ether
-from scapy.packet import Raw
+from scapy.packet import Packet, Raw
 from scapy.utils import checksum, hexdump
 
 from fastpath_run import (
@@ -220,6 +221,43 @@ def check_icmp_error(in_frame: bytes, out_port: int, *, icmp_type: int, code: in
     return check
 
 
+def check_tcp_reset(in_frame: bytes, out_port: int, seq: int, ack: int, flags: str) -> Checker:
+    """Linux tcp_v4_send_reset, as captured: from the address the segment was sent to,
+    ports swapped, the given seq/ack/flags, window 0, no options, TTL 64, the segment's
+    TOS, DF set, IP id 0."""
+    orig = IP(ip_packet(in_frame))
+
+    def check(out: bytes) -> None:
+        eth = Ether(out[:14])
+        ip = out[14:]
+        hdr = IP(ip)
+        t = hdr[TCP]
+        seg = ip[20:]
+        ph = struct.pack("!4s4sBBH", socket.inet_aton(hdr.src), socket.inet_aton(hdr.dst), 0, 6, len(seg))
+        checks = [
+            ("Ethernet", (eth.dst, eth.src, eth.type), (NEIGH_MAC[out_port], PORT_MAC[out_port], 0x0800)),
+            ("IHL", ip[0] & 0x0F, 5),
+            ("total length", struct.unpack("!H", ip[2:4])[0], 40),
+            ("frame length", len(ip), 40),
+            ("TOS", ip[1], orig.tos),
+            ("id", hdr.id, 0),
+            ("flags/offset", struct.unpack("!H", ip[6:8])[0], 0x4000),
+            ("TTL", ip[8], 64),
+            ("addresses", (hdr.src, hdr.dst), (orig.dst, orig.src)),
+            ("IP header checksum ok", ip_header_checksum_ok(ip), True),
+            ("ports", (t.sport, t.dport), (orig[TCP].dport, orig[TCP].sport)),
+            ("seq/ack", (t.seq, t.ack), (seq, ack)),
+            ("flags", str(t.flags), flags),
+            ("data offset", t.dataofs, 5),
+            ("window/urgent", (t.window, t.urgptr), (0, 0)),
+            ("TCP checksum ok", checksum(ph + seg) == 0, True),
+        ]
+        problems = [f"{n}: got {g!r}, expected {w!r}" for n, g, w in checks if g != w]
+        if problems:
+            raise AssertionError("TCP reset: " + "; ".join(problems) + f"\n{hexd(out)}")
+    return check
+
+
 def check_echo_reply(in_frame: bytes, out_port: int, *, src_ip: str,
                      dst_mac: str | None = None) -> Checker:
     """Linux icmp_echo/icmp_reply: type 0 code 0, the request's id, seq and data, from the
@@ -300,6 +338,9 @@ def output_key(out: bytes) -> tuple | None:
             return None
         ip = out[14:]
         ihl = (ip[0] & 0x0F) * 4
+        if ip[9] == 6 and len(ip) >= ihl + 14 and ip[ihl + 13] & 0x04 and ip[4:6] == b"\0\0":
+            # Our TCP reset (IP id 0): keyed by the port the segment came from.
+            return ("tcp", struct.unpack("!H", ip[ihl + 2 : ihl + 4])[0])
         if ip[9] == 1 and len(ip) >= ihl + 8:
             t = ip[ihl]
             if t in (3, 4, 5, 11, 12) and len(ip) >= ihl + 8 + 6:
@@ -561,13 +602,55 @@ def local_cases() -> list[Case]:
     cases.append(echo("echo_large", 0, N0_IP, R0_IP, 0, size=1400))
     cases.append(echo("echo_bad_icmp_checksum", 0, N0_IP, R0_IP, 0, bad_checksum=True))
 
-    pkt, ip_id = udp_ip("udp_to_router", N0_IP, R0_IP)
-    cases.append(Case("udp_to_router", frame(0, pkt), 0, {"local_unhandled": 1}, [],
-                      ("ipid", ip_id)))
+    # No listener, as Linux with no socket: UDP gets port unreachable from the address it
+    # was sent to, TCP a reset, other protocols protocol unreachable (captured from a
+    # Linux 6.x router: `__udp4_lib_rcv`, `tcp_v4_send_reset`, `ip_protocol_deliver_rcu`).
+    def unreach(name, src, dst, pkt, code, port=0):
+        ip = pkt if isinstance(pkt, Packet) else pkt[0]
+        f = frame(port, ip)
+        return Case(name, f, port, {"local_unhandled": 1, "icmp_errors": 1},
+                    [Out(port, check_icmp_error(f, port, icmp_type=3, code=code, src_ip=dst))],
+                    ("ipid", ip.id))
 
+    pkt, _ = udp_ip("udp_to_router", N0_IP, R0_IP)
+    cases.append(unreach("udp_to_router", N0_IP, R0_IP, pkt, 3))
+    pkt, _ = udp_ip("udp_to_p1_addr_via_p0", N0_IP, R1_IP)
+    cases.append(unreach("udp_to_p1_addr_via_p0", N0_IP, R1_IP, pkt, 3))
+    ip = IP(src=N0_IP, dst=R0_IP, id=next(_ip_ids)) / UDP(sport=41001, dport=53, chksum=0) / Raw(b"nocsum")
+    cases.append(unreach("udp_no_checksum_to_router", N0_IP, R0_IP, ip, 3))
+    ip = IP(src=N0_IP, dst=R0_IP, id=next(_ip_ids), proto=99) / Raw(marker("proto99", 20))
+    cases.append(unreach("proto_99_to_router", N0_IP, R0_IP, ip, 2))
     ip_id = next(_ip_ids)
-    f = frame(0, IP(src=N0_IP, dst=R0_IP, id=ip_id) / TCP(sport=40022, dport=22, flags="S"))
-    cases.append(Case("tcp_to_router", f, 0, {"local_unhandled": 1}, [], ("ipid", ip_id)))
+    f = frame(0, IP(src=N0_IP, dst=R0_IP, id=ip_id) / UDP(sport=41002, dport=53, chksum=0x1234)
+              / Raw(b"bad"))
+    cases.append(Case("udp_bad_checksum_to_router", f, 0, {"local_unhandled": 1}, [], ("ipid", ip_id)))
+    pkt, ip_id = udp_ip("udp_l2_broadcast_to_router", N0_IP, R0_IP)
+    cases.append(Case("udp_l2_broadcast_to_router", frame(0, pkt, dst_mac="ff:ff:ff:ff:ff:ff"), 0,
+                      {"local_unhandled": 1, "icmp_suppressed": 1}, [], ("ipid", ip_id)))
+
+    def tcp(name, sport, flags, *, seq=1000, ack=0, data=b"", tos=0, rst=None, dst=R0_IP):
+        """rst: (seq, ack, flags) of Linux's reset, or None for no answer."""
+        ip = IP(src=N0_IP, dst=dst, id=next(_ip_ids), tos=tos) / TCP(
+            sport=sport, dport=81, flags=flags, seq=seq, ack=ack) / Raw(data)
+        f = frame(0, ip)
+        if rst is None:
+            return Case(name, f, 0, {"local_unhandled": 1}, [], ("tcp", sport))
+        return Case(name, f, 0, {"local_unhandled": 1, "tcp_resets": 1},
+                    [Out(0, check_tcp_reset(f, 0, *rst))], ("tcp", sport))
+
+    cases.append(tcp("tcp_syn_to_router", 42001, "S", seq=1000, rst=(0, 1001, "RA")))
+    cases.append(tcp("tcp_ack_to_router", 42002, "A", seq=2000, ack=5555, rst=(5555, 0, "R")))
+    cases.append(tcp("tcp_data_to_router", 42003, "PA", seq=3000, ack=6666, data=b"hello",
+                     rst=(6666, 0, "R")))
+    cases.append(tcp("tcp_fin_data_to_router", 42004, "F", seq=4000, data=b"abc",
+                     rst=(0, 4004, "RA")))
+    cases.append(tcp("tcp_synack_tos_to_router", 42005, "SA", seq=77, ack=88, tos=0xB8,
+                     rst=(88, 0, "R")))
+    cases.append(tcp("tcp_syn_to_p1_addr_via_p0", 42006, "S", seq=9, rst=(0, 10, "RA"), dst=R1_IP))
+    cases.append(tcp("tcp_rst_to_router", 42007, "R", seq=5000))
+    ip_id = next(_ip_ids)
+    f = frame(0, IP(src=N0_IP, dst=R0_IP, id=ip_id) / TCP(sport=42008, dport=81, flags="S", chksum=0x1111))
+    cases.append(Case("tcp_bad_checksum_to_router", f, 0, {"local_unhandled": 1}, [], ("tcp", 42008)))
 
     # Local delivery does not look at the TTL (Linux answers a ping with TTL 1).
     eid = next(_echo_ids)
@@ -883,7 +966,7 @@ def same_destination_cases() -> list[Case]:
                   / Raw(marker(f"same_dst_echo_{i}", 20)))
         cases.append(Case(f"same_dst_echo_{i}", f, 0, {"echo_replies": 1},
                           [Out(0, check_echo_reply(f, 0, src_ip=R0_IP))], ("echo", eid)))
-        drop(f"same_dst_udp_local_{i}", src, R0_IP, {"local_unhandled": 1})
+        err(f"same_dst_udp_local_{i}", src, R0_IP, {"local_unhandled": 1}, 3, 3)
     assert len(cases) <= 32, "keep it to one rx burst"
     return cases
 

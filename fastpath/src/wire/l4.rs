@@ -1,10 +1,66 @@
-//! Just enough of the transport layer for flow hashing: the port pair.
+//! Just enough of the transport layer for flow hashing (the port pair) and for refusing
+//! what is addressed to us as Linux does without a listener: the UDP and TCP header
+//! fields, their pseudo-header checksum (RFC 768, RFC 9293 section 3.1).
 //!
-//! TCP (RFC 9293 section 3.1) and UDP (RFC 768) both start with a 16-bit source port and
-//! a 16-bit destination port. The router never parses further.
+//! TCP and UDP both start with a 16-bit source port and a 16-bit destination port.
 
+use super::checksum;
 use super::ipv4::protocol;
 use super::read_u16;
+use std::net::Ipv4Addr;
+
+/// UDP header length (RFC 768).
+pub const UDP_HEADER_LEN: usize = 8;
+/// TCP header length without options (RFC 9293 section 3.1).
+pub const TCP_MIN_HEADER_LEN: usize = 20;
+
+/// Byte offsets of the UDP header.
+pub mod udp_field {
+    pub const LENGTH: usize = 4;
+    pub const CHECKSUM: usize = 6;
+}
+
+/// Byte offsets of the TCP header.
+pub mod tcp_field {
+    pub const SRC_PORT: usize = 0;
+    pub const DST_PORT: usize = 2;
+    pub const SEQ: usize = 4;
+    pub const ACK: usize = 8;
+    /// Data offset in the high nibble.
+    pub const DOFF: usize = 12;
+    pub const FLAGS: usize = 13;
+    pub const WINDOW: usize = 14;
+    pub const CHECKSUM: usize = 16;
+    pub const URGENT: usize = 18;
+}
+
+/// TCP flag bits (byte 13).
+pub mod tcp_flags {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const ACK: u8 = 0x10;
+}
+
+/// Ones'-complement sum of the IPv4 pseudo-header of a `len`-byte segment.
+pub fn pseudo_sum(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: usize) -> u32 {
+    let mut ph = [0u8; 12];
+    ph[0..4].copy_from_slice(&src.octets());
+    ph[4..8].copy_from_slice(&dst.octets());
+    ph[9] = proto;
+    ph[10..12].copy_from_slice(&(len as u16).to_be_bytes());
+    checksum::sum(&ph)
+}
+
+/// Whether the checksum of segment `seg` (header and data) is right.
+pub fn checksum_ok(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, seg: &[u8]) -> bool {
+    checksum::fold(pseudo_sum(src, dst, proto, seg.len()) + checksum::sum(seg)) == 0xffff
+}
+
+/// The checksum to store in segment `seg`, whose checksum field is zero.
+pub fn checksum_of(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, seg: &[u8]) -> u16 {
+    !checksum::fold(pseudo_sum(src, dst, proto, seg.len()) + checksum::sum(seg))
+}
 
 /// `(source port, destination port)` of a TCP or UDP header at the start of `l4`, or
 /// `None` for other protocols or fewer than 4 bytes.
