@@ -142,6 +142,27 @@ out=$(in_ns "$H1" ping -c 1 -t 1 -W 2 10.0.2.2 || true)
 echo "$out" | head -3
 check "time exceeded from 10.0.1.1" grep -q "From 10.0.1.1 .*Time to live exceeded" <<<"$out"
 
+step "UDP and TCP to the appliance: refused as Linux refuses them (port unreachable, reset)"
+refused() { # refused udp|tcp: what h1's kernel says when it talks to 10.0.1.1 port 7
+    in_ns "$H1" "$PY" - "$1" <<'PYEOF'
+import socket, sys
+kind = socket.SOCK_DGRAM if sys.argv[1] == "udp" else socket.SOCK_STREAM
+s = socket.socket(socket.AF_INET, kind)
+s.settimeout(3)
+try:
+    s.connect(("10.0.1.1", 7))
+    s.send(b"hello")
+    s.recv(100)
+    print("answered")
+except ConnectionRefusedError:
+    print("refused")
+except OSError as e:
+    print(f"error: {e}")
+PYEOF
+}
+check "UDP to 10.0.1.1: h1 gets port unreachable (ECONNREFUSED)" test "$(refused udp)" = refused
+check "TCP to 10.0.1.1: h1 gets a reset (ECONNREFUSED)" test "$(refused tcp)" = refused
+
 step "TCP transfer h1 -> h2 (16 MiB), checked with sha256 on both ends"
 ip netns exec "$H2" "$PY" - >"$TMP/recv.txt" <<'PYEOF' &
 import hashlib, socket
