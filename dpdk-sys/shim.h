@@ -1,4 +1,5 @@
-/* One wrapper per DPDK static-inline function that Rust calls (bindgen cannot call inlines). */
+/* One wrapper per DPDK static-inline function that Rust calls (bindgen cannot call inlines),
+ * and a few helpers that need C structs or libc to name why a bring-up failed. */
 #ifndef FASTPATH_DPDK_SHIM_H
 #define FASTPATH_DPDK_SHIM_H
 #include <stdint.h>
@@ -22,4 +23,18 @@ uint64_t shim_rdtsc(void);
 int shim_errno(void);
 int shim_lpm_lookup(struct rte_lpm *lpm, uint32_t ip, uint32_t *next_hop);
 int shim_lpm_lookup_bulk(struct rte_lpm *lpm, const uint32_t *ips, uint32_t *next_hops, unsigned n);
+
+/* Parses devargs as rte_dev_probe would and copies the name of the bus that takes them into
+ * bus[len]: 0, or the negative errno of rte_devargs_parse (no bus or driver takes them). */
+int shim_devargs_bus(const char *devargs, char *bus, size_t len);
+/* The pid of a process holding a POSIX lock on the file at path (as EAL's primary holds its
+ * runtime config), 0 if none, or a negative errno if the file cannot be opened. */
+int shim_lock_owner(const char *path);
+/* Sends DPDK's log to memory until shim_log_capture_end, which copies what was logged into
+ * buf[len] (NUL-terminated, cut short if needed), restores the log stream and returns the
+ * full length. Not reentrant: control core only. 0 or a negative errno. */
+int shim_log_capture_begin(void);
+size_t shim_log_capture_end(char *buf, size_t len);
+/* if_nametoindex(3): 0 if there is no such network interface. */
+unsigned int shim_if_nametoindex(const char *name);
 #endif

@@ -4,11 +4,11 @@
 
 use crate::compile::set_port;
 use crate::router::Router;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use conf::Config;
 use fastpath::dpdk::mempool::Mempool;
 use fastpath::dpdk::port::{self, PortInfo, PortSetup};
-use fastpath::dpdk::{eal, tsc_hz};
+use fastpath::dpdk::{eal, tsc_hz, DpdkError};
 use fastpath::iface::IfIndex;
 use fastpath::rcu::Rcu;
 use fastpath::stats::LcoreStats;
@@ -18,6 +18,33 @@ use std::sync::Arc;
 
 /// Per-lcore mempool cache (DESIGN.md section 6).
 const MEMPOOL_CACHE: u32 = 256;
+
+/// A bring-up failure caused by the command line or the config rather than by the run
+/// (too few lcores for the ports, rings that do not fit `settings.mbufs`).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// The exit status for a failed run: 2 (bad usage or config) when the cause is in the
+/// options or the config (a [`UsageError`], or a [`DpdkError`] that says so: unknown
+/// driver, missing device or pcap, bad lcore list, file prefix in use), else 1.
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    let usage = e
+        .chain()
+        .any(|c| c.is::<UsageError>() || c.downcast_ref::<DpdkError>().is_some_and(|d| d.usage));
+    if usage {
+        2
+    } else {
+        1
+    }
+}
 
 /// A running data plane. Shared: control rw, workers ro (through `shared`).
 pub struct Dataplane {
@@ -40,7 +67,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     let snap = &mut router.work;
     let lcores = eal::worker_lcores();
     if lcores.is_empty() {
-        bail!("no worker lcore: the main lcore is the control core, give at least two lcores (e.g. -l 0-1)");
+        return Err(UsageError("no worker lcore: the main lcore is the control core, give at least two lcores (e.g. -l 0-1)".into()).into());
     }
     let nworkers = lcores.len() as u16;
     let burst = cfg.settings.burst as usize;
@@ -51,10 +78,11 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         let id = eal::probe_device(&p.device).with_context(|| format!("port {}", p.name))?;
         let info = port::info(id).with_context(|| format!("port {}", p.name))?;
         if info.max_tx_queues < nworkers {
-            bail!(
+            return Err(UsageError(format!(
                 "port {} ({}): {} can have {} tx queue(s) but each of the {nworkers} workers needs its own; use fewer worker lcores",
                 p.name, p.device, info.driver, info.max_tx_queues
-            );
+            ))
+            .into());
         }
         infos.push(info);
     }
@@ -92,7 +120,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     // Rings full, plus every lcore cache full, plus a burst in flight per worker.
     needed += (nworkers as u32 + 1) * (MEMPOOL_CACHE + 2 * burst as u32);
     if cfg.settings.mbufs < needed {
-        bail!("settings.mbufs = {} is too small for the configured rings and lcore caches: need at least {needed}", cfg.settings.mbufs);
+        return Err(UsageError(format!("settings.mbufs = {} is too small for the configured rings and lcore caches: need at least {needed}", cfg.settings.mbufs)).into());
     }
     let socket = eal::lcore_socket(eal::main_lcore());
     let pool = Mempool::new("fastpath_mbufs", cfg.settings.mbufs, MEMPOOL_CACHE, socket)?;

@@ -32,10 +32,8 @@ impl Lpm {
     /// `rte_lpm_create(name, SOCKET_ID_ANY, {max_rules, number_tbl8s})`. `name` must be
     /// unique among the process's LPM tables.
     pub fn new(name: &str, max_rules: u32, number_tbl8s: u32) -> Result<Lpm, DpdkError> {
-        let cname = CString::new(name).map_err(|_| DpdkError {
-            what: format!("lpm name {name:?}"),
-            errno: 22,
-        })?;
+        let cname = CString::new(name)
+            .map_err(|_| DpdkError::with_errno(format!("lpm name {name:?}"), 22))?;
         let config = dpdk_sys::rte_lpm_config {
             max_rules,
             number_tbl8s,
@@ -161,10 +159,8 @@ impl Fib {
     /// `rte_fib_create(name, SOCKET_ID_ANY, {RTE_FIB_DIR24_8, default_nh = DEFAULT_NH,
     /// max_routes, dir24_8 {RTE_FIB_DIR24_8_4B, num_tbl8}})`.
     pub fn new(name: &str, max_routes: u32, num_tbl8: u32) -> Result<Fib, DpdkError> {
-        let cname = CString::new(name).map_err(|_| DpdkError {
-            what: format!("fib name {name:?}"),
-            errno: 22,
-        })?;
+        let cname = CString::new(name)
+            .map_err(|_| DpdkError::with_errno(format!("fib name {name:?}"), 22))?;
         let mut conf = dpdk_sys::rte_fib_conf {
             type_: dpdk_sys::RTE_FIB_DIR24_8,
             default_nh: Fib::DEFAULT_NH,

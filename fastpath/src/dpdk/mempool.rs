@@ -22,10 +22,8 @@ impl Mempool {
     /// Creates a pool of `size` mbufs with default data room (2048 + headroom), a
     /// per-lcore cache of `cache` mbufs, on NUMA `socket`.
     pub fn new(name: &str, size: u32, cache: u32, socket: i32) -> Result<Mempool, DpdkError> {
-        let cname = CString::new(name).map_err(|_| DpdkError {
-            what: "mempool name contains NUL".into(),
-            errno: 22,
-        })?;
+        let cname = CString::new(name)
+            .map_err(|_| DpdkError::with_errno("mempool name contains NUL", 22))?;
         let data_room = (dpdk_sys::RTE_MBUF_DEFAULT_BUF_SIZE) as u16;
         // SAFETY: cname is valid for the call; the parameters are plain values.
         let ptr = unsafe {
