@@ -45,6 +45,8 @@ cleanup() {
         [ -n "$still" ] || break
     done
     for ns in "$R" "$H1" "$H2"; do ip netns del "$ns" 2>/dev/null; done
+    # EAL's runtime dir for fastpath's --file-prefix (it stays behind, empty).
+    rmdir "/var/run/dpdk/${R%-r}" 2>/dev/null
     rm -rf "$TMP"
 }
 
