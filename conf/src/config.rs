@@ -259,6 +259,13 @@ pub struct Settings {
     pub icmp_msgs_per_sec: u32,
     /// ICMP error burst (`net.ipv4.icmp_msgs_burst`), default 50.
     pub icmp_msgs_burst: u32,
+    /// Per-destination ICMP limit (`net.ipv4.icmp_ratelimit`): ms between errors to one
+    /// host after a burst of 6; 0 = none. Default 1000.
+    pub icmp_ratelimit: u32,
+    /// ICMP types that limit applies to, one bit per type (`net.ipv4.icmp_ratemask`),
+    /// default 6168 (destination unreachable, source quench, time exceeded, parameter
+    /// problem); frag-needed is never limited.
+    pub icmp_ratemask: u32,
     /// Ignore echo requests to broadcast addresses
     /// (`net.ipv4.icmp_echo_ignore_broadcasts`), default true.
     pub icmp_echo_ignore_broadcasts: bool,
@@ -278,6 +285,8 @@ impl Default for Settings {
             ip_default_ttl: 64,
             icmp_msgs_per_sec: 1000,
             icmp_msgs_burst: 50,
+            icmp_ratelimit: 1000,
+            icmp_ratemask: 6168,
             icmp_echo_ignore_broadcasts: true,
             burst: 32,
             mbufs: 8191,

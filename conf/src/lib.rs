@@ -45,6 +45,8 @@
 //!   ip_default_ttl: 64
 //!   icmp_msgs_per_sec: 1000
 //!   icmp_msgs_burst: 50
+//!   icmp_ratelimit: 1000      # ms per error to one host after a burst of 6; 0 = off
+//!   icmp_ratemask: 6168       # the ICMP types it limits (bit per type)
 //!   icmp_echo_ignore_broadcasts: true
 //!   fib_multipath_hash_policy: 0  # ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (+ proto, ports)
 //!   burst: 32                 # rx burst, 1..=256

@@ -31,6 +31,8 @@ pub fn settings(s: &conf::Settings) -> Settings {
         ip_default_ttl: s.ip_default_ttl,
         icmp_msgs_per_sec: s.icmp_msgs_per_sec,
         icmp_msgs_burst: s.icmp_msgs_burst,
+        icmp_ratelimit: s.icmp_ratelimit,
+        icmp_ratemask: s.icmp_ratemask,
         icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
         fib_multipath_hash_policy: s.fib_multipath_hash_policy,
     }

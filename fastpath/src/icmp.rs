@@ -52,6 +52,11 @@ impl RateLimiter {
 
     /// Takes one token if there is one at time `now` (TSC cycles).
     #[inline]
+    /// The TSC frequency it counts with.
+    pub fn hz(&self) -> u64 {
+        self.hz
+    }
+
     pub fn allow(&mut self, now: u64) -> bool {
         let elapsed = now.saturating_sub(self.last).min(self.hz);
         let earned = (u128::from(elapsed) * u128::from(self.per_sec) / u128::from(self.hz)) as u64;
@@ -110,7 +115,11 @@ pub fn send_error_from<P: PacketBuf>(
     }
     // Frag-needed is exempt from the limit, as in Linux (PMTU discovery must not stall).
     let exempt = typ == msg_type::DEST_UNREACHABLE && code == unreach_code::FRAG_NEEDED;
-    if !exempt && !ctx.icmp_limit.allow(ctx.now) {
+    // Per destination host first (icmpv4_xrlim_allow), then the global bucket; an error
+    // the host's limit stops costs no global token, as in Linux.
+    if !ctx.icmp_peers.allow(ip.src_addr(), typ, code, ctx.now)
+        || !exempt && !ctx.icmp_limit.allow(ctx.now)
+    {
         ctx.stats.inc(Stat::IcmpRateLimited);
         return Verdict::Drop;
     }

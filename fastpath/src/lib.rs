@@ -25,6 +25,7 @@ pub mod dpdk;
 pub mod drop;
 pub mod fib;
 pub mod icmp;
+pub mod icmp_limit;
 pub mod iface;
 pub mod ip_forward;
 pub mod ip_input;

@@ -9,6 +9,7 @@ use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey};
 use crate::icmp::RateLimiter;
+use crate::icmp_limit::PeerLimiter;
 use crate::iface::IfIndex;
 use crate::ip_input::{Pre, Routable};
 use crate::packet::PacketBuf;
@@ -58,6 +59,8 @@ impl StageClock {
 pub struct LcoreCtx<'a> {
     pub stats: &'a LcoreStats,
     pub icmp_limit: RateLimiter,
+    /// Per-destination ICMP limit (Linux's defaults until the worker sets its own).
+    pub icmp_peers: PeerLimiter,
     /// IPv4 identification for packets we originate.
     pub ip_ident: u16,
     /// TSC at the start of the current burst.
@@ -69,6 +72,7 @@ impl<'a> LcoreCtx<'a> {
     pub fn new(stats: &'a LcoreStats, icmp_limit: RateLimiter) -> Self {
         LcoreCtx {
             stats,
+            icmp_peers: PeerLimiter::new(1000, 6168, icmp_limit.hz()),
             icmp_limit,
             ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37),
             now: 0,

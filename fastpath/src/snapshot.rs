@@ -17,6 +17,10 @@ pub struct Settings {
     pub icmp_msgs_per_sec: u32,
     /// Burst allowance of that limit (`net.ipv4.icmp_msgs_burst`).
     pub icmp_msgs_burst: u32,
+    /// Per-destination ICMP limit in ms (`net.ipv4.icmp_ratelimit`), see [`crate::icmp_limit`].
+    pub icmp_ratelimit: u32,
+    /// The ICMP types it applies to (`net.ipv4.icmp_ratemask`).
+    pub icmp_ratemask: u32,
     /// Ignore echo requests to broadcast addresses (`net.ipv4.icmp_echo_ignore_broadcasts`).
     pub icmp_echo_ignore_broadcasts: bool,
     /// ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (`net.ipv4.fib_multipath_hash_policy`).
@@ -29,6 +33,8 @@ impl Default for Settings {
             ip_default_ttl: 64,
             icmp_msgs_per_sec: 1000,
             icmp_msgs_burst: 50,
+            icmp_ratelimit: 1000,
+            icmp_ratemask: 6168,
             icmp_echo_ignore_broadcasts: true,
             fib_multipath_hash_policy: 0,
         }

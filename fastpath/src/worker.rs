@@ -10,6 +10,7 @@ use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
 use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
 use crate::icmp::RateLimiter;
+use crate::icmp_limit::PeerLimiter;
 use crate::iface::IfIndex;
 use crate::pipeline::{process_burst, BurstScratch, LcoreCtx, Verdict};
 use crate::rcu::Rcu;
@@ -65,6 +66,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
         stats,
         RateLimiter::new(s.icmp_msgs_per_sec, s.icmp_msgs_burst, shared.tsc_hz),
     );
+    ctx.icmp_peers = PeerLimiter::new(s.icmp_ratelimit, s.icmp_ratemask, shared.tsc_hz);
     ctx.clock.overhead = rdtsc_overhead();
     let burst = conf.burst.clamp(1, MAX_BURST);
     let mut rx = Burst::default();

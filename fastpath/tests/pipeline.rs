@@ -18,6 +18,7 @@
 use fastpath::drop::DropReason;
 use fastpath::fib::{Prefix, RouteType, TABLE_MAIN};
 use fastpath::icmp::RateLimiter;
+use fastpath::icmp_limit::PeerLimiter;
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::nexthop::Nexthop;
 use fastpath::packet::{PacketBuf, VecBuf};
@@ -1052,6 +1053,8 @@ fn rate_limit_burst_refill_and_frag_needed_exemption() {
     let s = net();
     let stats = LcoreStats::new(0);
     let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 5, HZ));
+    // The global bucket alone: no per-destination limit (icmp_ratelimit 0).
+    ctx.icmp_peers = PeerLimiter::new(0, 6168, HZ);
     ctx.now = 7 * HZ;
     let expired = from_a(&Ip {
         ttl: 1,
@@ -1092,6 +1095,39 @@ fn rate_limit_burst_refill_and_frag_needed_exemption() {
     // A long pause refills to the burst, no more.
     ctx.now += 10 * HZ;
     assert_eq!(burst(&mut ctx, &expired, 20), 5);
+}
+
+#[test]
+fn per_destination_limit_as_icmp_ratelimit() {
+    let s = net();
+    let stats = LcoreStats::new(0);
+    let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, HZ));
+    ctx.now = 7 * HZ;
+    let expired = |src| {
+        from_a(&Ip {
+            ttl: 1,
+            ..Ip::udp(src, FAR_B, 32)
+        })
+    };
+    let too_big = from_a(&Ip {
+        frag: DF,
+        ..Ip::udp(HOST_A, FAR_C, 1200)
+    });
+    let sent = |ctx: &mut LcoreCtx<'_>, frame: &[u8], n: usize| {
+        (0..n)
+            .filter(|_| matches!(process(&s, ctx, &mut VecBuf::new(frame), 0), Verdict::Tx(_)))
+            .count()
+    };
+    // Linux's defaults: 6 at once to one host, then one per 1000 ms.
+    assert_eq!(sent(&mut ctx, &expired(HOST_A), 20), 6);
+    assert_eq!(sent(&mut ctx, &too_big, 5), 5, "frag needed is exempt");
+    ctx.now += HZ / 2;
+    assert_eq!(sent(&mut ctx, &expired(HOST_A), 5), 0);
+    ctx.now += HZ / 2;
+    assert_eq!(sent(&mut ctx, &expired(HOST_A), 5), 1);
+    // Another host has its own allowance.
+    assert_eq!(sent(&mut ctx, &expired(FAR_B2), 20), 6);
+    assert_eq!(stats.snapshot().get(Stat::IcmpRateLimited), 14 + 5 + 4 + 14);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -49,3 +49,28 @@ def test_counters(run):
     want = {"rx_packets": N, "ttl_exceeded": N, "icmp_errors": sent,
             "icmp_rate_limited": N - sent, "tx_packets": sent}
     assert got == want, f"{got} != {want}\n{run.describe()}"
+
+
+def test_per_destination_limit_like_icmp_ratelimit():
+    """Linux's icmp_ratelimit (1000 ms, XRLIM_BURST_FACTOR 6) per destination host: 20
+    TTL=1 packets from one source at once get 6 time exceeded; 20 more from a second
+    source get their own 6; frag-needed to the first source is never limited."""
+    from packets import frame, udp_ip
+    cases = []
+    for src in ("172.18.0.1", "172.18.0.2"):
+        for i in range(20):
+            pkt, _ = udp_ip(f"pd{src}{i}", src, "8.8.8.8", ttl=1)
+            cases.append(frame(0, pkt))
+    for i in range(8):
+        pkt, _ = udp_ip(f"pdbig{i}", "172.18.0.1", "198.51.100.7", total=1400)
+        cases.append(frame(0, pkt))
+    run = run_router({0: cases, 1: []}, config_kwargs=MAIN_CONFIG)
+    assert_clean_exit(run)
+    by_dst = {}
+    for f in run.out[0]:
+        ip = f[14:]
+        key = (".".join(map(str, ip[16:20])), ip[20], ip[21])
+        by_dst[key] = by_dst.get(key, 0) + 1
+    assert by_dst == {("172.18.0.1", 11, 0): 6, ("172.18.0.2", 11, 0): 6,
+                      ("172.18.0.1", 3, 4): 8}, f"{by_dst}\n{run.describe()}"
+    assert run.counter("icmp_rate_limited") == 28

@@ -141,6 +141,8 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
         )?,
         icmp_msgs_per_sec: s.icmp_msgs_per_sec,
         icmp_msgs_burst: s.icmp_msgs_burst,
+        icmp_ratelimit: s.icmp_ratelimit,
+        icmp_ratemask: s.icmp_ratemask,
         icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
         burst: in_range(s.burst, 1, 256, node!["settings", "burst"], "burst")?,
         mbufs: in_range(
@@ -305,7 +307,8 @@ mod tests {
         assert_eq!(
             err(&format!("{BASE}settings:\n  ttl: 3\n")),
             "lab.yaml:12:3: settings: unknown field `ttl`, expected one of `ip_default_ttl`, `icmp_msgs_per_sec`, \
-             `icmp_msgs_burst`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`, `fib_multipath_hash_policy`"
+             `icmp_msgs_burst`, `icmp_ratelimit`, `icmp_ratemask`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`, \
+             `fib_multipath_hash_policy`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),

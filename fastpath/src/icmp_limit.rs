@@ -1,0 +1,149 @@
+//! The per-destination ICMP rate limit (the kernel's `icmpv4_xrlim_allow` over
+//! `inet_peer_xrlim_allow`): each destination host earns one token per millisecond up to
+//! 6 × `icmp_ratelimit` ms of them (`XRLIM_BURST_FACTOR`), and an error costs
+//! `icmp_ratelimit` ms, so a host gets a burst of 6 errors and then one per
+//! `icmp_ratelimit` ms (1000 by default). Only the types in `icmp_ratemask` are limited
+//! (6168: destination unreachable, source quench, time exceeded, parameter problem);
+//! frag-needed never is (PMTU discovery must not stall).
+//!
+//! Linux keeps its peers in a tree it trims under memory pressure. Here each lcore has a
+//! fixed table of [`SLOTS`] entries indexed by a hash of the destination: a flood from
+//! random sources cannot grow it, it can only push other hosts out, which gives them a
+//! fresh burst, as a peer the kernel has reclaimed gets.
+
+use crate::wire::icmp::{msg_type, unreach_code};
+use std::net::Ipv4Addr;
+
+/// Entries per lcore.
+pub const SLOTS: usize = 4096;
+/// `XRLIM_BURST_FACTOR`.
+const BURST_FACTOR: u64 = 6;
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Peer {
+    addr: u32,
+    /// Tokens, in TSC ticks.
+    tokens: u64,
+    /// When they were last counted (TSC).
+    last: u64,
+    used: bool,
+}
+
+/// One lcore's table.
+#[derive(Debug, Clone)]
+pub struct PeerLimiter {
+    peers: Box<[Peer]>,
+    /// `icmp_ratelimit` in TSC ticks (0: no limit).
+    cost: u64,
+    /// `icmp_ratemask`.
+    mask: u32,
+}
+
+impl PeerLimiter {
+    /// `ratelimit_ms` and `ratemask` as Linux's sysctls; `hz` the TSC frequency.
+    pub fn new(ratelimit_ms: u32, ratemask: u32, hz: u64) -> PeerLimiter {
+        PeerLimiter {
+            peers: vec![Peer::default(); SLOTS].into_boxed_slice(),
+            cost: u64::from(ratelimit_ms) * hz / 1000,
+            mask: ratemask,
+        }
+    }
+
+    /// Whether an ICMP message of `typ`/`code` to `dst` may go at TSC time `now`.
+    pub fn allow(&mut self, dst: Ipv4Addr, typ: u8, code: u8, now: u64) -> bool {
+        if typ > 18 || typ == msg_type::DEST_UNREACHABLE && code == unreach_code::FRAG_NEEDED {
+            return true;
+        }
+        if self.cost == 0 || self.mask & (1 << typ) == 0 {
+            return true;
+        }
+        let addr = u32::from(dst);
+        let p = &mut self.peers[slot(addr)];
+        if !p.used || p.addr != addr {
+            // A new peer starts with a full burst (inet_getpeer: rate_last = now - 60 s).
+            *p = Peer {
+                addr,
+                tokens: BURST_FACTOR * self.cost,
+                last: now,
+                used: true,
+            };
+        }
+        let tokens = (p.tokens + now.saturating_sub(p.last)).min(BURST_FACTOR * self.cost);
+        p.last = now;
+        if tokens >= self.cost {
+            p.tokens = tokens - self.cost;
+            true
+        } else {
+            p.tokens = tokens;
+            false
+        }
+    }
+}
+
+fn slot(addr: u32) -> usize {
+    // Fibonacci hashing: the top bits of a multiply spread neighbouring addresses.
+    (addr.wrapping_mul(0x9E37_79B9) >> (32 - SLOTS.trailing_zeros())) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HZ: u64 = 1_000_000;
+    const MS: u64 = HZ / 1000;
+
+    fn a(s: &str) -> Ipv4Addr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_burst_of_six_then_one_per_ratelimit() {
+        let mut l = PeerLimiter::new(1000, 6168, HZ);
+        let sent = (0..10)
+            .filter(|_| l.allow(a("192.0.2.1"), 11, 0, 0))
+            .count();
+        assert_eq!(sent, 6);
+        assert!(!l.allow(a("192.0.2.1"), 3, 1, 999 * MS));
+        assert!(l.allow(a("192.0.2.1"), 3, 1, 1000 * MS));
+        assert!(!l.allow(a("192.0.2.1"), 3, 1, 1500 * MS));
+        // Another host has its own bucket.
+        assert!(l.allow(a("192.0.2.2"), 11, 0, 1500 * MS));
+    }
+
+    #[test]
+    fn ratemask_and_frag_needed() {
+        let mut l = PeerLimiter::new(1000, 6168, HZ);
+        for _ in 0..100 {
+            assert!(
+                l.allow(a("192.0.2.1"), 3, 4, 0),
+                "frag-needed is never limited"
+            );
+            assert!(
+                l.allow(a("192.0.2.1"), 0, 0, 0),
+                "echo replies are not in the mask"
+            );
+            assert!(
+                l.allow(a("192.0.2.1"), 5, 1, 0),
+                "redirects are not in 6168"
+            );
+        }
+        let mut off = PeerLimiter::new(0, 6168, HZ);
+        assert!(
+            (0..100).all(|_| off.allow(a("192.0.2.1"), 11, 0, 0)),
+            "icmp_ratelimit 0"
+        );
+    }
+
+    #[test]
+    fn random_sources_cannot_grow_it() {
+        let mut l = PeerLimiter::new(1000, 6168, HZ);
+        let mut x = 0x1234_5678u32;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            l.allow(Ipv4Addr::from(x), 11, 0, i);
+        }
+        assert_eq!(l.peers.len(), SLOTS);
+    }
+}
