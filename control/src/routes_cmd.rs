@@ -6,7 +6,8 @@ use conf::Config;
 use fastpath::drop::DropReason;
 use fastpath::fib::{FlowKey, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
 use fastpath::ip_input::martian;
-use fastpath::route::{resolve, select_nexthop};
+use fastpath::neigh::NeighOutput;
+use fastpath::route::{nexthop_dst, select_nexthop};
 use fastpath::snapshot::Snapshot;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
@@ -188,10 +189,11 @@ pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &Flo
             let n = snap.nexthops.get(nh);
             let iface = &snap.ifaces[n.iface as usize];
             let neighbor = n.gateway.unwrap_or(key.daddr);
-            let lladdr = resolve(snap, nh, key.daddr)
-                .map_or("none: no neighbour, dropped".to_string(), |d| {
-                    d.dst_mac.to_string()
-                });
+            let dst = nexthop_dst(snap, nh);
+            let lladdr = match snap.neigh.neigh_output(dst.iface, dst.nexthop(key.daddr)) {
+                NeighOutput::Reachable(mac) => mac.to_string(),
+                _ => "none: no neighbour, dropped".to_string(),
+            };
             let _ = writeln!(
                 out,
                 "    nexthop {} dev {} mtu {} lladdr {lladdr}",

@@ -8,12 +8,13 @@
 
 use crate::drop::DropReason;
 use crate::ip_input::ETH;
+use crate::neigh::NeighOutput;
+use crate::output::ip_finish_output2;
 use crate::packet::PacketBuf;
-use crate::pipeline::{write_eth, L2Dest, LcoreCtx, Verdict};
-use crate::route::route_output;
+use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
+use crate::route::{dst_mtu, route_output, Dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
-use crate::wire::ethernet::ethertype;
 use crate::wire::icmp::{self as wicmp, msg_type, unreach_code, Icmpv4Packet};
 use crate::wire::ipv4::{protocol, Ipv4Packet, Ipv4Repr};
 use std::net::Ipv4Addr;
@@ -130,8 +131,8 @@ pub fn send_error_from<P: PacketBuf>(
     };
     let src = src.unwrap_or(egress_src);
     let tos = (ip.tos() & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL;
-    // min(egress MTU, 576) as __icmp_send sizes its room.
-    let room = (dst.mtu as usize)
+    // min(dst MTU, 576) as __icmp_send sizes its room.
+    let room = (dst_mtu(&dst) as usize)
         .min(MAX_ERROR_LEN)
         .saturating_sub(IP_HDR + ICMP_HDR);
     let quote = (ip.total_len() as usize).min(room);
@@ -150,33 +151,46 @@ pub fn send_error_from<P: PacketBuf>(
         ident: ctx.next_ident(),
         dont_frag: false,
     };
-    let mut icmp = write_headers(pkt.data_mut(), &dst, &repr);
+    let mut icmp = write_headers(pkt.data_mut(), &repr);
     icmp.set_msg_type(typ);
     icmp.set_msg_code(code);
     icmp.set_rest_of_header(info);
     icmp.fill_checksum();
+    if !push_reply(snap, ctx, pkt, &dst) {
+        return Verdict::Drop;
+    }
     ctx.stats.inc(Stat::IcmpErrors);
     Verdict::Tx(dst.iface)
 }
 
-/// Writes the Ethernet and IPv4 headers of a packet we originate in front of its ICMP
-/// message, and returns a view of that message.
-fn write_headers<'a>(
-    frame: &'a mut [u8],
-    dst: &crate::route::Dst,
-    repr: &Ipv4Repr,
-) -> Icmpv4Packet<&'a mut [u8]> {
-    Icmpv4Packet::new_unchecked(write_headers_for(frame, dst, repr))
+/// Sends a packet we built through `dst` (`icmp_push_reply` -> `ip_push_pending_frames`,
+/// which ends in [`ip_finish_output2`]). Without a usable neighbour back it is not sent,
+/// counted as `icmp_no_route_back`.
+#[inline]
+pub(crate) fn push_reply<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    dst: &Dst,
+) -> bool {
+    match ip_finish_output2(snap, pkt, dst) {
+        NeighOutput::Reachable(_) => true,
+        NeighOutput::MustResolve | NeighOutput::Failed => {
+            ctx.stats.inc(Stat::IcmpNoRouteBack);
+            false
+        }
+    }
 }
 
-/// Writes the Ethernet and IPv4 headers of a packet we originate and returns what follows
-/// them, where its payload goes.
-pub(crate) fn write_headers_for<'a>(
-    frame: &'a mut [u8],
-    dst: &crate::route::Dst,
-    repr: &Ipv4Repr,
-) -> &'a mut [u8] {
-    write_eth(frame, dst, ethertype::IPV4);
+/// Writes the IPv4 header of a packet we originate in front of its ICMP message, and
+/// returns a view of that message. The Ethernet header is written at output.
+fn write_headers<'a>(frame: &'a mut [u8], repr: &Ipv4Repr) -> Icmpv4Packet<&'a mut [u8]> {
+    Icmpv4Packet::new_unchecked(write_headers_for(frame, repr))
+}
+
+/// Writes the IPv4 header of a packet we originate (after the room for the Ethernet
+/// header) and returns what follows it, where its payload goes.
+pub(crate) fn write_headers_for<'a>(frame: &'a mut [u8], repr: &Ipv4Repr) -> &'a mut [u8] {
     repr.emit(&mut Ipv4Packet::new_unchecked(
         &mut frame[ETH..ETH + IP_HDR],
     ));
@@ -211,11 +225,14 @@ pub(crate) fn echo_reply<P: PacketBuf>(
         ident: ctx.next_ident(),
         dont_frag: false,
     };
-    let mut icmp = write_headers(pkt.data_mut(), &dst, &repr);
+    let mut icmp = write_headers(pkt.data_mut(), &repr);
     icmp.set_msg_type(msg_type::ECHO_REPLY);
     // A full sum, not RFC 1624's update: an all-zero reply must carry 0xffff, which the
     // incremental form cannot produce (RFC 1624 section 3).
     icmp.fill_checksum();
+    if !push_reply(snap, ctx, pkt, &dst) {
+        return ctx.drop(DropReason::NoRouteBack);
+    }
     ctx.stats.inc(Stat::EchoReplies);
     Verdict::Tx(dst.iface)
 }

@@ -1,19 +1,22 @@
 //! IPv4 forwarding (the kernel's `ip_forward`): only frames addressed to our MAC, TTL,
-//! MTU with DF (RFC 1191), neighbour, then TTL decrement with an incremental checksum
-//! (RFC 1624) and the MAC rewrite.
+//! the dst's MTU with DF (RFC 1191), then TTL decrement with an incremental checksum
+//! (RFC 1624) and output ([`crate::output`]: neighbour, MAC rewrite).
 
 use crate::drop::DropReason;
 use crate::ip_input::ETH;
+use crate::neigh::NeighOutput;
 use crate::nexthop::NhId;
+use crate::output::ip_finish_output2;
 use crate::packet::PacketBuf;
-use crate::pipeline::{write_eth, L2Dest, LcoreCtx, Verdict};
-use crate::route::resolve;
+use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
+use crate::route::{dst_mtu, nexthop_dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
-use crate::wire::ethernet::ethertype;
 use crate::wire::icmp::{msg_type, unreach_code};
 use crate::wire::ipv4::Ipv4Packet;
 
+/// Forwards a packet through next hop `nh`, as `ip_forward` -> `ip_forward_finish` ->
+/// `ip_output`. The MTU is the dst's (`dst_mtu`), where a PMTU exception can lower it.
 #[inline]
 pub fn forward<P: PacketBuf>(
     snap: &Snapshot,
@@ -30,8 +33,8 @@ pub fn forward<P: PacketBuf>(
         ctx.stats.drop(DropReason::TtlExceeded);
         return crate::icmp::send_error(snap, ctx, pkt, l2, msg_type::TIME_EXCEEDED, 0, 0);
     }
-    let daddr = ip.dst_addr();
-    let mtu = snap.ifaces[snap.nexthops.get(nh).iface as usize].mtu;
+    let dst = nexthop_dst(snap, nh);
+    let mtu = dst_mtu(&dst);
     if ip.total_len() > mtu {
         if ip.dont_frag() {
             ctx.stats.drop(DropReason::FragNeeded);
@@ -47,12 +50,13 @@ pub fn forward<P: PacketBuf>(
         }
         return ctx.drop(DropReason::MtuExceeded);
     }
-    let Some(dst) = resolve(snap, nh, daddr) else {
-        return ctx.drop(DropReason::NoNeighbor);
-    };
-    let frame = pkt.data_mut();
-    Ipv4Packet::new_unchecked(&mut frame[ETH..]).decrement_ttl();
-    write_eth(frame, &dst, ethertype::IPV4);
-    ctx.stats.inc(Stat::Forwarded);
-    Verdict::Tx(dst.iface)
+    Ipv4Packet::new_unchecked(&mut pkt.data_mut()[ETH..]).decrement_ttl();
+    match ip_finish_output2(snap, pkt, &dst) {
+        NeighOutput::Reachable(_) => {
+            ctx.stats.inc(Stat::Forwarded);
+            Verdict::Tx(dst.iface)
+        }
+        // Static neighbours only: nothing would resolve it, so it is dropped.
+        NeighOutput::MustResolve | NeighOutput::Failed => ctx.drop(DropReason::NoNeighbor),
+    }
 }

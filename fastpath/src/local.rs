@@ -14,7 +14,7 @@
 //! broadcast frame (`icmp_send`).
 
 use crate::drop::DropReason;
-use crate::icmp::{echo_reply, send_error_from, write_headers_for};
+use crate::icmp::{echo_reply, push_reply, send_error_from, write_headers_for};
 use crate::ip_input::ETH;
 use crate::packet::PacketBuf;
 use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
@@ -151,7 +151,7 @@ fn tcp_reset<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P) -> 
         ident: 0,
         dont_frag: true,
     };
-    let tcp = write_headers_for(pkt.data_mut(), &dst, &repr);
+    let tcp = write_headers_for(pkt.data_mut(), &repr);
     let tcp = &mut tcp[..TCP_MIN_HEADER_LEN];
     write_u16(tcp, tcp_field::SRC_PORT, dport);
     write_u16(tcp, tcp_field::DST_PORT, sport);
@@ -164,6 +164,9 @@ fn tcp_reset<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P) -> 
     write_u16(tcp, tcp_field::URGENT, 0);
     let sum = l4::checksum_of(us, peer, protocol::TCP, tcp);
     write_u16(tcp, tcp_field::CHECKSUM, sum);
+    if !push_reply(snap, ctx, pkt, &dst) {
+        return Verdict::Drop;
+    }
     ctx.stats.inc(Stat::TcpResets);
     Verdict::Tx(dst.iface)
 }

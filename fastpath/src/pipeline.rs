@@ -219,12 +219,3 @@ pub fn process_burst<P: PacketBuf>(
     }
     ctx.mark(Stage::Rewrite);
 }
-
-/// Writes the Ethernet header of a frame we send.
-#[inline(always)]
-pub(crate) fn write_eth(frame: &mut [u8], dst: &crate::route::Dst, ethertype: u16) {
-    let mut eth = EthernetFrame::new_unchecked(frame);
-    eth.set_dst_addr(dst.dst_mac);
-    eth.set_src_addr(dst.src_mac);
-    eth.set_ethertype(ethertype);
-}

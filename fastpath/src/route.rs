@@ -1,5 +1,9 @@
-//! Route decisions (the kernel's `route.c`): from a FIB result to a [`Dst`], the complete
-//! instruction for sending a packet out: interface, MACs, MTU, and the neighbour address.
+//! Route decisions (the kernel's `route.c`): from a FIB result to a next hop, and from a
+//! next hop to its [`Dst`]: output interface, source MAC, MTU, gateway or on-link. A dst is
+//! per next hop, as the kernel caches one per `fib_nh` (`nhc_pcpu_rth_output`,
+//! `nhc_rth_input`), so it holds nothing that depends on the packet's destination: the
+//! neighbour (the MAC the frame goes to) is resolved per packet at output
+//! ([`crate::output`], the kernel's `ip_finish_output2` -> `neigh_output`).
 
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey, RouteType};
@@ -9,22 +13,43 @@ use crate::snapshot::Snapshot;
 use crate::wire::EthernetAddress;
 use std::net::Ipv4Addr;
 
-/// Where and how to send a packet (the kernel's `dst_entry`/`rtable` for output).
+/// Where and how to send a packet through one next hop (the kernel's `rtable`, whose
+/// `dst_entry` is the output half). Built by [`nexthop_dst`]; read the MTU with
+/// [`dst_mtu`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dst {
+    /// The output interface (`dst->dev`).
     pub iface: IfIndex,
+    /// Its station MAC, the frame's source (`dev->dev_addr`).
     pub src_mac: EthernetAddress,
-    pub dst_mac: EthernetAddress,
-    pub mtu: u16,
-    /// The neighbour the frame is addressed to (gateway, or the destination when on-link).
-    pub neighbor: Ipv4Addr,
+    /// The gateway (`rt_gw4` with `rt_uses_gateway`), or None when the destination is
+    /// on-link and is its own neighbour.
+    pub gateway: Option<Ipv4Addr>,
+    /// The path MTU: the device's for now; a PMTU exception will lower it.
+    mtu: u16,
+}
+
+impl Dst {
+    /// The neighbour a packet to `daddr` is handed to (`rt_nexthop`): the gateway, or
+    /// `daddr` itself when on-link.
+    #[inline]
+    pub fn nexthop(&self, daddr: Ipv4Addr) -> Ipv4Addr {
+        self.gateway.unwrap_or(daddr)
+    }
+}
+
+/// The MTU of a dst (the kernel's `dst_mtu`; for forwarded packets,
+/// `ip_dst_mtu_maybe_forward(dst, true)`): what `ip_forward` checks a packet against.
+#[inline]
+pub fn dst_mtu(dst: &Dst) -> u16 {
+    dst.mtu
 }
 
 /// The outcome of an input route lookup (`ip_route_input_slow`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InputRoute {
-    /// Forward through this next hop (resolved to a [`Dst`] after the TTL and MTU checks,
-    /// as the kernel resolves the neighbour at output).
+    /// Forward through this next hop (whose [`Dst`] `ip_forward` checks the packet
+    /// against; the neighbour is resolved at output).
     Forward(NhId),
     Local,
     Broadcast,
@@ -92,31 +117,96 @@ pub fn route_input(
     }
 }
 
-/// The [`Dst`] for sending to `daddr` through next hop `nh`, if the neighbour is known.
+/// The [`Dst`] of next hop `nh` (`rt_set_nexthop`: device, gateway, MTU). The same for
+/// every destination reached through `nh`. Caller holds a snapshot reference.
 #[inline]
-pub fn resolve(snap: &Snapshot, nh: NhId, daddr: Ipv4Addr) -> Option<Dst> {
+pub fn nexthop_dst(snap: &Snapshot, nh: NhId) -> Dst {
     let nh = snap.nexthops.get(nh);
-    let neighbor = nh.gateway.unwrap_or(daddr);
     let iface = &snap.ifaces[nh.iface as usize];
-    let dst_mac = snap.neigh.lookup(nh.iface, neighbor)?;
-    Some(Dst {
+    Dst {
         iface: nh.iface,
         src_mac: iface.mac,
-        dst_mac,
+        gateway: nh.gateway,
         mtu: iface.mtu,
-        neighbor,
-    })
+    }
 }
 
 /// Output route for a packet we originate to `daddr` (an ICMP error or reply): the
 /// [`Dst`] and the source address to use (`ip_route_output_key` with saddr unset; the
-/// lookup has no input interface, like Linux's `iif lo`).
+/// lookup has no input interface, like Linux's `iif lo`). The neighbour is resolved when
+/// the packet is sent ([`crate::output::ip_finish_output2`]).
 #[inline]
 pub fn route_output(snap: &Snapshot, daddr: Ipv4Addr) -> Option<(Dst, Ipv4Addr)> {
     let key = FlowKey::new(daddr);
     let rt = snap.fib.lookup(&key)?.route;
     let nh = select_nexthop(snap, rt, &key, || None)?;
-    let dst = resolve(snap, nh, daddr)?;
-    let src = snap.ifaces[dst.iface as usize].source_for(dst.neighbor)?;
+    let dst = nexthop_dst(snap, nh);
+    let src = snap.ifaces[dst.iface as usize].source_for(dst.nexthop(daddr))?;
     Some((dst, src))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::iface::{IfAddr, Iface};
+    use crate::nexthop::Nexthop;
+    use crate::snapshot::Settings;
+
+    fn snap() -> (Snapshot, NhId, NhId) {
+        let iface = |name: &str, mac, mtu, addr| Iface {
+            name: name.into(),
+            port_id: 0,
+            mac: EthernetAddress(mac),
+            mtu,
+            addrs: vec![IfAddr::new(addr, 24)],
+        };
+        let mut s = Snapshot::with_ifaces(
+            vec![
+                iface("p0", [2, 0, 0, 0, 0, 1], 1500, Ipv4Addr::new(10, 0, 1, 1)),
+                iface("p1", [2, 0, 0, 0, 0, 2], 1400, Ipv4Addr::new(10, 0, 2, 1)),
+            ],
+            Settings::default(),
+        );
+        let via = s.nexthops.intern(Nexthop {
+            iface: 1,
+            gateway: Some(Ipv4Addr::new(10, 0, 2, 2)),
+        });
+        let onlink = s.nexthops.intern(Nexthop {
+            iface: 0,
+            gateway: None,
+        });
+        (s, via, onlink)
+    }
+
+    #[test]
+    fn dst_is_per_nexthop_and_the_neighbour_per_destination() {
+        let (s, via, onlink) = snap();
+        let d = nexthop_dst(&s, via);
+        assert_eq!(d.iface, 1);
+        assert_eq!(d.src_mac, EthernetAddress([2, 0, 0, 0, 0, 2]));
+        assert_eq!(dst_mtu(&d), 1400);
+        // Every destination through a gateway goes to the gateway (rt_nexthop).
+        for daddr in [Ipv4Addr::new(198, 51, 100, 7), Ipv4Addr::new(8, 8, 8, 8)] {
+            assert_eq!(d.nexthop(daddr), Ipv4Addr::new(10, 0, 2, 2));
+        }
+        // On-link, the destination is its own neighbour.
+        let d = nexthop_dst(&s, onlink);
+        assert_eq!((d.iface, d.gateway, dst_mtu(&d)), (0, None, 1500));
+        let host = Ipv4Addr::new(10, 0, 1, 77);
+        assert_eq!(d.nexthop(host), host);
+    }
+
+    #[test]
+    fn route_output_needs_no_neighbour() {
+        // No neighbour entries at all: the route back still exists, and its source is the
+        // egress address towards the neighbour; whether the neighbour answers is decided
+        // at output.
+        let (s, _, _) = snap();
+        let (d, src) = route_output(&s, Ipv4Addr::new(10, 0, 2, 9)).unwrap();
+        assert_eq!(
+            (d.iface, d.gateway, src),
+            (1, None, Ipv4Addr::new(10, 0, 2, 1))
+        );
+        assert_eq!(route_output(&s, Ipv4Addr::new(192, 0, 2, 1)), None);
+    }
 }
