@@ -5,9 +5,8 @@ use crate::rib::{Rib, RibRoute};
 use conf::Config;
 use fastpath::drop::DropReason;
 use fastpath::fib::{FlowKey, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
-use fastpath::ip_input::martian;
 use fastpath::neigh::NeighOutput;
-use fastpath::route::{nexthop_dst, select_nexthop};
+use fastpath::route::{martian, nexthop_dst, select_nexthop};
 use fastpath::snapshot::Snapshot;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
@@ -101,7 +100,7 @@ fn unrouted(reason: DropReason) -> &'static str {
 /// destination (or source) it never routes, what it does instead.
 pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &FlowKey) {
     let (saddr, daddr) = (key.saddr, key.daddr);
-    // The data plane's checks before any lookup (ip_input::martian). Without `from`,
+    // The data plane's checks before any lookup (route::martian). Without `from`,
     // only the destination's: what happens to it whatever the source.
     let reason = if saddr.is_unspecified() {
         if daddr.is_broadcast() {

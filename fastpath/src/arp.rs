@@ -10,9 +10,9 @@
 
 use crate::drop::DropReason;
 use crate::iface::IfIndex;
-use crate::ip_input::martian;
-use crate::packet::PacketBuf;
-use crate::pipeline::{LcoreCtx, Verdict};
+use crate::lcore::LcoreCtx;
+use crate::packet::{PacketBuf, Verdict};
+use crate::route::martian;
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::arp::{op, ArpPacket};
@@ -76,7 +76,7 @@ fn bad_sender(snap: &Snapshot, sip: Ipv4Addr, tip: Ipv4Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::icmp::RateLimiter;
+    use crate::icmp_limit::RateLimiter;
     use crate::iface::{IfAddr, Iface};
     use crate::packet::VecBuf;
     use crate::snapshot::Settings;

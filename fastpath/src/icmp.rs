@@ -1,17 +1,16 @@
 //! ICMP (the kernel's `icmp.c`): errors about packets we cannot forward or take
-//! (`icmp_send`), echo replies (`icmp_echo`, for `local.rs`), and the per-lcore rate
-//! limit (`icmp_global_allow`).
+//! (`icmp_send`) and echo replies (`icmp_echo`, for `local.rs`). Their rate limits are in
+//! [`crate::icmp_limit`].
 //!
 //! Both are built in the offending packet's own buffer: for an error, the packet is cut to
 //! what is quoted and 28 bytes (IPv4 + ICMP headers) are prepended into the headroom, so
 //! the quoted header lands right after the new ICMP header.
 
 use crate::drop::DropReason;
-use crate::ip_input::ETH;
+use crate::lcore::LcoreCtx;
 use crate::neigh::NeighOutput;
 use crate::output::ip_finish_output2;
-use crate::packet::PacketBuf;
-use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
+use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
 use crate::route::{dst_mtu, route_output, Dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
@@ -29,49 +28,6 @@ const IPTOS_PREC_INTERNETCONTROL: u8 = 0xc0;
 const IPTOS_TOS_MASK: u8 = 0x1e;
 /// Highest ICMP type Linux knows (`NR_ICMP_TYPES`); errors are not sent about unknown types.
 const NR_ICMP_TYPES: u8 = 18;
-
-/// Token bucket on the TSC: `per_sec` messages per second, up to `burst` at once.
-#[derive(Debug, Clone)]
-pub struct RateLimiter {
-    credit: u64,
-    burst: u64,
-    per_sec: u64,
-    hz: u64,
-    last: u64,
-}
-
-impl RateLimiter {
-    pub fn new(per_sec: u32, burst: u32, hz: u64) -> RateLimiter {
-        RateLimiter {
-            credit: burst as u64,
-            burst: burst as u64,
-            per_sec: per_sec as u64,
-            hz: hz.max(1),
-            last: 0,
-        }
-    }
-
-    /// Takes one token if there is one at time `now` (TSC cycles).
-    #[inline]
-    /// The TSC frequency it counts with.
-    pub fn hz(&self) -> u64 {
-        self.hz
-    }
-
-    pub fn allow(&mut self, now: u64) -> bool {
-        let elapsed = now.saturating_sub(self.last).min(self.hz);
-        let earned = (u128::from(elapsed) * u128::from(self.per_sec) / u128::from(self.hz)) as u64;
-        if earned > 0 {
-            self.credit = (self.credit + earned).min(self.burst);
-            self.last = now;
-        }
-        if self.credit == 0 {
-            return false;
-        }
-        self.credit -= 1;
-        true
-    }
-}
 
 /// Replaces the packet (Ethernet + IPv4 at offset 0) by an ICMP error about it and returns
 /// where to send it, as `icmp_send`. The caller has already counted why the original was

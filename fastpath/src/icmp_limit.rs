@@ -1,3 +1,6 @@
+//! The ICMP rate limits: per lcore ([`RateLimiter`], the kernel's `icmp_global_allow`),
+//! and per destination host ([`PeerLimiter`]).
+//!
 //! The per-destination ICMP rate limit (the kernel's `icmpv4_xrlim_allow` over
 //! `inet_peer_xrlim_allow`): each destination host earns one token per millisecond up to
 //! 6 × `icmp_ratelimit` ms of them (`XRLIM_BURST_FACTOR`), and an error costs
@@ -77,6 +80,51 @@ impl PeerLimiter {
             p.tokens = tokens;
             false
         }
+    }
+}
+
+/// The per-lcore limit of all ICMP errors (`icmp_global_allow`, `icmp_msgs_per_sec` and
+/// `icmp_msgs_burst`): a token bucket on the TSC, `per_sec` messages per second, up to
+/// `burst` at once.
+#[derive(Debug, Clone)]
+pub struct RateLimiter {
+    credit: u64,
+    burst: u64,
+    per_sec: u64,
+    hz: u64,
+    last: u64,
+}
+
+impl RateLimiter {
+    pub fn new(per_sec: u32, burst: u32, hz: u64) -> RateLimiter {
+        RateLimiter {
+            credit: burst as u64,
+            burst: burst as u64,
+            per_sec: per_sec as u64,
+            hz: hz.max(1),
+            last: 0,
+        }
+    }
+
+    /// The TSC frequency it counts with.
+    pub fn hz(&self) -> u64 {
+        self.hz
+    }
+
+    /// Takes one token if there is one at time `now` (TSC cycles).
+    #[inline]
+    pub fn allow(&mut self, now: u64) -> bool {
+        let elapsed = now.saturating_sub(self.last).min(self.hz);
+        let earned = (u128::from(elapsed) * u128::from(self.per_sec) / u128::from(self.hz)) as u64;
+        if earned > 0 {
+            self.credit = (self.credit + earned).min(self.burst);
+            self.last = now;
+        }
+        if self.credit == 0 {
+            return false;
+        }
+        self.credit -= 1;
+        true
     }
 }
 

@@ -3,12 +3,11 @@
 //! (RFC 1624) and output ([`crate::output`]: neighbour, MAC rewrite).
 
 use crate::drop::DropReason;
-use crate::ip_input::ETH;
+use crate::lcore::LcoreCtx;
 use crate::neigh::NeighOutput;
 use crate::nexthop::NhId;
 use crate::output::ip_finish_output2;
-use crate::packet::PacketBuf;
-use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
+use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
 use crate::route::{dst_mtu, nexthop_dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;

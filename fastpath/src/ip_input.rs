@@ -6,18 +6,14 @@
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey};
 use crate::iface::IfIndex;
-use crate::packet::PacketBuf;
-use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
-use crate::route::{route_input, InputRoute};
+use crate::lcore::LcoreCtx;
+use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
+use crate::route::{martian, route_input, InputRoute};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
-use crate::wire::ethernet::EthernetFrame;
 use crate::wire::icmp::{msg_type, param_problem_code};
 use crate::wire::ipv4::{Ipv4Error, Ipv4Packet, OptionsError};
 use crate::wire::l4;
-use std::net::Ipv4Addr;
-
-pub(crate) const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 
 /// A validated packet waiting for its route lookup.
 #[derive(Debug, Clone, Copy)]
@@ -187,35 +183,4 @@ pub fn dispatch<P: PacketBuf>(
             }
         }
     }
-}
-
-/// Source and destination checks of `ip_route_input_slow` (route_localnet = 0,
-/// accept_local = 0), in the kernel's order.
-#[inline]
-pub fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReason> {
-    if saddr.is_multicast() || saddr.is_broadcast() {
-        return Some(DropReason::MartianSource);
-    }
-    if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
-        // Limited broadcast: local input, but the source is still validated (brd_input).
-        return (!saddr.is_unspecified() && snap.is_local_or_broadcast(saddr))
-            .then_some(DropReason::MartianSource);
-    }
-    if saddr.octets()[0] == 0 {
-        return Some(DropReason::MartianSource);
-    }
-    if daddr.octets()[0] == 0 || daddr.is_loopback() {
-        return Some(DropReason::MartianDestination);
-    }
-    if saddr.is_loopback() {
-        return Some(DropReason::MartianSource);
-    }
-    if daddr.is_multicast() {
-        return Some(DropReason::Multicast);
-    }
-    // fib_validate_source: a source that is one of our local or broadcast addresses.
-    if snap.is_local_or_broadcast(saddr) {
-        return Some(DropReason::MartianSource);
-    }
-    None
 }

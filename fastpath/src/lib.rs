@@ -1,28 +1,36 @@
 //! fastpath: the data plane of a DPDK IPv4 router, after the Linux kernel's routing code.
 //!
-//! Map (kernel file -> module):
-//! - `wire/`: zero-copy header views (Ethernet, ARP, IPv4, ICMP) and checksums.
-//! - `packet`: the [`packet::PacketBuf`] the pipeline edits (mbuf or test buffer).
-//! - `pipeline`: one frame through the data plane (L2 filter, dispatch), [`pipeline::Verdict`].
-//! - `arp` (arp.c), `ip_input` (ip_input.c + route.c input checks), `ip_forward`
-//!   (ip_forward.c), `icmp` (icmp.c: errors, echo, rate limit), `local`
-//!   (ip_local_deliver: echo, and UDP/TCP/other refused as Linux does with no listener).
-//! - `route` (route.c): FIB result -> next hop -> [`route::Dst`], one per next hop
-//!   (interface, source MAC, MTU, gateway or on-link), and `dst_mtu`.
+//! Map, top-down along a packet's path (kernel file -> module). A module uses only modules
+//! below it, never one above (`tests/layering.rs` checks this):
+//! - `worker`: the per-lcore poll loop: rx burst, process, tx buffers, drain.
+//! - `pipeline`: a burst or one frame through the data plane: the L2 filter, then `arp`
+//!   (arp.c) or `ip_input` (ip_input.c: validation, martians, options, then the route
+//!   lookup and the dispatch on its result).
+//! - `ip_forward` (ip_forward.c) and `local` (ip_local_deliver: echo, and UDP/TCP/other
+//!   refused as Linux does with no listener).
+//! - `icmp` (icmp.c): errors and echo replies, built in the packet's own buffer.
 //! - `output` (ip_output.c): `ip_finish_output2`, the neighbour of the dst resolved at
 //!   output and the Ethernet header written.
-//! - `fib` (fib_trie.c): longest-prefix match; `nexthop` (fib_semantics.c: `fib_nh`);
-//!   `neigh` (neighbour.c: the table and `neigh_output`'s answer); `iface`
+//! - `route` (route.c): input route decisions and martians, FIB result -> next hop ->
+//!   [`route::Dst`], one per next hop (interface, source MAC, MTU, gateway or on-link),
+//!   and `dst_mtu`.
+//! - Shared by every stage: `lcore` ([`lcore::LcoreCtx`]: the lcore's counters, ICMP rate
+//!   limiters from `icmp_limit`, IP ids, sampled cycle accounting); `packet`
+//!   ([`packet::PacketBuf`], mbuf or test buffer; [`packet::L2Dest`]; [`packet::Verdict`]);
+//!   `stats`, `drop`: counters and drop reasons.
+//! - The state workers read: `snapshot` (what control publishes through `rcu`), `fib`
+//!   (fib_trie.c: longest-prefix match and rules), `nexthop` (fib_semantics.c: `fib_nh`),
+//!   `neigh` (neighbour.c: the table and `neigh_output`'s answer), `iface`
 //!   (net_device/in_device).
-//! - `snapshot`: the immutable state control publishes and workers read.
-//! - `worker`: the per-lcore poll loop; `stats`, `drop`: counters and drop reasons.
-//! - `dpdk/`: the thin safe layer over `dpdk-sys` (the only `unsafe` in this crate).
+//! - `wire/`: zero-copy header views (Ethernet, ARP, IPv4, ICMP) and checksums; `dpdk/`:
+//!   the thin safe layer over `dpdk-sys` (the only `unsafe` in this crate).
 //!
 //! Glossary: `rtable`/`dst_entry` -> [`route::Dst`]; `dst_mtu` -> [`route::dst_mtu`];
 //! `neigh_output` -> [`neigh::NeighTable::neigh_output`] ([`neigh::NeighOutput`]);
 //! `ip_finish_output2` -> [`output::ip_finish_output2`]; `fib_nh` -> [`nexthop::Nexthop`];
-//! `RTN_*` -> [`fib::RouteType`]; `skb->pkt_type` -> [`pipeline::L2Dest`];
-//! `in_ifaddr` -> [`iface::IfAddr`].
+//! `RTN_*` -> [`fib::RouteType`]; `skb->pkt_type` -> [`packet::L2Dest`];
+//! `in_ifaddr` -> [`iface::IfAddr`]; `icmp_global_allow` -> [`icmp_limit::RateLimiter`];
+//! `ip_list_rcv` -> [`pipeline::process_burst`].
 #![deny(unsafe_code)]
 
 pub mod arp;
@@ -35,6 +43,7 @@ pub mod icmp_limit;
 pub mod iface;
 pub mod ip_forward;
 pub mod ip_input;
+pub mod lcore;
 pub mod local;
 pub mod neigh;
 pub mod nexthop;

@@ -15,9 +15,8 @@
 
 use crate::drop::DropReason;
 use crate::icmp::{echo_reply, push_reply, send_error_from, write_headers_for};
-use crate::ip_input::ETH;
-use crate::packet::PacketBuf;
-use crate::pipeline::{L2Dest, LcoreCtx, Verdict};
+use crate::lcore::LcoreCtx;
+use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
 use crate::route::route_output;
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;

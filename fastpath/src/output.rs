@@ -7,9 +7,8 @@
 //! Callers decide what an unreachable neighbour costs (forwarding counts `no_neighbor`,
 //! an ICMP error `icmp_no_route_back`), so the answer is [`NeighOutput`] itself.
 
-use crate::ip_input::ETH;
 use crate::neigh::NeighOutput;
-use crate::packet::PacketBuf;
+use crate::packet::{PacketBuf, ETH};
 use crate::route::Dst;
 use crate::snapshot::Snapshot;
 use crate::wire::ethernet::{ethertype, EthernetFrame};

@@ -1,7 +1,34 @@
-//! The buffer the pipeline edits: a contiguous packet with headroom in front, so headers
-//! can be rewritten in place and ICMP errors built in the offending packet's own buffer
-//! (no allocation on the packet path). `Mbuf` implements it on DPDK; [`VecBuf`] implements
-//! it for tests without EAL.
+//! The packet as every stage sees it: the buffer the pipeline edits ([`PacketBuf`]), where
+//! it was addressed at layer 2 ([`L2Dest`]) and what becomes of it ([`Verdict`]).
+//!
+//! The buffer is a contiguous frame (Ethernet header at offset 0, [`ETH`] bytes, then
+//! IPv4) with headroom in front, so headers can be rewritten in place and ICMP errors built
+//! in the offending packet's own buffer (no allocation on the packet path). `Mbuf`
+//! implements it on DPDK; [`VecBuf`] implements it for tests without EAL.
+
+use crate::iface::IfIndex;
+use crate::wire::ethernet::EthernetFrame;
+
+/// Length of the Ethernet header every frame starts with; the IPv4 header follows it.
+pub const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
+
+/// What to do with a packet after processing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Send it out of this interface (its headers are already rewritten).
+    Tx(IfIndex),
+    /// Free it (the reason is already counted).
+    Drop,
+}
+
+/// Where the frame was addressed at layer 2 (the kernel's `skb->pkt_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum L2Dest {
+    /// Our station MAC (`PACKET_HOST`).
+    Host,
+    /// ff:ff:ff:ff:ff:ff (`PACKET_BROADCAST`).
+    Broadcast,
+}
 
 /// A contiguous, resizable-at-both-ends packet buffer.
 pub trait PacketBuf {

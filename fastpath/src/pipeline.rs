@@ -1,111 +1,21 @@
-//! One packet through the data plane: L2 filter, then ARP ([`crate::arp`]) or IPv4
-//! ([`crate::ip_input`] -> [`crate::ip_forward`] or local delivery in [`crate::icmp`]).
+//! One packet, or a burst, through the data plane: L2 filter, then ARP ([`crate::arp`]) or
+//! IPv4 ([`crate::ip_input`] -> [`crate::ip_forward`], local delivery in [`crate::local`],
+//! or an error from [`crate::icmp`], each sent by [`crate::output`]). This is the top of
+//! the packet path below the worker: it uses the stages, and they use nothing of it.
 //!
 //! Every stage returns a [`Verdict`]; every packet that is not sent is counted under one
 //! [`DropReason`]. Packets we answer (ARP replies, echo replies, ICMP errors) are rewritten
 //! in their own buffer and sent: no allocation on the packet path.
 
-use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey};
-use crate::icmp::RateLimiter;
-use crate::icmp_limit::PeerLimiter;
 use crate::iface::IfIndex;
 use crate::ip_input::{Pre, Routable};
-use crate::packet::PacketBuf;
+use crate::lcore::LcoreCtx;
+use crate::packet::{L2Dest, PacketBuf, Verdict};
 use crate::snapshot::Snapshot;
-use crate::stats::{LcoreStats, Stage};
+use crate::stats::Stage;
 use crate::wire::ethernet::{ethertype, EthernetFrame};
-
-/// What to do with a packet after processing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    /// Send it out of this interface (its headers are already rewritten).
-    Tx(IfIndex),
-    /// Free it (the reason is already counted).
-    Drop,
-}
-
-/// Sampled per-stage cycle accounting: when `on`, each [`LcoreCtx::mark`] charges the
-/// cycles since the previous mark to a stage.
-#[derive(Debug, Default, Clone)]
-pub struct StageClock {
-    pub on: bool,
-    pub last: u64,
-    pub acc: [u64; Stage::COUNT],
-    /// Cost of one rdtsc, subtracted from every interval.
-    pub overhead: u64,
-}
-
-impl StageClock {
-    #[inline]
-    pub fn start(&mut self) {
-        if self.on {
-            self.last = rdtsc();
-        }
-    }
-
-    #[inline(always)]
-    pub fn mark(&mut self, s: Stage) {
-        if self.on {
-            let now = rdtsc();
-            self.acc[s as usize] += now.saturating_sub(self.last).saturating_sub(self.overhead);
-            self.last = now;
-        }
-    }
-}
-
-/// Per-lcore state the pipeline needs besides the snapshot. Owned by one worker.
-pub struct LcoreCtx<'a> {
-    pub stats: &'a LcoreStats,
-    pub icmp_limit: RateLimiter,
-    /// Per-destination ICMP limit (Linux's defaults until the worker sets its own).
-    pub icmp_peers: PeerLimiter,
-    /// IPv4 identification for packets we originate.
-    pub ip_ident: u16,
-    /// TSC at the start of the current burst.
-    pub now: u64,
-    pub clock: StageClock,
-}
-
-impl<'a> LcoreCtx<'a> {
-    pub fn new(stats: &'a LcoreStats, icmp_limit: RateLimiter) -> Self {
-        LcoreCtx {
-            stats,
-            icmp_peers: PeerLimiter::new(1000, 6168, icmp_limit.hz()),
-            icmp_limit,
-            ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37),
-            now: 0,
-            clock: StageClock::default(),
-        }
-    }
-
-    #[inline(always)]
-    pub fn mark(&mut self, s: Stage) {
-        self.clock.mark(s);
-    }
-
-    #[inline]
-    pub(crate) fn next_ident(&mut self) -> u16 {
-        self.ip_ident = self.ip_ident.wrapping_add(1);
-        self.ip_ident
-    }
-
-    #[inline(always)]
-    pub(crate) fn drop(&self, reason: DropReason) -> Verdict {
-        self.stats.drop(reason);
-        Verdict::Drop
-    }
-}
-
-/// Where the frame was addressed at layer 2 (the kernel's `skb->pkt_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum L2Dest {
-    /// Our station MAC (`PACKET_HOST`).
-    Host,
-    /// ff:ff:ff:ff:ff:ff (`PACKET_BROADCAST`).
-    Broadcast,
-}
 
 /// L2 filter and dispatch on ethertype, then everything up to the route lookup: ARP is
 /// answered here; IPv4 is validated (`ip_input::validate`).

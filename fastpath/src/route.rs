@@ -1,9 +1,10 @@
-//! Route decisions (the kernel's `route.c`): from a FIB result to a next hop, and from a
-//! next hop to its [`Dst`]: output interface, source MAC, MTU, gateway or on-link. A dst is
-//! per next hop, as the kernel caches one per `fib_nh` (`nhc_pcpu_rth_output`,
-//! `nhc_rth_input`), so it holds nothing that depends on the packet's destination: the
-//! neighbour (the MAC the frame goes to) is resolved per packet at output
-//! ([`crate::output`], the kernel's `ip_finish_output2` -> `neigh_output`).
+//! Route decisions (the kernel's `route.c`): the source and destination checks of an
+//! input route ([`martian`], used by IPv4 input and by ARP), from a FIB result to a next
+//! hop, and from a next hop to its [`Dst`]: output interface, source MAC, MTU, gateway or
+//! on-link. A dst is per next hop, as the kernel caches one per `fib_nh`
+//! (`nhc_pcpu_rth_output`, `nhc_rth_input`), so it holds nothing that depends on the
+//! packet's destination: the neighbour (the MAC the frame goes to) is resolved per packet
+//! at output ([`crate::output`], the kernel's `ip_finish_output2` -> `neigh_output`).
 
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey, RouteType};
@@ -143,6 +144,37 @@ pub fn route_output(snap: &Snapshot, daddr: Ipv4Addr) -> Option<(Dst, Ipv4Addr)>
     let dst = nexthop_dst(snap, nh);
     let src = snap.ifaces[dst.iface as usize].source_for(dst.nexthop(daddr))?;
     Some((dst, src))
+}
+
+/// Source and destination checks of `ip_route_input_slow` (route_localnet = 0,
+/// accept_local = 0), in the kernel's order.
+#[inline]
+pub fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<DropReason> {
+    if saddr.is_multicast() || saddr.is_broadcast() {
+        return Some(DropReason::MartianSource);
+    }
+    if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
+        // Limited broadcast: local input, but the source is still validated (brd_input).
+        return (!saddr.is_unspecified() && snap.is_local_or_broadcast(saddr))
+            .then_some(DropReason::MartianSource);
+    }
+    if saddr.octets()[0] == 0 {
+        return Some(DropReason::MartianSource);
+    }
+    if daddr.octets()[0] == 0 || daddr.is_loopback() {
+        return Some(DropReason::MartianDestination);
+    }
+    if saddr.is_loopback() {
+        return Some(DropReason::MartianSource);
+    }
+    if daddr.is_multicast() {
+        return Some(DropReason::Multicast);
+    }
+    // fib_validate_source: a source that is one of our local or broadcast addresses.
+    if snap.is_local_or_broadcast(saddr) {
+        return Some(DropReason::MartianSource);
+    }
+    None
 }
 
 #[cfg(test)]

@@ -9,10 +9,11 @@
 use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
 use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
-use crate::icmp::RateLimiter;
-use crate::icmp_limit::PeerLimiter;
+use crate::icmp_limit::{PeerLimiter, RateLimiter};
 use crate::iface::IfIndex;
-use crate::pipeline::{process_burst, BurstScratch, LcoreCtx, Verdict};
+use crate::lcore::LcoreCtx;
+use crate::packet::Verdict;
+use crate::pipeline::{process_burst, BurstScratch};
 use crate::rcu::Rcu;
 use crate::snapshot::Snapshot;
 use crate::stats::{LcoreStats, Stage, Stat};

@@ -17,12 +17,12 @@
 
 use fastpath::drop::DropReason;
 use fastpath::fib::{Prefix, RouteType, TABLE_MAIN};
-use fastpath::icmp::RateLimiter;
-use fastpath::icmp_limit::PeerLimiter;
+use fastpath::icmp_limit::{PeerLimiter, RateLimiter};
 use fastpath::iface::{IfAddr, IfIndex, Iface};
+use fastpath::lcore::LcoreCtx;
 use fastpath::nexthop::Nexthop;
-use fastpath::packet::{PacketBuf, VecBuf};
-use fastpath::pipeline::{process, process_burst, BurstScratch, LcoreCtx, Verdict};
+use fastpath::packet::{PacketBuf, VecBuf, Verdict};
+use fastpath::pipeline::{process, process_burst, BurstScratch};
 use fastpath::snapshot::{Settings, Snapshot};
 use fastpath::stats::{LcoreStats, Stat, StatsSnapshot};
 use fastpath::wire::EthernetAddress;
