@@ -78,8 +78,10 @@ drop_reasons! {
     TtlExceeded => "ttl_exceeded",
     /// Larger than the egress MTU with DF set: ICMP fragmentation needed sent (RFC 1191).
     FragNeeded => "frag_needed",
-    /// Larger than the egress MTU without DF: fragmentation is not implemented yet.
-    MtuExceeded => "mtu_exceeded",
+    /// Larger than the egress MTU without DF, and no buffer for a fragment (the mempool is
+    /// exhausted): the datagram is dropped, fragments already sent stay sent, as Linux's
+    /// `ip_do_fragment` on `-ENOMEM` (IPSTATS_MIB_FRAGFAILS).
+    FragNoMbuf => "frag_no_mbuf",
     /// No neighbour (MAC) known for the next hop.
     NoNeighbor => "no_neighbor",
     /// For us, but no local service handles it (only ICMP echo is answered).

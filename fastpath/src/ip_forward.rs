@@ -1,6 +1,7 @@
 //! IPv4 forwarding (the kernel's `ip_forward`): only frames addressed to our MAC, TTL,
 //! the dst's MTU with DF (RFC 1191), then TTL decrement with an incremental checksum
-//! (RFC 1624) and output ([`crate::output`]: neighbour, MAC rewrite).
+//! (RFC 1624) and output ([`crate::output`]: neighbour, MAC rewrite, and fragmentation of
+//! what is larger than the MTU without DF).
 
 use crate::drop::DropReason;
 use crate::lcore::LcoreCtx;
@@ -15,7 +16,11 @@ use crate::wire::icmp::{msg_type, unreach_code};
 use crate::wire::ipv4::Ipv4Packet;
 
 /// Forwards a packet through next hop `nh`, as `ip_forward` -> `ip_forward_finish` ->
-/// `ip_output`. The MTU is the dst's (`dst_mtu`), where a PMTU exception can lower it.
+/// `ip_output`. The MTU is the dst's (`dst_mtu`), where a PMTU exception can lower it. A
+/// packet larger than that with DF set gets ICMP fragmentation needed (`ip_exceeds_mtu`);
+/// without DF it is forwarded in fragments: the verdict is [`Verdict::Fragment`], and
+/// [`crate::output::ip_fragment`] counts it when it splits it (`ip_finish_output` ->
+/// `ip_fragment`).
 #[inline]
 pub fn forward<P: PacketBuf>(
     snap: &Snapshot,
@@ -34,23 +39,24 @@ pub fn forward<P: PacketBuf>(
     }
     let dst = nexthop_dst(snap, nh);
     let mtu = dst_mtu(&dst);
-    if ip.total_len() > mtu {
-        if ip.dont_frag() {
-            ctx.stats.drop(DropReason::FragNeeded);
-            return crate::icmp::send_error(
-                snap,
-                ctx,
-                pkt,
-                l2,
-                msg_type::DEST_UNREACHABLE,
-                unreach_code::FRAG_NEEDED,
-                mtu as u32,
-            );
-        }
-        return ctx.drop(DropReason::MtuExceeded);
+    let too_big = ip.total_len() > mtu;
+    if too_big && ip.dont_frag() {
+        ctx.stats.drop(DropReason::FragNeeded);
+        return crate::icmp::send_error(
+            snap,
+            ctx,
+            pkt,
+            l2,
+            msg_type::DEST_UNREACHABLE,
+            unreach_code::FRAG_NEEDED,
+            mtu as u32,
+        );
     }
     Ipv4Packet::new_unchecked(&mut pkt.data_mut()[ETH..]).decrement_ttl();
     match ip_finish_output2(snap, pkt, &dst) {
+        // Every fragment goes to the same neighbour: its header is written once, here,
+        // and copied into each.
+        NeighOutput::Reachable(_) if too_big => Verdict::Fragment(dst.iface, mtu),
         NeighOutput::Reachable(_) => {
             ctx.stats.inc(Stat::Forwarded);
             Verdict::Tx(dst.iface)

@@ -10,7 +10,8 @@
 //!   refused as Linux does with no listener).
 //! - `icmp` (icmp.c): errors and echo replies, built in the packet's own buffer.
 //! - `output` (ip_output.c): `ip_finish_output2`, the neighbour of the dst resolved at
-//!   output and the Ethernet header written.
+//!   output and the Ethernet header written; `ip_fragment` (`ip_do_fragment`), run by
+//!   the worker for a [`packet::Verdict::Fragment`].
 //! - `route` (route.c): input route decisions and martians, FIB result -> next hop ->
 //!   [`route::Dst`], one per next hop (interface, source MAC, MTU, gateway or on-link),
 //!   and `dst_mtu`.
@@ -27,7 +28,8 @@
 //!
 //! Glossary: `rtable`/`dst_entry` -> [`route::Dst`]; `dst_mtu` -> [`route::dst_mtu`];
 //! `neigh_output` -> [`neigh::NeighTable::neigh_output`] ([`neigh::NeighOutput`]);
-//! `ip_finish_output2` -> [`output::ip_finish_output2`]; `fib_nh` -> [`nexthop::Nexthop`];
+//! `ip_finish_output2` -> [`output::ip_finish_output2`]; `ip_do_fragment` ->
+//! [`output::ip_fragment`]; `fib_nh` -> [`nexthop::Nexthop`];
 //! `RTN_*` -> [`fib::RouteType`]; `skb->pkt_type` -> [`packet::L2Dest`];
 //! `in_ifaddr` -> [`iface::IfAddr`]; `icmp_global_allow` -> [`icmp_limit::RateLimiter`];
 //! `ip_list_rcv` -> [`pipeline::process_burst`].

@@ -3,11 +3,15 @@
 //!
 //! The buffer is a contiguous frame (Ethernet header at offset 0, [`ETH`] bytes, then
 //! IPv4) with headroom in front, so headers can be rewritten in place and ICMP errors built
-//! in the offending packet's own buffer (no allocation on the packet path). `Mbuf`
-//! implements it on DPDK; [`VecBuf`] implements it for tests without EAL.
+//! in the offending packet's own buffer (no allocation on the packet path). The one
+//! exception is IP fragmentation, whose extra fragments are new buffers from the packet's
+//! own pool ([`PacketBuf::alloc_from_pool`]). `Mbuf` implements it on DPDK; [`VecBuf`]
+//! implements it for tests without EAL.
 
 use crate::iface::IfIndex;
 use crate::wire::ethernet::EthernetFrame;
+use std::cell::Cell;
+use std::rc::Rc;
 
 /// Length of the Ethernet header every frame starts with; the IPv4 header follows it.
 pub const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
@@ -17,6 +21,11 @@ pub const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 pub enum Verdict {
     /// Send it out of this interface (its headers are already rewritten).
     Tx(IfIndex),
+    /// Larger than this MTU and DF clear: split it with [`crate::output::ip_fragment`]
+    /// and send the fragments out of this interface, in order. Its headers are already
+    /// rewritten; nothing is counted for it yet (`ip_fragment` counts it forwarded, or
+    /// dropped if a buffer cannot be had).
+    Fragment(IfIndex, u16),
     /// Free it (the reason is already counted).
     Drop,
 }
@@ -40,6 +49,13 @@ pub trait PacketBuf {
     fn adj(&mut self, n: usize) -> bool;
     /// Removes `n` bytes from the end. False if the packet is shorter.
     fn trim(&mut self, n: usize) -> bool;
+    /// Grows the packet by `n` bytes at the end (into the tailroom). False if no room.
+    fn append(&mut self, n: usize) -> bool;
+    /// A new, empty buffer (headroom only) from the pool this one came from, or None if
+    /// the pool is exhausted. Slow path: only IP fragmentation allocates.
+    fn alloc_from_pool(&self) -> Option<Self>
+    where
+        Self: Sized;
 
     #[inline]
     fn len(&self) -> usize {
@@ -69,6 +85,9 @@ pub const HEADROOM: usize = 128;
 pub struct VecBuf {
     buf: Vec<u8>,
     start: usize,
+    /// How many more buffers [`PacketBuf::alloc_from_pool`] may hand out (shared with
+    /// them); None: no limit.
+    pool: Option<Rc<Cell<usize>>>,
 }
 
 impl VecBuf {
@@ -78,6 +97,16 @@ impl VecBuf {
         VecBuf {
             buf,
             start: HEADROOM,
+            pool: None,
+        }
+    }
+
+    /// A buffer whose pool hands out `free` more buffers and then fails, as an exhausted
+    /// mempool does (to test allocation failures).
+    pub fn with_pool(frame: &[u8], free: usize) -> VecBuf {
+        VecBuf {
+            pool: Some(Rc::new(Cell::new(free))),
+            ..VecBuf::new(frame)
         }
     }
 }
@@ -109,5 +138,19 @@ impl PacketBuf for VecBuf {
         }
         self.buf.truncate(self.buf.len() - n);
         true
+    }
+    fn append(&mut self, n: usize) -> bool {
+        self.buf.resize(self.buf.len() + n, 0);
+        true
+    }
+    fn alloc_from_pool(&self) -> Option<VecBuf> {
+        if let Some(free) = &self.pool {
+            free.set(free.get().checked_sub(1)?);
+        }
+        Some(VecBuf {
+            buf: vec![0u8; HEADROOM],
+            start: HEADROOM,
+            pool: self.pool.clone(),
+        })
     }
 }

@@ -4,7 +4,8 @@
 //!
 //! Accounting invariant, checked by tests: every received packet ends in exactly one of
 //! `forwarded`, `arp_replies`, `echo_replies` or a [`DropReason`] (a packet answered with an
-//! ICMP error counts under the reason it was not forwarded).
+//! ICMP error counts under the reason it was not forwarded; a fragmented one is one
+//! `forwarded`, whatever the number of fragments it became).
 
 use crate::drop::DropReason;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -38,6 +39,11 @@ stats! {
     /// Packets the output queue did not accept (freed in bulk).
     TxDropped => "tx_dropped",
     Forwarded => "forwarded",
+    /// Forwarded datagrams that were fragmented (IPSTATS_MIB_FRAGOKS); each also counts
+    /// as `forwarded`.
+    FragOks => "frag_oks",
+    /// Fragments sent (IPSTATS_MIB_FRAGCREATES); each is a `tx_packets` of its own.
+    FragCreates => "frag_creates",
     ArpReplies => "arp_replies",
     EchoReplies => "echo_replies",
     /// TCP resets sent for segments addressed to us (no listener, `tcp_v4_send_reset`).

@@ -1,6 +1,7 @@
 //! The per-lcore poll loop (l3fwd's and grout's shape): rx burst on each owned queue ->
-//! process every packet -> buffer by output interface -> tx; drops are freed in bulk after
-//! each burst, tx buffers are drained after every pass over the queues. The snapshot is
+//! process every packet -> buffer by output interface (a packet to fragment is split here,
+//! its fragments buffered in order) -> tx; drops are freed in bulk after each burst, tx
+//! buffers are drained after every pass over the queues. The snapshot is
 //! re-read once per pass, which is also this lcore's RCU quiescent state.
 //!
 //! One pass in [`SAMPLE_EVERY`] that receives packets is timed per stage with the TSC
@@ -12,6 +13,7 @@ use crate::drop::DropReason;
 use crate::icmp_limit::{PeerLimiter, RateLimiter};
 use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
+use crate::output::ip_fragment;
 use crate::packet::Verdict;
 use crate::pipeline::{process_burst, BurstScratch};
 use crate::rcu::Rcu;
@@ -119,6 +121,18 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
                             send(buf, snap, out, conf.tx_queue, stats);
                         }
                         buf.push(m);
+                    }
+                    Verdict::Fragment(out, mtu) => {
+                        let buf = &mut tx[out as usize];
+                        let sent = ip_fragment(&ctx, m, mtu, |f| {
+                            if buf.is_full() {
+                                send(buf, snap, out, conf.tx_queue, stats);
+                            }
+                            buf.push(f);
+                        });
+                        if let Err(m) = sent {
+                            drops.push(m);
+                        }
                     }
                     Verdict::Drop => drops.push(m),
                 }

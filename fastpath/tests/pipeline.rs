@@ -21,6 +21,7 @@ use fastpath::icmp_limit::{PeerLimiter, RateLimiter};
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::lcore::LcoreCtx;
 use fastpath::nexthop::Nexthop;
+use fastpath::output::ip_fragment;
 use fastpath::packet::{PacketBuf, VecBuf, Verdict};
 use fastpath::pipeline::{process, process_burst, BurstScratch};
 use fastpath::snapshot::{Settings, Snapshot};
@@ -274,24 +275,49 @@ fn from_b(ip: &Ip) -> Vec<u8> {
     eth(MAC1, MAC_B, ETH_IPV4, &ip.bytes())
 }
 
-/// What one frame did: the verdict, the buffer afterwards, the counters it moved.
+/// What one frame did: the verdict, the buffer afterwards, the fragments it became (for
+/// [`Verdict::Fragment`], split as the worker splits it), the counters it moved.
 #[derive(Debug)]
 struct Out {
     verdict: Verdict,
     frame: Vec<u8>,
+    frags: Vec<Vec<u8>>,
     d: StatsSnapshot,
+}
+
+/// What the worker does with a verdict's packet: the frames sent (none for a drop, the
+/// fragments for [`Verdict::Fragment`]), and the buffer itself when it is not sent.
+fn finish(ctx: &LcoreCtx, verdict: Verdict, pkt: VecBuf) -> (Vec<Vec<u8>>, Option<VecBuf>) {
+    match verdict {
+        Verdict::Tx(_) => (vec![pkt.data().to_vec()], None),
+        Verdict::Drop => (vec![], Some(pkt)),
+        Verdict::Fragment(_, mtu) => {
+            let mut frags = vec![];
+            let left = ip_fragment(ctx, pkt, mtu, |f| frags.push(f.data().to_vec())).err();
+            (frags, left)
+        }
+    }
 }
 
 /// Runs one frame on a fresh lcore whose ICMP limit never bites.
 fn run(snap: &Snapshot, frame: &[u8], in_if: IfIndex) -> Out {
+    run_buf(snap, VecBuf::new(frame), in_if)
+}
+
+fn run_buf(snap: &Snapshot, mut pkt: VecBuf, in_if: IfIndex) -> Out {
     let stats = LcoreStats::new(3);
     let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1_000_000, 1_000_000, HZ));
     ctx.now = 42 * HZ;
-    let mut pkt = VecBuf::new(frame);
     let verdict = process(snap, &mut ctx, &mut pkt, in_if);
+    let frame = pkt.data().to_vec();
+    let frags = match verdict {
+        Verdict::Fragment(..) => finish(&ctx, verdict, pkt).0,
+        _ => vec![],
+    };
     Out {
         verdict,
-        frame: pkt.data().to_vec(),
+        frame,
+        frags,
         d: stats.snapshot(),
     }
 }
@@ -655,7 +681,6 @@ fn every_drop_reason_is_reachable_and_counted_once() {
         ("prohibit", from_a(&udp(PROHIBIT)), Prohibit, true),
         ("TTL 1", from_a(&Ip { ttl: 1, ..udp(FAR_B) }), TtlExceeded, true),
         ("1001 bytes, DF, MTU 1000", big(DF), FragNeeded, true),
-        ("1001 bytes, no DF, MTU 1000", big(0), MtuExceeded, false),
         ("gateway without neighbour", from_a(&udp(VIA_NO_NEIGH)), NoNeighbor, false),
         ("on-link host without neighbour", from_a(&udp(NO_NEIGH)), NoNeighbor, false),
         ("UDP to us (port unreachable)", from_a(&udp(R0)), LocalUnhandled, true),
@@ -698,6 +723,12 @@ fn every_drop_reason_is_reachable_and_counted_once() {
         }
         reached.insert(reason);
     }
+    // Too big without DF, and the pool has no buffer for the second fragment.
+    let out = run_buf(&s, VecBuf::with_pool(&big(0), 0), 0);
+    assert_eq!(out.verdict, Verdict::Fragment(2, 1000));
+    assert!(out.frags.is_empty());
+    assert_counted(&out.d, &[FragNoMbuf], &[]);
+    reached.insert(FragNoMbuf);
     // An echo from a host with no route back: one drop reason, plus the ICMP event.
     let out = run(&s, &from_a(&Ip::icmp(NO_ROUTE, R0, echo(1, 1, b"ping"))), 0);
     assert_eq!(out.verdict, Verdict::Drop);
@@ -1571,14 +1602,37 @@ fn any_case(avoid_known_bugs: bool) -> impl Strategy<Value = (Vec<u8>, IfIndex)>
     prop_oneof![any_frame(), ipv4_frame(avoid_known_bugs)]
 }
 
-/// Everything that must hold after one frame, whatever it was.
+/// Everything that must hold after one frame, whatever it was; `outs` are the frames it
+/// caused (see [`finish`]).
 fn check_step(
     snap: &Snapshot,
     input: &[u8],
     verdict: Verdict,
-    f: &[u8],
+    outs: &[Vec<u8>],
     d: &StatsSnapshot,
 ) -> Result<(), TestCaseError> {
+    if let Verdict::Fragment(out, mtu) = verdict {
+        prop_assert!((out as usize) < snap.ifaces.len());
+        prop_assert_eq!(mtu, snap.ifaces[out as usize].mtu);
+        prop_assert_eq!(d.total_drops(), 0);
+        prop_assert_eq!(d.get(Stat::Forwarded), 1);
+        prop_assert_eq!(d.get(Stat::FragOks), 1);
+        prop_assert_eq!(d.get(Stat::FragCreates), outs.len() as u64);
+        for f in outs {
+            prop_assert_eq!(
+                &f[6..12],
+                &snap.ifaces[out as usize].mac.0[..],
+                "source MAC"
+            );
+        }
+        if let Err(e) = check_fragments(input, mtu, outs) {
+            return Err(TestCaseError::fail(e));
+        }
+        return Ok(());
+    }
+    prop_assert_eq!(d.get(Stat::FragOks) + d.get(Stat::FragCreates), 0);
+    prop_assert_eq!(outs.len(), usize::from(matches!(verdict, Verdict::Tx(_))));
+    let f: &[u8] = outs.first().map_or(&[], |f| f);
     let sent = [
         Stat::Forwarded,
         Stat::ArpReplies,
@@ -1590,6 +1644,7 @@ fn check_step(
     prop_assert_eq!(outcomes, 1, "exactly one outcome: {:?}", d);
     match verdict {
         Verdict::Drop => prop_assert_eq!(sent, [0; 4]),
+        Verdict::Fragment(..) => unreachable!(),
         Verdict::Tx(out) => {
             prop_assert!(
                 (out as usize) < snap.ifaces.len(),
@@ -1657,9 +1712,10 @@ fn run_sequence(snap: &Snapshot, seq: &[((Vec<u8>, IfIndex), u64)]) -> Result<()
         let before = stats.snapshot();
         let mut pkt = VecBuf::new(frame);
         let verdict = process(snap, &mut ctx, &mut pkt, *in_if);
+        let (outs, _) = finish(&ctx, verdict, pkt);
         rx += 1;
         let d = stats.snapshot().since(&before);
-        check_step(snap, frame, verdict, pkt.data(), &d)?;
+        check_step(snap, frame, verdict, &outs, &d)?;
         let t = stats.snapshot();
         let accounted = t.get(Stat::Forwarded)
             + t.get(Stat::ArpReplies)
@@ -1680,7 +1736,8 @@ proptest! {
         let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, HZ));
         let mut pkt = VecBuf::new(&frame);
         let verdict = process(&s, &mut ctx, &mut pkt, in_if);
-        check_step(&s, &frame, verdict, pkt.data(), &stats.snapshot())?;
+        let (outs, _) = finish(&ctx, verdict, pkt);
+        check_step(&s, &frame, verdict, &outs, &stats.snapshot())?;
     }
 
     #[test]
@@ -1691,7 +1748,8 @@ proptest! {
         let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, HZ));
         let mut pkt = VecBuf::new(&frame);
         let verdict = process(&s, &mut ctx, &mut pkt, in_if);
-        check_step(&s, &frame, verdict, pkt.data(), &stats.snapshot())?;
+        let (outs, _) = finish(&ctx, verdict, pkt);
+        check_step(&s, &frame, verdict, &outs, &stats.snapshot())?;
     }
 
     #[test]
@@ -1849,5 +1907,281 @@ proptest! {
         prop_assert_eq!(v1, v2);
         prop_assert_eq!(one, burst);
         prop_assert_eq!(st1.snapshot(), st2.snapshot());
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// 9. Fragmentation (ip_do_fragment): against Linux's bytes, and as RFC 791 + Linux say
+// ---------------------------------------------------------------------------------------
+
+/// The options of the fragments after the first, as the oracle reads RFC 791 section 3.2
+/// and Linux's `ip_options_fragment`: options without the copied flag (0x80) become NOPs
+/// over their whole length, the rest (copied options, NOPs, EOL and what follows) stays.
+fn later_options(opts: &[u8]) -> Vec<u8> {
+    let mut o = opts.to_vec();
+    let mut i = 0;
+    while i < o.len() {
+        match o[i] {
+            0 => break,
+            1 => i += 1,
+            t => {
+                let Some(&l) = o.get(i + 1) else { break };
+                let l = usize::from(l);
+                if l < 2 || i + l > o.len() {
+                    break;
+                }
+                if t & 0x80 == 0 {
+                    o[i..i + l].fill(1);
+                }
+                i += l;
+            }
+        }
+    }
+    o
+}
+
+/// Checks the fragments of the IPv4 packet in `input` (a frame) sent on an MTU of `mtu`:
+/// one Ethernet header for all; every fragment within the MTU, with the input's header
+/// (TTL - 1, options of later fragments per [`later_options`] when the input was not a
+/// later fragment itself), its own total length, DF clear, MF on all but the last (and on
+/// the last if the input had it), offsets continuing from the input's, data in multiples
+/// of 8 as large as the MTU allows except the last, a correct header checksum, and the
+/// data put back together equal to the input's.
+fn check_fragments(input: &[u8], mtu: u16, frags: &[Vec<u8>]) -> Result<(), String> {
+    let total = usize::from(be16(input, 16));
+    let ip_in = &input[14..14 + total];
+    let hl = usize::from(ip_in[0] & 0xf) * 4;
+    let word = be16(ip_in, 6);
+    let (in_off, in_mf) = (usize::from(word & 0x1fff) * 8, word & MF != 0);
+    let mut later = ip_in[..hl].to_vec();
+    if in_off == 0 {
+        later[20..].copy_from_slice(&later_options(&ip_in[20..hl]));
+    }
+    let max_data = (usize::from(mtu) - hl) & !7;
+    if frags.len() < 2 {
+        return Err(format!("{} fragments", frags.len()));
+    }
+    let mut data = Vec::new();
+    for (i, f) in frags.iter().enumerate() {
+        let last = i + 1 == frags.len();
+        let ip = &f[14..];
+        let want_hdr = if i == 0 { &ip_in[..hl] } else { &later[..] };
+        let flags = be16(ip, 6);
+        let len = ip.len() - hl;
+        let checks = [
+            (
+                "Ethernet header",
+                f[..14] == frags[0][..14] && be16(f, 12) == ETH_IPV4,
+            ),
+            ("within the MTU", ip.len() <= usize::from(mtu)),
+            ("total length", usize::from(be16(ip, 2)) == ip.len()),
+            ("header length", usize::from(ip[0] & 0xf) * 4 == hl),
+            ("TTL - 1", ip[8] + 1 == ip_in[8]),
+            ("header checksum", csum(&ip[..hl]) == 0),
+            ("DF and reserved clear", flags & 0xc000 == 0),
+            ("MF", (flags & MF != 0) == (!last || in_mf)),
+            (
+                "offset",
+                usize::from(flags & 0x1fff) * 8 == in_off + data.len(),
+            ),
+            ("data size", if last { len > 0 } else { len == max_data }),
+            (
+                "other header bytes",
+                (0..hl)
+                    .filter(|b| ![2, 3, 6, 7, 8, 10, 11].contains(b))
+                    .all(|b| ip[b] == want_hdr[b]),
+            ),
+        ];
+        if let Some((what, _)) = checks.iter().find(|c| !c.1) {
+            return Err(format!("fragment {i} of {}: {what}", frags.len()));
+        }
+        data.extend_from_slice(&ip[hl..]);
+    }
+    if data != ip_in[hl..] {
+        return Err("data put back together differ".into());
+    }
+    Ok(())
+}
+
+/// The frames of a classic pcap file (little-endian, as the fixtures are written).
+fn pcap_frames(file: &[u8]) -> Vec<Vec<u8>> {
+    assert_eq!(file[..4], [0xd4, 0xc3, 0xb2, 0xa1], "little-endian pcap");
+    let mut frames = Vec::new();
+    let mut at = 24;
+    while at + 16 <= file.len() {
+        let n = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
+        frames.push(file[at + 16..at + 16 + n].to_vec());
+        at += 16 + n;
+    }
+    assert_eq!(at, file.len());
+    frames
+}
+
+/// Linux 6.x forwarding the inputs of `tests/pcap/linux_fragments.py` from h1 (our host A,
+/// same MACs and addresses) to 198.51.100.7 via 10.0.2.2 (gateway B) out of an interface
+/// with MTU 1400, then 576: what it sent, captured with tshark.
+const LINUX: [(u16, &[u8], &[u8]); 2] = [
+    (
+        1400,
+        include_bytes!("../../tests/pcap/fixtures/linux_frag_1400.in.pcap"),
+        include_bytes!("../../tests/pcap/fixtures/linux_frag_1400.out.pcap"),
+    ),
+    (
+        576,
+        include_bytes!("../../tests/pcap/fixtures/linux_frag_576.in.pcap"),
+        include_bytes!("../../tests/pcap/fixtures/linux_frag_576.out.pcap"),
+    ),
+];
+
+/// Byte for byte what Linux sends, 3000-byte packets included (they do not fit the mbuf
+/// of a pcap run, so only this test sends them): sizes, offsets, MF, options (NOPs where
+/// an option is not copied), TTL, checksums, order. The oracle agrees with Linux too.
+#[test]
+fn fragments_as_linux_sends_them() {
+    for (mtu, input, linux) in LINUX {
+        let mut s = net();
+        s.ifaces[1].mtu = mtu;
+        let linux = pcap_frames(linux);
+        let mut ours = Vec::new();
+        let mut fragmented = 0;
+        for frame in pcap_frames(input) {
+            let out = run(&s, &frame, 0);
+            match out.verdict {
+                Verdict::Fragment(1, m) if m == mtu => {
+                    let d = &out.d;
+                    assert_eq!(d.total_drops(), 0);
+                    assert_eq!((d.get(Stat::Forwarded), d.get(Stat::FragOks)), (1, 1));
+                    assert_eq!(d.get(Stat::FragCreates), out.frags.len() as u64);
+                    let theirs: Vec<_> = linux
+                        .iter()
+                        .filter(|f| f[18..20] == frame[18..20])
+                        .cloned()
+                        .collect();
+                    check_fragments(&frame, mtu, &theirs).expect("the oracle on Linux's bytes");
+                    check_fragments(&frame, mtu, &out.frags).expect("the oracle on ours");
+                    fragmented += 1;
+                    ours.extend(out.frags);
+                }
+                Verdict::Tx(1) => {
+                    assert_counted(&out.d, &[], &[Stat::Forwarded]);
+                    ours.push(out.frame);
+                }
+                v => panic!("MTU {mtu}: verdict {v:?}"),
+            }
+        }
+        assert!(fragmented >= 5, "MTU {mtu}: {fragmented} fragmented");
+        assert_eq!(ours.len(), linux.len(), "MTU {mtu}: frames sent");
+        for (i, (a, b)) in ours.iter().zip(&linux).enumerate() {
+            assert_eq!(a, b, "MTU {mtu}: frame {i} (id {:02x}{:02x})", b[18], b[19]);
+        }
+    }
+}
+
+#[test]
+fn fragments_at_the_smallest_mtu_with_the_largest_header() {
+    // MTU 68 (RFC 791's minimum) and a 60-byte header: 8 bytes of data per fragment.
+    let mut s = net();
+    s.ifaces[2].mtu = 68;
+    let ip = Ip {
+        frag: 0,
+        // Router alert, then a record route of 36 bytes (not copied).
+        options: [
+            &[0x94, 4, 0, 0][..],
+            &[7, 35, 36][..],
+            &[0; 32][..],
+            &[0][..],
+        ]
+        .concat(),
+        ..Ip::udp(HOST_A, FAR_C, 100 - 8)
+    };
+    let frame = from_a(&ip);
+    let out = run(&s, &frame, 0);
+    assert_eq!(out.verdict, Verdict::Fragment(2, 68));
+    assert_eq!(out.frags.len(), 13, "100 bytes in 8-byte pieces");
+    assert!(out.frags.iter().all(|f| f.len() <= 14 + 68));
+    check_fragments(&frame, 68, &out.frags).unwrap();
+    // The record route is NOPs after the first fragment, the router alert is not.
+    assert_eq!(out.frags[1][34..38], [0x94, 4, 0, 0]);
+    assert!(out.frags[1][38..73].iter().all(|&b| b == 1));
+    assert_eq!(out.frags[0][38..41], [7, 35, 36]);
+}
+
+#[test]
+fn fragment_allocation_failure_is_a_named_drop() {
+    let mut s = net();
+    s.ifaces[1].mtu = 1400;
+    let frame = from_a(&Ip {
+        frag: 0,
+        ..Ip::udp(HOST_A, FAR_B, 3000 - 28)
+    });
+    for (free, sent) in [(0, 0), (1, 1)] {
+        let stats = LcoreStats::new(0);
+        let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, HZ));
+        let mut pkt = VecBuf::with_pool(&frame, free);
+        let verdict = process(&s, &mut ctx, &mut pkt, 0);
+        assert_eq!(verdict, Verdict::Fragment(1, 1400));
+        let mut frags = 0;
+        let back = ip_fragment(&ctx, pkt, 1400, |_| frags += 1);
+        // The packet comes back for the caller to free; what was made is already sent
+        // (Linux's ip_do_fragment outputs each fragment as it makes it).
+        assert!(back.is_err());
+        assert_eq!(frags, sent);
+        let d = stats.snapshot();
+        assert_eq!(d.dropped(DropReason::FragNoMbuf), 1);
+        assert_eq!(d.total_drops(), 1);
+        assert_eq!(d.get(Stat::FragCreates), sent as u64);
+        assert_eq!(d.get(Stat::Forwarded) + d.get(Stat::FragOks), 0);
+    }
+    // With DF the same packet gets frag needed and no buffer is taken.
+    let df = from_a(&Ip {
+        frag: DF,
+        ..Ip::udp(HOST_A, FAR_B, 3000 - 28)
+    });
+    let out = run_buf(&s, VecBuf::with_pool(&df, 0), 0);
+    assert_eq!(out.verdict, Verdict::Tx(0));
+    assert_counted(&out.d, &[DropReason::FragNeeded], &[Stat::IcmpErrors]);
+}
+
+fn valid_options() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        Just(vec![]),
+        Just(vec![0x94, 4, 0, 0]),
+        Just(vec![7, 7, 8, 10, 0, 1, 2, 1]),
+        Just(vec![1, 0x9e, 4, 1, 2, 0x1e, 3, 9, 0, 0, 0, 0]),
+        Just([&[0x94, 4, 0, 0][..], &[7, 35, 36], &[0; 32], &[0]].concat()),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Any size, MTU, options, offset and MF: the fragments are what RFC 791 and Linux say.
+    #[test]
+    fn fragments_of_any_packet(
+        data in 0usize..4000,
+        mtu in 68u16..1500,
+        options in valid_options(),
+        offset in prop_oneof![Just(0u16), 1u16..1000],
+        mf in any::<bool>(),
+        ttl in 2u8..=255,
+    ) {
+        let mut s = net();
+        s.ifaces[2].mtu = mtu;
+        let frame = from_a(&Ip {
+            frag: offset | if mf { MF } else { 0 },
+            ttl,
+            options,
+            ..Ip::udp(HOST_A, FAR_C, data)
+        });
+        let out = run(&s, &frame, 0);
+        if usize::from(be16(&frame, 16)) <= usize::from(mtu) {
+            prop_assert_eq!(out.verdict, Verdict::Tx(2));
+        } else {
+            prop_assert_eq!(out.verdict, Verdict::Fragment(2, mtu));
+            prop_assert_eq!(out.d.get(Stat::FragCreates), out.frags.len() as u64);
+            if let Err(e) = check_fragments(&frame, mtu, &out.frags) {
+                return Err(TestCaseError::fail(e));
+            }
+        }
     }
 }

@@ -41,14 +41,15 @@ PORT_MAC = {0: R0_MAC, 1: R1_MAC}
 PORT_IP = {0: R0_IP, 1: R1_IP}
 
 EVENT_COUNTERS = (
-    "rx_packets tx_packets tx_dropped forwarded arp_replies echo_replies tcp_resets icmp_errors "
+    "rx_packets tx_packets tx_dropped forwarded frag_oks frag_creates arp_replies echo_replies "
+    "tcp_resets icmp_errors "
     "icmp_rate_limited icmp_no_route_back icmp_suppressed"
 ).split()
 DROP_COUNTERS = (
     "short_frame other_host l2_multicast unsupported_ethertype chained_mbuf arp_malformed "
     "arp_ignored bad_version bad_ihl bad_total_length bad_checksum bad_options source_route "
     "martian_source martian_destination multicast l2_broadcast_forward no_route blackhole "
-    "unreachable prohibit ttl_exceeded frag_needed mtu_exceeded no_neighbor local_unhandled "
+    "unreachable prohibit ttl_exceeded frag_needed frag_no_mbuf no_neighbor local_unhandled "
     "local_fragment broadcast icmp_malformed"
 ).split()
 KNOWN_COUNTERS = EVENT_COUNTERS + DROP_COUNTERS

@@ -160,6 +160,86 @@ def check_forwarded(in_frame: bytes, out_port: int, next_hop_mac: str) -> Checke
     return check
 
 
+def fragments_options(opts: bytes) -> bytes:
+    """The options of the fragments after the first (RFC 791 3.2: only options with the
+    copied flag 0x80 go into every fragment), as Linux's ip_options_fragment writes them:
+    the others overwritten by NOPs over their whole length, so the header keeps its length;
+    NOPs, copied options and everything from EOL on unchanged."""
+    o, i = bytearray(opts), 0
+    while i < len(o):
+        if o[i] == 0:
+            break
+        if o[i] == 1:
+            i += 1
+            continue
+        if i + 1 >= len(o) or o[i + 1] < 2 or i + o[i + 1] > len(o):
+            break
+        n = o[i + 1]
+        if not o[i] & 0x80:
+            o[i : i + n] = b"\x01" * n
+        i += n
+    return bytes(o)
+
+
+def linux_fragments(in_frame: bytes, out_port: int, mtu: int,
+                    next_hop_mac: str | None = None) -> list[bytes]:
+    """The frames Linux sends for a forwarded packet (DF clear) on an egress MTU of ``mtu``:
+    ip_forward decrements the TTL, then ip_do_fragment (slow path: ip_frag_init and
+    ip_frag_next) cuts the data in pieces of (mtu - header length) rounded down to 8 but
+    the last; each fragment has the input's header (options of the later ones per
+    fragments_options when the input was not itself a later fragment), its own total
+    length, offset = input offset + position, MF on all but the last (and on the last if
+    the input had MF), DF clear, the header checksum recomputed. One frame, forwarded as
+    it is, when it fits. test_fragment.py checks this model against Linux's own bytes."""
+    ip = bytearray(ip_packet(in_frame))
+    hl = (ip[0] & 0x0F) * 4
+    ip[8] -= 1
+    word = struct.unpack("!H", ip[6:8])[0]
+    offset, mf = (word & 0x1FFF) * 8, bool(word & 0x2000)
+    later = bytearray(ip[:hl])
+    if offset == 0:
+        later[20:hl] = fragments_options(bytes(ip[20:hl]))
+    eth = bytes(Ether(dst=next_hop_mac or NEIGH_MAC[out_port], src=PORT_MAC[out_port],
+                      type=0x0800))
+    data, pos, frames = bytes(ip[hl:]), 0, []
+    if len(ip) <= mtu:
+        hdr = bytearray(ip[:hl])
+        hdr[10:12] = b"\0\0"
+        hdr[10:12] = struct.pack("!H", checksum(bytes(hdr)))
+        return [eth + bytes(hdr) + data]
+    while pos < len(data):
+        n = min(len(data) - pos, mtu - hl)
+        if n < len(data) - pos:
+            n &= ~7
+        last = pos + n == len(data)
+        hdr = bytearray(ip[:hl] if not frames else later)
+        hdr[2:4] = struct.pack("!H", hl + n)
+        hdr[6:8] = struct.pack("!H", ((offset + pos) >> 3) | (0x2000 if not last or mf else 0))
+        hdr[10:12] = b"\0\0"
+        hdr[10:12] = struct.pack("!H", checksum(bytes(hdr)))
+        frames.append(eth + bytes(hdr) + data[pos : pos + n])
+        pos += n
+    return frames
+
+
+def check_fragment(want: bytes, i: int, n: int) -> Checker:
+    """Fragment ``i`` of ``n``: exactly ``want`` (see linux_fragments), and a header
+    checksum scapy agrees with."""
+    def check(out: bytes) -> None:
+        assert_bytes(f"fragment {i + 1} of {n}", out, want)
+        assert ip_header_checksum_ok(out[14:]), "bad IP header checksum"
+    return check
+
+
+def fragmented(in_frame: bytes, out_port: int, mtu: int) -> tuple[dict[str, int], list[Out]]:
+    """The counters and outputs of a forwarded packet that Linux fragments."""
+    frags = linux_fragments(in_frame, out_port, mtu)
+    assert len(frags) > 1
+    counters = {"forwarded": 1, "frag_oks": 1, "frag_creates": len(frags)}
+    return counters, [Out(out_port, check_fragment(f, i, len(frags)))
+                      for i, f in enumerate(frags)]
+
+
 def check_icmp_error(in_frame: bytes, out_port: int, *, icmp_type: int, code: int,
                      rest: bytes = b"\0\0\0\0", src_ip: str | None = None,
                      dst_mac: str | None = None) -> Checker:
@@ -400,7 +480,9 @@ def check_case(run: RunResult, case: Case) -> None:
             f"{[(f'p{p}', len(f)) for p, f in mine]}\n"
             + "".join(f"--- out p{p}:\n{hexd(f)}\n" for p, f in mine)
         )
-    for o, (p, f) in zip(sorted(case.outputs, key=lambda o: o.port), sorted(mine)):
+    # By port, each port's frames in the order they were sent (fragments are in order).
+    mine = sorted(mine, key=lambda pf: pf[0])
+    for o, (p, f) in zip(sorted(case.outputs, key=lambda o: o.port), mine):
         if p != o.port:
             raise AssertionError(header + f"output on p{p}, expected p{o.port}\n{hexd(f)}")
         try:
@@ -538,9 +620,10 @@ def icmp_error_cases() -> list[Case]:
     pkt, _ = udp_ip("frag_needed", "172.16.2.8", "198.51.100.7", total=1400, df=True)
     err("frag_needed", 0, pkt, {"frag_needed": 1, "icmp_errors": 1}, icmp_type=3, code=4,
         rest=struct.pack("!HH", 0, 1280), note="RFC 1191 next-hop MTU 1280")
-    pkt, ip_id = udp_ip("mtu_exceeded", "172.16.2.9", "198.51.100.7", total=1400, df=False)
-    cases.append(Case("mtu_exceeded_no_df", frame(0, pkt), 0, {"mtu_exceeded": 1}, [],
-                      ("ipid", ip_id), "contract: no fragmentation, dropped"))
+    pkt, ip_id = udp_ip("too_big_no_df", "172.16.2.9", "198.51.100.7", total=1400, df=False)
+    f = frame(0, pkt)
+    cases.append(Case("too_big_no_df_fragmented", f, 0, *fragmented(f, 1, 1280),
+                      ("ipid", ip_id), "ip_do_fragment: 1276 + 144 bytes on MTU 1280"))
 
     # Order of the checks, as in Linux: the route type is decided before ip_forward looks
     # at the TTL, and the TTL before the MTU.
@@ -947,7 +1030,9 @@ def same_destination_cases() -> list[Case]:
     err("same_dst_frag_needed", "172.16.30.3", d, {"frag_needed": 1}, 3, 4,
         rest=struct.pack("!HH", 0, 1280), total=1400)
     fwd("same_dst_fwd_tos", "172.16.30.2", d, 1, tos=0x10)
-    drop("same_dst_no_df_too_big", "172.16.30.2", d, {"mtu_exceeded": 1}, total=1400, df=False)
+    pkt, ip_id = udp_ip("same_dst_no_df_too_big", "172.16.30.2", d, total=1400, df=False)
+    f = frame(0, pkt)
+    cases.append(Case("same_dst_no_df_too_big", f, 0, *fragmented(f, 1, 1280), ("ipid", ip_id)))
     fwd("same_dst_fwd_3", "172.16.30.2", d, 1)
     drop("same_dst_martian_source", "127.0.0.1", d, {"martian_source": 1})
     err("same_dst_ttl0", "172.16.30.4", d, {"ttl_exceeded": 1}, 11, 0, ttl=0)
@@ -1030,6 +1115,11 @@ def flow_cases(burst: int = 32) -> list[Case]:
         pkt, port, ip_id = made
         return Case(name, frame(port, pkt), port, counters, [], ("ipid", ip_id))
 
+    def frag(name, made):
+        pkt, port, ip_id = made
+        f = frame(port, pkt)
+        return Case(name, f, port, *fragmented(f, 1 - port, 1280), ("ipid", ip_id))
+
     def adv(side, n):
         seq[side] += n
 
@@ -1056,8 +1146,7 @@ def flow_cases(burst: int = 32) -> list[Case]:
         fwd("tcp_a_ttl2", tcp("tcp_a_ttl2", "a", "PA", data=marker("a4", 10), ttl=2)),
         err("tcp_a_frag_needed", tcp("tcp_a_fn", "a", "PA", total=1400),
             {"frag_needed": 1}, 3, 4, rest=struct.pack("!HH", 0, 1280)),
-        drop("tcp_a_too_big_no_df", tcp("tcp_a_big", "a", "PA", total=1400, df=False),
-             {"mtu_exceeded": 1}),
+        frag("tcp_a_too_big_no_df", tcp("tcp_a_big", "a", "PA", total=1400, df=False)),
         fwd("tcp_a_tos", tcp("tcp_a_tos", "a", "PA", data=marker("a5", 10), tos=0x28)),
         err("udp_d_ttl1", udp("u5", "d", ttl=1), {"ttl_exceeded": 1}, 11, 0),
         err("udp_c_ttl0", udp("u6", "c", ttl=0), {"ttl_exceeded": 1}, 11, 0),

@@ -108,6 +108,24 @@ impl PacketBuf for Mbuf {
         n <= u16::MAX as usize
             && unsafe { dpdk_sys::shim_pktmbuf_trim(self.0.as_ptr(), n as u16) } == 0
     }
+
+    #[inline]
+    fn append(&mut self, n: usize) -> bool {
+        // SAFETY: valid owned mbuf; rte_pktmbuf_append checks the tailroom and returns NULL
+        // without changing anything when there is not enough.
+        n <= u16::MAX as usize
+            && !unsafe { dpdk_sys::shim_pktmbuf_append(self.0.as_ptr(), n as u16) }.is_null()
+    }
+
+    /// `rte_pktmbuf_alloc(m->pool)`: from the per-lcore cache of the pool this mbuf came
+    /// from.
+    #[inline]
+    fn alloc_from_pool(&self) -> Option<Mbuf> {
+        // SAFETY: self owns a valid mbuf, so its pool pointer is a valid pktmbuf pool, and
+        // the pool outlives every mbuf taken from it (it is freed after ports and lcores
+        // stop).
+        NonNull::new(unsafe { dpdk_sys::shim_pktmbuf_alloc(self.raw().pool) }).map(Mbuf)
+    }
 }
 
 impl Drop for Mbuf {

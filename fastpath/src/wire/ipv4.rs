@@ -28,7 +28,9 @@ use super::checksum;
 use super::{read_u16, write_u16, Error, Result};
 
 mod options;
-pub use self::options::{option_type, scan_options, OptionsError, OptionsSummary};
+pub use self::options::{
+    fragment_options, option_type, scan_options, OptionsError, OptionsSummary,
+};
 
 /// IP protocol numbers (IANA "Assigned Internet Protocol Numbers").
 pub mod protocol {

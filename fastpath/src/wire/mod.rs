@@ -24,7 +24,7 @@
 //! | `ethernet.rs` | [`EthernetFrame`] (IEEE 802.3 / Ethernet II), [`ethertype`]           |
 //! | `arp.rs`      | [`ArpPacket`] for Ethernet/IPv4 ARP (RFC 826), [`arp::op`]            |
 //! | `ipv4.rs`     | [`Ipv4Packet`] (RFC 791), RFC 1812 5.2.2 header checks, TTL decrement |
-//! | `ipv4/options.rs` | [`scan_options`]: Linux's receive checks of IPv4 options          |
+//! | `ipv4/options.rs` | [`scan_options`]: Linux's receive checks of IPv4 options; [`fragment_options`] |
 //! | `icmp.rs`     | [`Icmpv4Packet`] (RFC 792), message types and codes                   |
 //! | `l4.rs`       | [`l4::ports`]: TCP/UDP ports for flow hashing                         |
 //!
@@ -38,6 +38,7 @@
 //! | `ip_rcv_core()` checks      | [`Ipv4Packet::check_header`]      | `ipv4.rs`     |
 //! | `ip_decrease_ttl()`         | [`Ipv4Packet::decrement_ttl`]     | `ipv4.rs`     |
 //! | `__ip_options_compile()`    | [`scan_options`] (checks only)    | `ipv4/options.rs` |
+//! | `ip_options_fragment()`     | [`fragment_options`]              | `ipv4/options.rs` |
 //! | `struct icmphdr`            | [`Icmpv4Packet`]                  | `icmp.rs`     |
 //! | `icmp_is_err()`             | [`icmp::is_error`]                | `icmp.rs`     |
 //! | `csum_partial()`            | [`checksum::sum`]                 | `checksum.rs` |
@@ -58,7 +59,9 @@ pub mod l4;
 pub use self::arp::{ArpPacket, ArpRepr};
 pub use self::ethernet::{ethertype, EthernetFrame, EthernetRepr};
 pub use self::icmp::Icmpv4Packet;
-pub use self::ipv4::{scan_options, Ipv4Error, Ipv4Packet, Ipv4Repr, OptionsError, OptionsSummary};
+pub use self::ipv4::{
+    fragment_options, scan_options, Ipv4Error, Ipv4Packet, Ipv4Repr, OptionsError, OptionsSummary,
+};
 
 /// Why a view could not be built or a `Repr` parsed.
 ///

@@ -3,7 +3,8 @@
 //! Linux refuses with an ICMP parameter problem is refused here too, with the same pointer.
 //! What Linux then *does* with the options it accepts (recording our address in Record
 //! Route, our clock in Timestamp, zeroing bytes after End of List) is not done here: the
-//! options are forwarded as received.
+//! options are forwarded as received. When a forwarded packet is fragmented, the options
+//! of its later fragments are [`fragment_options`]'s (the kernel's `ip_options_fragment`).
 
 use core::fmt;
 
@@ -32,6 +33,13 @@ pub mod option_type {
     pub const SSRR: u8 = 137;
     /// Router alert (RFC 2113).
     pub const ROUTER_ALERT: u8 = 148;
+
+    /// The copied flag (RFC 791 section 3.1, the kernel's `IPOPT_COPIED`): an option with
+    /// it set is copied into every fragment, one without it only into the first.
+    #[inline]
+    pub const fn copied(kind: u8) -> bool {
+        kind & 0x80 != 0
+    }
 }
 
 /// Timestamp flags (the low nibble of the timestamp option's fourth octet, RFC 791).
@@ -215,9 +223,74 @@ pub fn scan_options(opts: &[u8]) -> Result<OptionsSummary, OptionsError> {
     Ok(summary)
 }
 
+/// Turns the options area of a first fragment into the one of the fragments that follow
+/// it, in place, as the kernel's `ip_options_fragment`: every option without the copied
+/// flag (RFC 791 section 3.2: only copied options go into every fragment) is overwritten
+/// by NOPs over its whole length, so the header keeps its length and its 32-bit padding;
+/// copied options, NOPs and everything from EOL on stay as they are. A malformed length
+/// stops the walk (the options were checked on input, so it does not happen).
+pub fn fragment_options(opts: &mut [u8]) {
+    use option_type::*;
+    let mut at = 0;
+    while let Some(&kind) = opts.get(at) {
+        match kind {
+            EOL => return,
+            NOP => {
+                at += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&len) = opts.get(at + 1) else {
+            return;
+        };
+        let len = usize::from(len);
+        if len < 2 || len > opts.len() - at {
+            return;
+        }
+        if !copied(kind) {
+            opts[at..at + len].fill(NOP);
+        }
+        at += len;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fragment_options_keeps_copied_ones_and_nops_the_rest() {
+        use option_type::copied;
+        // Router alert (copied), a full record route (not copied), NOP, security (copied),
+        // timestamp (not copied), EOL, padding.
+        #[rustfmt::skip]
+        let mut o = [
+            0x94, 4, 0, 0,
+            7, 7, 8, 10, 0, 1, 2,
+            1,
+            0x82, 3, 0xab,
+            0x44, 8, 9, 0, 1, 2, 3, 4,
+            0, 0x07, 0,
+        ];
+        fragment_options(&mut o);
+        #[rustfmt::skip]
+        let want = [
+            0x94, 4, 0, 0,
+            1, 1, 1, 1, 1, 1, 1,
+            1,
+            0x82, 3, 0xab,
+            1, 1, 1, 1, 1, 1, 1, 1,
+            0, 0x07, 0,
+        ];
+        assert_eq!(o, want);
+        assert!(copied(option_type::LSRR) && copied(option_type::ROUTER_ALERT));
+        assert!(!copied(option_type::RR) && !copied(option_type::TS));
+        // A bad length stops the walk where it is.
+        let mut o = [7, 3, 4, 0x44, 1, 5, 0, 0];
+        fragment_options(&mut o);
+        assert_eq!(o, [1, 1, 1, 0x44, 1, 5, 0, 0]);
+    }
 
     /// The pointer Linux puts in the parameter problem for this options area.
     fn pointer(opts: &[u8]) -> Option<u8> {
