@@ -68,6 +68,9 @@ fn main() -> ExitCode {
         match r.read_until(b'\n', &mut line) {
             Ok(0) => break,
             Ok(_) => {}
+            Err(e) if !got_any => {
+                return fail(&format!("no reply: the instance closed the connection ({e})"))
+            }
             Err(e) => return fail(&e.to_string()),
         }
         got_any = true;
