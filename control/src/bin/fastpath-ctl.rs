@@ -69,7 +69,9 @@ fn main() -> ExitCode {
             Ok(0) => break,
             Ok(_) => {}
             Err(e) if !got_any => {
-                return fail(&format!("no reply: the instance closed the connection ({e})"))
+                return fail(&format!(
+                    "no reply: the instance closed the connection ({e})"
+                ))
             }
             Err(e) => return fail(&e.to_string()),
         }
