@@ -6,6 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_lpm.h>
+#include <rte_ring.h>
 
 uint16_t shim_rx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
 uint16_t shim_tx_burst(uint16_t port, uint16_t queue, struct rte_mbuf **pkts, uint16_t n);
@@ -22,6 +23,9 @@ unsigned int shim_lcore_id(void);
 uint64_t shim_rdtsc(void);
 int shim_errno(void);
 int shim_lpm_lookup(struct rte_lpm *lpm, uint32_t ip, uint32_t *next_hop);
+unsigned int shim_ring_enqueue_burst_elem(struct rte_ring *r, const void *objs, unsigned int esize, unsigned int n);
+unsigned int shim_ring_dequeue_burst_elem(struct rte_ring *r, void *objs, unsigned int esize, unsigned int n);
+unsigned int shim_ring_count(const struct rte_ring *r);
 int shim_lpm_lookup_bulk(struct rte_lpm *lpm, const uint32_t *ips, uint32_t *next_hops, unsigned n);
 
 /* Parses devargs as rte_dev_probe would and copies the name of the bus that takes them into

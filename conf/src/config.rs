@@ -277,6 +277,29 @@ pub struct Settings {
     /// (source and destination address), 1 = L3+L4 (also protocol and ports).
     /// Default 0; Linux's 2 and 3 (inner headers, custom fields) are not supported.
     pub fib_multipath_hash_policy: u8,
+    /// Base of a neighbour's REACHABLE time in ms, randomised 0.5-1.5x (`net.ipv4.neigh.default.base_reachable_time_ms`), default 30000.
+    pub base_reachable_time_ms: u32,
+    /// Seconds a used STALE neighbour waits in DELAY before it is probed (`delay_first_probe_time`), default 5.
+    pub delay_first_probe_time: u32,
+    /// Ms between ARP requests for one neighbour (`retrans_time_ms`), default 1000.
+    pub retrans_time_ms: u32,
+    /// Unicast probes of a known neighbour before it fails (`ucast_solicit`), default 3.
+    pub ucast_solicit: u32,
+    /// Broadcast requests for an unknown neighbour before it fails (`mcast_solicit`), default 3.
+    pub mcast_solicit: u32,
+    /// Seconds an unused neighbour entry is kept once above gc_thresh1 (`gc_stale_time`), default 60.
+    pub gc_stale_time: u32,
+    /// Below this many entries, none is collected (`net.ipv4.neigh.default.gc_thresh1`), default 128.
+    pub gc_thresh1: u32,
+    /// Above this many, a new entry collects old ones first (`gc_thresh2`), default 512.
+    pub gc_thresh2: u32,
+    /// The most dynamic entries (`gc_thresh3`), default 1024.
+    pub gc_thresh3: u32,
+    /// Packets one unresolved neighbour holds (`unres_qlen`), default 101.
+    pub unres_qlen: u32,
+    /// Announce each address with a gratuitous ARP when its port starts
+    /// (`net.ipv4.conf.all.arp_notify`; Linux's default is off, ours on).
+    pub arp_notify: bool,
 }
 
 impl Default for Settings {
@@ -291,6 +314,17 @@ impl Default for Settings {
             burst: 32,
             mbufs: 8191,
             fib_multipath_hash_policy: 0,
+            base_reachable_time_ms: 30000,
+            delay_first_probe_time: 5,
+            retrans_time_ms: 1000,
+            ucast_solicit: 3,
+            mcast_solicit: 3,
+            gc_stale_time: 60,
+            gc_thresh1: 128,
+            gc_thresh2: 512,
+            gc_thresh3: 1024,
+            unres_qlen: 101,
+            arp_notify: true,
         }
     }
 }

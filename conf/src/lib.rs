@@ -51,6 +51,17 @@
 //!   fib_multipath_hash_policy: 0  # ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (+ proto, ports)
 //!   burst: 32                 # rx burst, 1..=256
 //!   mbufs: 8191               # mempool size, >= 512
+//!   base_reachable_time_ms: 30000  # neighbours (ARP), as net.ipv4.neigh.default.*:
+//!   delay_first_probe_time: 5 #   REACHABLE for 0.5-1.5x base; DELAY s before probing
+//!   retrans_time_ms: 1000     #   between requests for one neighbour
+//!   ucast_solicit: 3          #   probes of a known neighbour, then FAILED
+//!   mcast_solicit: 3          #   broadcast requests for an unknown one
+//!   gc_stale_time: 60         #   s an unused entry is kept (above gc_thresh1)
+//!   gc_thresh1: 128           #   table bounds: no GC below, GC on add above
+//!   gc_thresh2: 512
+//!   gc_thresh3: 1024          #   the most dynamic entries
+//!   unres_qlen: 101           #   packets held per unresolved neighbour
+//!   arp_notify: true          # gratuitous ARP for each address when its port starts
 //! ```
 //!
 //! Route prefixes must be canonical (`10.0.0.1/24` is an error that suggests

@@ -2,16 +2,27 @@
 //! core. Bad input gives a one-line error; nothing here can stop a running instance except
 //! `quit`.
 
-use crate::dataplane::Dataplane;
+use crate::dataplane::{Dataplane, DpIo};
+use crate::neigh::{NeighParams, Neighbours, Nud};
 use crate::reply::{error, Cursor, Reply};
 use crate::router::Router;
 use crate::routing::{Handled, Routing};
 use crate::show::{self, LastShow};
+use crate::slowpath::SlowPath;
 use conf::{quote, Config};
-use fastpath::dpdk::port;
-use fastpath::stats::StatsSnapshot;
+use fastpath::dpdk::mbuf::{Mbuf, MAX_BURST};
+use fastpath::dpdk::{port, rdtsc};
+use fastpath::icmp_limit::{PeerLimiter, RateLimiter};
+use fastpath::iface::IfIndex;
+use fastpath::lcore::LcoreCtx;
+use fastpath::punt::Punt;
+use fastpath::stats::{LcoreStats, StatsSnapshot};
+use fastpath::wire::EthernetAddress;
 use std::fmt::Write;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// How often the neighbour timers run.
+const NEIGH_TICK: Duration = Duration::from_millis(10);
 
 pub const HELP: &str = "\
 Commands:
@@ -24,7 +35,7 @@ Commands:
   show config                            the configuration as YAML (with rules and next hops
                                          changed since; routes: route show)
   show memory                            FIB size, mbuf pool usage, process memory
-  show neigh                             static neighbours
+  show neigh                             neighbours (= neigh show)
   show fib stats                         tables, prefixes, memory, FIB version
   route show [table T] [PREFIX]          routes of a table (default main), iproute2 layout
   route get ADDR [from ADDR] [iif PORT] [tos N]
@@ -41,27 +52,147 @@ Commands:
   rule del [pref N] [selectors...]       the first rule matching all given
   nexthop add id N (via ADDR [dev PORT] | dev PORT | blackhole | group A[,W]/B[,W])
   nexthop del id N | nexthop show
+  neigh show [dev PORT]                  neighbours and their states (ip neigh)
+  neigh add|replace ADDR lladdr MAC dev PORT [nud permanent|noarp|reachable|stale]
+  neigh del ADDR dev PORT | neigh flush [dev PORT]
   quit                                   stop forwarding, print final stats, exit
 ";
+
+/// The neighbour tunables of the config.
+pub fn neigh_params(s: &conf::Settings) -> NeighParams {
+    NeighParams {
+        base_reachable_time_ms: s.base_reachable_time_ms,
+        delay_first_probe_time: s.delay_first_probe_time,
+        retrans_time_ms: s.retrans_time_ms,
+        ucast_solicit: s.ucast_solicit,
+        mcast_solicit: s.mcast_solicit,
+        gc_stale_time: s.gc_stale_time,
+        gc_thresh1: s.gc_thresh1,
+        gc_thresh2: s.gc_thresh2,
+        gc_thresh3: s.gc_thresh3,
+        unres_qlen: s.unres_qlen,
+    }
+}
 
 /// Everything the commands read or change. Owned by the control core.
 pub struct Control {
     pub routing: Routing,
     pub dp: Dataplane,
+    /// Punted packets, neighbours, and what the control core sends.
+    pub slow: SlowPath<Mbuf>,
+    /// The control core's own counters (the last of `dp.stats`) and ICMP limits.
+    pub ctx: LcoreCtx<'static>,
+    last_tick: Instant,
+    punted: Vec<(Mbuf, Punt)>,
     last_show: Vec<Option<LastShow>>,
     fwd_base: Vec<StatsSnapshot>,
 }
 
 impl Control {
+    /// Takes over the running data plane: the config's static neighbours become
+    /// PERMANENT entries, and each port announces its addresses (gratuitous ARP).
     pub fn new(cfg: Config, dp: Dataplane, router: Router) -> Control {
         let n = dp.ports.len();
         let fwd_base = vec![StatsSnapshot::default(); dp.stats.len()];
-        Control {
+        let now = Instant::now();
+        let s = &cfg.settings;
+        // One counter block for the life of the process; leaked so the context can
+        // borrow it for 'static.
+        let stats: &'static LcoreStats =
+            Box::leak(Box::new(dp.stats.last().expect("control stats").clone()));
+        let hz = fastpath::dpdk::tsc_hz();
+        let mut ctx = LcoreCtx::new(
+            stats,
+            RateLimiter::new(s.icmp_msgs_per_sec, s.icmp_msgs_burst, hz),
+        );
+        ctx.icmp_peers = PeerLimiter::new(s.icmp_ratelimit, s.icmp_ratemask, hz);
+        let mut neigh = Neighbours::new(neigh_params(s), (s.mbufs / 4) as usize, now);
+        let mut none = Vec::new();
+        for nb in &cfg.neighbors {
+            let i = cfg.port_index(&nb.port).expect("validated") as IfIndex;
+            neigh.admin_set(
+                i,
+                nb.address,
+                EthernetAddress(nb.mac.0),
+                Nud::Permanent,
+                now,
+                &mut none,
+            );
+        }
+        let mut c = Control {
             routing: Routing::new(cfg, router),
             dp,
+            slow: SlowPath::new(neigh),
+            ctx,
+            last_tick: now,
+            punted: Vec::with_capacity(MAX_BURST),
             last_show: vec![None; n],
             fwd_base,
+        };
+        c.publish_neigh();
+        if !c.routing.cfg.settings.arp_notify {
+            return c;
         }
+        let snap = &c.routing.router.work;
+        let mut io = DpIo {
+            pool: &c.dp.pool,
+            tx: &mut c.dp.tx,
+        };
+        for i in 0..snap.ifaces.len() {
+            c.slow.announce(snap, &mut c.ctx, &mut io, i as IfIndex);
+        }
+        c.dp.tx.flush();
+        c
+    }
+
+    /// Publishes the neighbour table if it changed.
+    fn publish_neigh(&mut self) {
+        if let Some(view) = self.slow.neigh.view() {
+            self.routing.router.work.neigh = view;
+            self.routing.router.publish();
+        }
+    }
+
+    /// The slow path's turn in the event loop: every punted packet, the neighbour timers
+    /// when due, what that sends, and a new snapshot if the neighbours changed.
+    pub fn slow_poll(&mut self) {
+        let now = Instant::now();
+        self.ctx.now = rdtsc();
+        let snap = &self.routing.router.work;
+        let mut io = DpIo {
+            pool: &self.dp.pool,
+            tx: &mut self.dp.tx,
+        };
+        for ring in &mut self.dp.punts {
+            while ring.dequeue(&mut self.punted, MAX_BURST) > 0 {
+                for (m, p) in self.punted.drain(..) {
+                    self.slow.handle(snap, &mut self.ctx, &mut io, m, p, now);
+                }
+            }
+        }
+        if now >= self.last_tick + NEIGH_TICK {
+            self.last_tick = now;
+            self.slow.tick(snap, &mut self.ctx, &mut io, now);
+        }
+        self.dp.tx.flush();
+        self.publish_neigh();
+    }
+
+    /// After the workers stopped: what is still punted or held is dropped (and counted).
+    pub fn slow_shutdown(&mut self) {
+        for ring in &mut self.dp.punts {
+            while ring.dequeue(&mut self.punted, MAX_BURST) > 0 {
+                for (_, p) in self.punted.drain(..) {
+                    if p.uncounted() {
+                        self.ctx.stats.drop(match p {
+                            Punt::Arp { .. } => fastpath::drop::DropReason::ArpIgnored,
+                            Punt::Resolve { .. } => fastpath::drop::DropReason::NoNeighbor,
+                        });
+                    }
+                }
+            }
+        }
+        self.slow.shutdown(&mut self.ctx);
     }
 
     /// Runs one command line. None: the answer comes later from [`Control::poll`] (a
@@ -161,6 +292,8 @@ impl Control {
                 }
             }
             ["show", "fwd", "stats"] => show::fwd_stats(&mut out, &self.fwd_stats()),
+            ["show", "neigh"] | ["neigh"] => return self.neigh(&["show"]),
+            ["neigh", rest @ ..] => return self.neigh(rest),
             ["clear", "fwd", "stats"] => {
                 self.fwd_base = self.dp.stats.iter().map(|s| s.snapshot()).collect();
                 out.push_str("\n  Forward statistics cleared\n");
@@ -186,6 +319,21 @@ impl Control {
             _ => return Err(self.unknown(w)),
         }
         Ok(Reply::ok(out))
+    }
+
+    fn neigh(&mut self, w: &[&str]) -> Result<Reply, String> {
+        let mut actions = Vec::new();
+        let snap = &self.routing.router.work;
+        let r = crate::neigh_cmd::run(w, snap, &mut self.slow.neigh, Instant::now(), &mut actions);
+        self.slow.queue(actions);
+        let mut io = DpIo {
+            pool: &self.dp.pool,
+            tx: &mut self.dp.tx,
+        };
+        self.slow.run(snap, &mut self.ctx, &mut io, Instant::now());
+        self.dp.tx.flush();
+        self.publish_neigh();
+        r.map(Reply::ok)
     }
 
     /// Counters since the last `clear fwd stats`, per lcore.
@@ -221,7 +369,7 @@ impl Control {
 
     fn unknown(&self, w: &[&str]) -> String {
         let known = [
-            "help", "show", "clear", "route", "rule", "nexthop", "quit", "exit",
+            "help", "show", "clear", "route", "rule", "nexthop", "neigh", "quit", "exit",
         ];
         match w.first() {
             Some(first) if known.contains(first) => {

@@ -4,20 +4,26 @@
 
 use crate::compile::set_port;
 use crate::router::Router;
+use crate::slowpath::Io;
 use anyhow::{Context, Result};
 use conf::Config;
+use fastpath::dpdk::mbuf::{Burst, Mbuf};
 use fastpath::dpdk::mempool::Mempool;
 use fastpath::dpdk::port::{self, PortInfo, PortSetup};
+use fastpath::dpdk::ring::{self, Consumer, Producer};
 use fastpath::dpdk::{eal, tsc_hz, DpdkError};
 use fastpath::iface::IfIndex;
+use fastpath::punt::Punt;
 use fastpath::rcu::Rcu;
-use fastpath::stats::LcoreStats;
-use fastpath::worker::{self, RxQueue, Shared, WorkerConf};
+use fastpath::stats::{LcoreStats, Stat};
+use fastpath::worker::{self, RxQueue, Shared, WorkerConf, WorkerRings};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// Per-lcore mempool cache (DESIGN.md section 6).
 const MEMPOOL_CACHE: u32 = 256;
+/// Slots of each worker's punt ring and of the control core's ring to worker 0.
+const RING_SIZE: u32 = 1024;
 
 /// A bring-up failure caused by the command line or the config rather than by the run
 /// (too few lcores for the ports, rings that do not fit `settings.mbufs`).
@@ -51,8 +57,75 @@ pub struct Dataplane {
     pub shared: Arc<Shared>,
     pub ports: Vec<PortState>,
     pub workers: Vec<WorkerConf>,
+    /// One per worker, then the control core's.
     pub stats: Vec<Arc<LcoreStats>>,
     pub pool: Mempool,
+    /// What each worker punts.
+    pub punts: Vec<Consumer<Punt>>,
+    pub tx: ControlTx,
+}
+
+/// How the control core sends: on its own tx queue of a port when the port has one more
+/// than the workers use, else through worker 0, which sends on its own queue.
+pub struct ControlTx {
+    /// Per interface: (port id, the control core's queue and its burst), or None.
+    queues: Vec<Option<(u16, u16, Burst)>>,
+    to_worker: Producer<IfIndex>,
+    stats: Arc<LcoreStats>,
+}
+
+impl ControlTx {
+    /// Sends what was buffered.
+    pub fn flush(&mut self) {
+        for (port, queue, burst) in self.queues.iter_mut().flatten() {
+            let (sent, dropped) = burst.tx(*port, *queue);
+            self.stats.add(Stat::TxPackets, sent as u64);
+            self.stats.add(Stat::TxDropped, dropped as u64);
+        }
+        let stats = &self.stats;
+        self.to_worker.flush(|_| stats.inc(Stat::TxDropped));
+    }
+
+    /// Whether `iface` has a tx queue of the control core's own.
+    pub fn own_queue(&self, iface: IfIndex) -> Option<u16> {
+        self.queues[iface as usize].as_ref().map(|q| q.1)
+    }
+}
+
+/// The slow path's I/O on the data plane: buffers from the pool, frames to [`ControlTx`].
+pub struct DpIo<'a> {
+    pub pool: &'a Mempool,
+    pub tx: &'a mut ControlTx,
+}
+
+impl Io<Mbuf> for DpIo<'_> {
+    fn alloc(&mut self) -> Option<Mbuf> {
+        Mbuf::alloc(self.pool)
+    }
+
+    fn send(&mut self, iface: IfIndex, m: Mbuf) {
+        let tx = &mut *self.tx;
+        match &mut tx.queues[iface as usize] {
+            Some((port, queue, burst)) => {
+                if burst.is_full() {
+                    let (sent, dropped) = burst.tx(*port, *queue);
+                    tx.stats.add(Stat::TxPackets, sent as u64);
+                    tx.stats.add(Stat::TxDropped, dropped as u64);
+                }
+                burst.push(m);
+            }
+            None => {
+                if let Err((m, _)) = tx.to_worker.push(m, iface) {
+                    let stats = &tx.stats;
+                    tx.to_worker.flush(|_| stats.inc(Stat::TxDropped));
+                    if let Err((m, _)) = tx.to_worker.push(m, iface) {
+                        drop(m);
+                        tx.stats.inc(Stat::TxDropped);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A port as the control core knows it.
@@ -110,15 +183,23 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
             });
             next += 1;
         }
-        needed += rx_queues as u32 * p.rx_desc as u32 + nworkers as u32 * p.tx_desc as u32;
+        // The control core's own queue, where the port has one to spare.
+        let tx_queues = if info.max_tx_queues > nworkers {
+            nworkers + 1
+        } else {
+            nworkers
+        };
+        needed += rx_queues as u32 * p.rx_desc as u32 + tx_queues as u32 * p.tx_desc as u32;
         ports.push(PortState {
             info: info.clone(),
             rx_queues,
-            tx_queues: nworkers,
+            tx_queues,
         });
     }
-    // Rings full, plus every lcore cache full, plus a burst in flight per worker.
+    // Rings full, plus every lcore cache full, plus a burst in flight per worker, plus
+    // the punt rings.
     needed += (nworkers as u32 + 1) * (MEMPOOL_CACHE + 2 * burst as u32);
+    needed += (nworkers as u32 + 1) * RING_SIZE;
     if cfg.settings.mbufs < needed {
         return Err(UsageError(format!("settings.mbufs = {} is too small for the configured rings and lcore caches: need at least {needed}", cfg.settings.mbufs)).into());
     }
@@ -148,20 +229,41 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         stop: AtomicBool::new(false),
         tsc_hz: tsc_hz(),
     });
-    let stats: Vec<Arc<LcoreStats>> = workers
+    let mut stats: Vec<Arc<LcoreStats>> = workers
         .iter()
         .map(|w| Arc::new(LcoreStats::new(w.lcore)))
         .collect();
-    for (w, st) in workers.iter().zip(&stats) {
+    let (to_worker, from_control) = ring::channel::<IfIndex>("fp_ctl_tx", RING_SIZE, socket)?;
+    let mut from_control = Some(from_control);
+    let mut punts = Vec::new();
+    for (i, (w, st)) in workers.iter().zip(&stats).enumerate() {
+        let (punt, from) = ring::channel::<Punt>(&format!("fp_punt_{i}"), RING_SIZE, socket)?;
+        punts.push(from);
+        let rings = WorkerRings {
+            punt,
+            inject: if i == 0 { from_control.take() } else { None },
+        };
         let (w2, sh, st) = (w.clone(), shared.clone(), st.clone());
-        eal::launch(w.lcore, move || worker::run(&w2, &sh, &st))?;
+        eal::launch(w.lcore, move || worker::run(&w2, &sh, &st, rings))?;
     }
+    let control_stats = Arc::new(LcoreStats::new(eal::main_lcore()));
+    stats.push(control_stats.clone());
+    let queues = ports
+        .iter()
+        .map(|p| (p.tx_queues > nworkers).then(|| (p.info.port_id, nworkers, Burst::default())))
+        .collect();
     Ok(Dataplane {
         shared,
         ports,
         workers,
         stats,
         pool,
+        punts,
+        tx: ControlTx {
+            queues,
+            to_worker,
+            stats: control_stats,
+        },
     })
 }
 
@@ -180,6 +282,9 @@ impl Dataplane {
     /// Closes the ports (releasing the mbufs their rings hold) and returns how many mbufs
     /// are still out of the pool: 0 unless something leaked.
     pub fn close(self) -> (u32, u32) {
+        // What is still in the punt rings and control's buffers goes back first.
+        drop(self.punts);
+        drop(self.tx);
         for p in &self.ports {
             if let Err(e) = port::close(p.info.port_id) {
                 eprintln!("warning: {e}");

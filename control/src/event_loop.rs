@@ -1,8 +1,9 @@
 //! The control core's one loop: it answers the CLI, the control socket and
 //! `--cmdline-file` (requests from their threads, one at a time), hands out the answer of
-//! a `route load` once its file has been read, reclaims the snapshots every worker has
-//! moved past (RCU), and watches for a stop: `quit`, a signal, or idle ports. Periodic
-//! work (neighbour probes and aging, exception expiry, flow GC) belongs here too.
+//! a `route load` once its file has been read, runs the slow path (punted packets,
+//! neighbour timers: [`Control::slow_poll`]), reclaims the snapshots every worker has
+//! moved past (RCU), and watches for a stop: `quit`, a signal, or idle ports. Later
+//! periodic work (exception expiry, flow GC) belongs here too.
 
 use crate::commands::Control;
 use crate::ctl::{Command, Request};
@@ -13,7 +14,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
 /// How long the loop waits for a request before its periodic work.
-const TICK: Duration = Duration::from_millis(5);
+const TICK: Duration = Duration::from_millis(1);
 
 /// Why the loop stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +57,7 @@ pub fn run(
             }
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
         }
+        control.slow_poll();
         if let Some(r) = control.poll() {
             if let Some(w) = waiting.take() {
                 let _ = w.send(r);

@@ -20,6 +20,9 @@
 //! | `compile.rs` | config -> router at start; route targets -> FIB route types |
 //! | `dataplane.rs` | EAL bring-up and shutdown of ports, pool and workers |
 //! | `show.rs` | testpmd-layout port and forwarding counters |
+//! | `neigh.rs` | the neighbour state machine (neighbour.c): NUD states, timers, queues, GC |
+//! | `slowpath.rs` | punted packets: ARP (arp.c), held packets, ARP requests, host unreachable |
+//! | `neigh_cmd.rs` | `neigh show/add/replace/del/flush` |
 
 pub mod change_cmd;
 pub mod commands;
@@ -28,6 +31,8 @@ pub mod ctl;
 pub mod dataplane;
 pub mod event_loop;
 pub mod load;
+pub mod neigh;
+pub mod neigh_cmd;
 pub mod repl;
 pub mod reply;
 pub mod rib;
@@ -35,3 +40,4 @@ pub mod router;
 pub mod routes_cmd;
 pub mod routing;
 pub mod show;
+pub mod slowpath;

@@ -230,6 +230,7 @@ fn run(
 /// every mbuf came back to the pool.
 fn shutdown(mut control: Control) -> u8 {
     control.dp.stop();
+    control.slow_shutdown();
     for p in &control.dp.ports {
         println!("Stopping port {}...", p.info.port_id);
     }

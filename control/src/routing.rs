@@ -54,16 +54,6 @@ impl Routing {
                 return Ok(Handled::Later);
             }
             ["show", "config"] => out.push_str(&self.cfg.to_yaml()),
-            ["show", "neigh"] => {
-                let snap = &self.router.work;
-                for (i, addr, mac) in snap.neigh.entries() {
-                    let _ = writeln!(
-                        out,
-                        "{addr} dev {} lladdr {mac} PERMANENT",
-                        snap.ifaces[i as usize].name
-                    );
-                }
-            }
             ["show", "fib", "stats"] => {
                 routes_cmd::fib_stats(&mut out, &self.cfg, &self.router.rib, &self.router.work)
             }

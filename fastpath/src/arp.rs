@@ -1,64 +1,189 @@
-//! ARP (RFC 826, the kernel's `arp_process`): answer requests for our addresses.
+//! ARP (RFC 826, the kernel's `arp_process`), run on the control core for what workers
+//! punt: answer requests for our addresses, and say what the neighbour table learns.
 //!
 //! Like Linux with `arp_ignore = 0`, any of our addresses is answered on any interface,
 //! and address probes (sender 0.0.0.0, RFC 5227) are answered to defend the address.
 //! Any other request is answered only if Linux would route an IP packet from the sender
 //! to the target (`ip_route_input_noref(skb, tip, sip, ...)` must give `RTN_LOCAL`), so a
 //! martian sender (127/8, 224/4, 0/8, 255.255.255.255, one of our own addresses, which
-//! covers gratuitous ARP for our address) is ignored. Gratuitous ARP and replies are
-//! ignored for now: neighbours are static.
+//! covers gratuitous ARP for our address) is ignored. Everything else may only update an
+//! entry the table already has (`arp_accept = 0`).
 
 use crate::drop::DropReason;
 use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
-use crate::packet::{PacketBuf, Verdict};
+use crate::packet::{L2Dest, PacketBuf};
 use crate::route::martian;
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::arp::{op, ArpPacket};
 use crate::wire::ethernet::{ethertype, EthernetFrame};
+use crate::wire::EthernetAddress;
 use std::net::Ipv4Addr;
 
 const ETH: usize = EthernetFrame::<&[u8]>::HEADER_LEN;
 const ARP_LEN: usize = ArpPacket::<&[u8]>::HEADER_LEN;
+/// An Ethernet ARP frame as we send it (42 bytes; the NIC pads it).
+pub const FRAME_LEN: usize = ETH + ARP_LEN;
 
-pub fn input<P: PacketBuf>(
+/// What an ARP frame does besides a possible reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArpIn {
+    /// A request for us, answered: the reply is in the packet, for the interface it came
+    /// in on (`Verdict::Tx`), counted `arp_replies`. `learn`: the sender, whose entry is
+    /// made or refreshed STALE first (`neigh_event_ns`; no reply if the table has no
+    /// room); None for an address probe.
+    Answered {
+        learn: Option<(Ipv4Addr, EthernetAddress)>,
+    },
+    /// Not for us to answer: the sender's entry, if the table has one, is updated,
+    /// REACHABLE for a unicast reply to us and STALE otherwise; `garp`: a gratuitous ARP,
+    /// which may change the MAC at once. Not counted yet: `arp_updates` if an entry
+    /// changed, else `arp_ignored`.
+    Update {
+        sip: Ipv4Addr,
+        sha: EthernetAddress,
+        reachable: bool,
+        garp: bool,
+    },
+    /// Malformed or ignored, counted.
+    Dropped,
+}
+
+/// `arp_process` on a frame received on `in_if` with layer-2 destination `l2`.
+pub fn arp_process<P: PacketBuf>(
     snap: &Snapshot,
     ctx: &mut LcoreCtx,
     pkt: &mut P,
     in_if: IfIndex,
-) -> Verdict {
-    let Ok(arp) = ArpPacket::new_checked(&pkt.data()[ETH..]) else {
-        return ctx.drop(DropReason::ArpMalformed);
+    l2: L2Dest,
+) -> ArpIn {
+    let Some(arp) = pkt
+        .data()
+        .get(ETH..)
+        .and_then(|b| ArpPacket::new_checked(b).ok())
+    else {
+        ctx.drop(DropReason::ArpMalformed);
+        return ArpIn::Dropped;
     };
-    let (sip, tip, sha) = (
+    let (operation, sip, tip, sha) = (
+        arp.operation(),
         arp.sender_proto_addr(),
         arp.target_proto_addr(),
         arp.sender_hw_addr(),
     );
-    if arp.operation() != op::REQUEST
-        || sip == tip
-        || !snap.is_local(tip)
+    if !matches!(operation, op::REQUEST | op::REPLY)
         || !sha.is_unicast()
-        || bad_sender(snap, sip, tip)
+        || tip.is_multicast()
+        || tip.is_loopback()
     {
-        return ctx.drop(DropReason::ArpIgnored);
+        ctx.drop(DropReason::ArpIgnored);
+        return ArpIn::Dropped;
     }
+    let for_us = operation == op::REQUEST && sip != tip && snap.is_local(tip);
+    if for_us && !bad_sender(snap, sip, tip) {
+        let learn = (!sip.is_unspecified()).then_some((sip, sha));
+        reply(snap, ctx, pkt, in_if, sip, tip, sha);
+        return ArpIn::Answered { learn };
+    }
+    if sip.is_unspecified() {
+        ctx.drop(DropReason::ArpIgnored);
+        return ArpIn::Dropped;
+    }
+    ArpIn::Update {
+        sip,
+        sha,
+        reachable: operation == op::REPLY && l2 == L2Dest::Host,
+        garp: sip == tip,
+    }
+}
+
+/// Turns the request in `pkt` into its reply, in place.
+fn reply<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    in_if: IfIndex,
+    sip: Ipv4Addr,
+    tip: Ipv4Addr,
+    sha: EthernetAddress,
+) {
     let mac = snap.ifaces[in_if as usize].mac;
-    pkt.truncate(ETH + ARP_LEN);
-    let frame = pkt.data_mut();
-    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
-    eth.set_dst_addr(sha);
-    eth.set_src_addr(mac);
-    eth.set_ethertype(ethertype::ARP);
-    let mut arp = ArpPacket::new_unchecked(&mut frame[ETH..]);
-    arp.set_operation(op::REPLY);
-    arp.set_sender_hw_addr(mac);
-    arp.set_sender_proto_addr(tip);
-    arp.set_target_hw_addr(sha);
-    arp.set_target_proto_addr(sip);
+    pkt.truncate(FRAME_LEN);
+    write(pkt.data_mut(), op::REPLY, mac, tip, sha, sha, sip);
     ctx.stats.inc(Stat::ArpReplies);
-    Verdict::Tx(in_if)
+}
+
+/// Writes an Ethernet + ARP frame (`arp_create`) into the first [`FRAME_LEN`] bytes.
+pub fn write(
+    frame: &mut [u8],
+    operation: u16,
+    sha: EthernetAddress,
+    sip: Ipv4Addr,
+    dst: EthernetAddress,
+    tha: EthernetAddress,
+    tip: Ipv4Addr,
+) {
+    let mut eth = EthernetFrame::new_unchecked(&mut frame[..]);
+    eth.set_dst_addr(dst);
+    eth.set_src_addr(sha);
+    eth.set_ethertype(ethertype::ARP);
+    let mut arp = ArpPacket::new_unchecked(&mut frame[ETH..FRAME_LEN]);
+    arp.set_ethernet_ipv4();
+    arp.set_operation(operation);
+    arp.set_sender_hw_addr(sha);
+    arp.set_sender_proto_addr(sip);
+    arp.set_target_hw_addr(tha);
+    arp.set_target_proto_addr(tip);
+}
+
+/// Writes the request `arp_solicit` sends for `target` out of `iface`: broadcast, or
+/// unicast to `mac` when probing a known neighbour; the target MAC is zero. The source
+/// address is the interface's address on the target's subnet, else its first one
+/// (`inet_select_addr(dev, target, RT_SCOPE_LINK)`). False if `iface` has no address.
+pub fn write_request(
+    snap: &Snapshot,
+    frame: &mut [u8],
+    iface: IfIndex,
+    target: Ipv4Addr,
+    mac: Option<EthernetAddress>,
+) -> bool {
+    let i = &snap.ifaces[iface as usize];
+    let Some(sip) = i
+        .addrs
+        .iter()
+        .find(|a| a.contains(target))
+        .or(i.addrs.first())
+        .map(|a| a.addr)
+    else {
+        return false;
+    };
+    let dst = mac.unwrap_or(EthernetAddress::BROADCAST);
+    write(
+        frame,
+        op::REQUEST,
+        i.mac,
+        sip,
+        dst,
+        EthernetAddress([0; 6]),
+        target,
+    );
+    true
+}
+
+/// Writes the gratuitous ARP announcing `addr` on `iface` (a broadcast request with
+/// sender = target = `addr`, as Linux sends when an address comes up).
+pub fn write_gratuitous(snap: &Snapshot, frame: &mut [u8], iface: IfIndex, addr: Ipv4Addr) {
+    let mac = snap.ifaces[iface as usize].mac;
+    write(
+        frame,
+        op::REQUEST,
+        mac,
+        addr,
+        EthernetAddress::BROADCAST,
+        EthernetAddress([0; 6]),
+        addr,
+    );
 }
 
 /// A request for our address `tip` that `arp_process` does not answer because of its
@@ -78,7 +203,7 @@ mod tests {
     use super::*;
     use crate::icmp_limit::RateLimiter;
     use crate::iface::{IfAddr, Iface};
-    use crate::packet::VecBuf;
+    use crate::packet::{VecBuf, Verdict};
     use crate::snapshot::Settings;
     use crate::stats::LcoreStats;
     use crate::wire::EthernetAddress;
@@ -124,7 +249,13 @@ mod tests {
         let stats = LcoreStats::new(0);
         let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
         let mut pkt = VecBuf::new(&request(sip, tip));
-        let v = input(&s, &mut ctx, &mut pkt, 0);
+        // As the control core does with an empty neighbour table: an update changes
+        // nothing, so the frame is ignored.
+        let v = match arp_process(&s, &mut ctx, &mut pkt, 0, L2Dest::Broadcast) {
+            ArpIn::Answered { .. } => Verdict::Tx(0),
+            ArpIn::Update { .. } => ctx.drop(DropReason::ArpIgnored),
+            ArpIn::Dropped => Verdict::Drop,
+        };
         let d = stats.snapshot();
         assert_eq!(d.total_drops(), d.dropped(DropReason::ArpIgnored));
         let frame = pkt.data().to_vec();
@@ -149,6 +280,85 @@ mod tests {
         want.extend(HOST_MAC);
         want.extend(sender.octets());
         assert_eq!(f, want);
+    }
+
+    #[test]
+    fn learns_from_requests_for_us_but_not_from_probes() {
+        let s = snap();
+        let stats = LcoreStats::new(0);
+        let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
+        let sender = Ipv4Addr::new(10, 0, 1, 2);
+        let mut pkt = VecBuf::new(&request(sender, OURS));
+        let got = arp_process(&s, &mut ctx, &mut pkt, 0, L2Dest::Broadcast);
+        let learn = Some((sender, EthernetAddress(HOST_MAC)));
+        assert_eq!(got, ArpIn::Answered { learn });
+        let mut pkt = VecBuf::new(&request(Ipv4Addr::UNSPECIFIED, OURS));
+        let got = arp_process(&s, &mut ctx, &mut pkt, 0, L2Dest::Broadcast);
+        assert_eq!(got, ArpIn::Answered { learn: None });
+        // A request for someone else, or a gratuitous one, may only update an entry.
+        let other = Ipv4Addr::new(10, 0, 1, 3);
+        let mut pkt = VecBuf::new(&request(sender, other));
+        let got = arp_process(&s, &mut ctx, &mut pkt, 0, L2Dest::Broadcast);
+        let sha = EthernetAddress(HOST_MAC);
+        let want = ArpIn::Update {
+            sip: sender,
+            sha,
+            reachable: false,
+            garp: false,
+        };
+        assert_eq!(got, want);
+        let mut pkt = VecBuf::new(&request(sender, sender));
+        let got = arp_process(&s, &mut ctx, &mut pkt, 0, L2Dest::Broadcast);
+        let want = ArpIn::Update {
+            sip: sender,
+            sha,
+            reachable: false,
+            garp: true,
+        };
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn unicast_replies_make_entries_reachable() {
+        let s = snap();
+        let stats = LcoreStats::new(0);
+        let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
+        let sender = Ipv4Addr::new(10, 0, 1, 2);
+        let mut frame = request(sender, OURS);
+        frame[..6].copy_from_slice(&OUR_MAC);
+        frame[21] = 2; // reply
+        let sha = EthernetAddress(HOST_MAC);
+        for (l2, reachable) in [(L2Dest::Host, true), (L2Dest::Broadcast, false)] {
+            let mut pkt = VecBuf::new(&frame);
+            let got = arp_process(&s, &mut ctx, &mut pkt, 0, l2);
+            let want = ArpIn::Update {
+                sip: sender,
+                sha,
+                reachable,
+                garp: false,
+            };
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn writes_requests_as_arp_solicit() {
+        let s = snap();
+        let mut f = [0u8; FRAME_LEN];
+        let target = Ipv4Addr::new(10, 0, 2, 9);
+        assert!(write_request(&s, &mut f, 1, target, None));
+        let mut want = vec![0xff; 6];
+        want.extend([
+            0x02, 0, 0, 0, 0, 0x02, 0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, 1,
+        ]);
+        want.extend([0x02, 0, 0, 0, 0, 0x02]);
+        want.extend(OTHER_OF_OURS.octets());
+        want.extend([0; 6]);
+        want.extend(target.octets());
+        assert_eq!(f.to_vec(), want);
+        let mac = EthernetAddress(HOST_MAC);
+        assert!(write_request(&s, &mut f, 1, target, Some(mac)));
+        assert_eq!(f[..6], HOST_MAC);
     }
 
     #[test]

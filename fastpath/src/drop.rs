@@ -82,8 +82,17 @@ drop_reasons! {
     /// exhausted): the datagram is dropped, fragments already sent stay sent, as Linux's
     /// `ip_do_fragment` on `-ENOMEM` (IPSTATS_MIB_FRAGFAILS).
     FragNoMbuf => "frag_no_mbuf",
-    /// No neighbour (MAC) known for the next hop.
+    /// The next hop's neighbour did not resolve (FAILED: ICMP host unreachable sent, as
+    /// Linux's `arp_error_report`), or was still unresolved at shutdown.
     NoNeighbor => "no_neighbor",
+    /// Waiting for its neighbour and pushed out of the neighbour's full queue
+    /// (`unres_qlen`; Linux's `unresolved_discards`), or over the held-packet bound.
+    NeighQueueFull => "neigh_queue_full",
+    /// No neighbour entry could be made: the table is at `gc_thresh3` and nothing in it
+    /// can go (Linux's `table_fulls`).
+    NeighTableFull => "neigh_table_full",
+    /// For the control core, whose ring from this worker was full.
+    PuntRingFull => "punt_ring_full",
     /// For us, but no local service handles it (only ICMP echo is answered).
     LocalUnhandled => "local_unhandled",
     /// For us and fragmented (no reassembly).

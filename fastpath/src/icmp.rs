@@ -8,7 +8,6 @@
 
 use crate::drop::DropReason;
 use crate::lcore::LcoreCtx;
-use crate::neigh::NeighOutput;
 use crate::output::ip_finish_output2;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
 use crate::route::{dst_mtu, route_output, Dst};
@@ -112,29 +111,18 @@ pub fn send_error_from<P: PacketBuf>(
     icmp.set_msg_code(code);
     icmp.set_rest_of_header(info);
     icmp.fill_checksum();
-    if !push_reply(snap, ctx, pkt, &dst) {
-        return Verdict::Drop;
-    }
     ctx.stats.inc(Stat::IcmpErrors);
-    Verdict::Tx(dst.iface)
+    push_reply(snap, pkt, &dst)
 }
 
 /// Sends a packet we built through `dst` (`icmp_push_reply` -> `ip_push_pending_frames`,
-/// which ends in [`ip_finish_output2`]). Without a usable neighbour back it is not sent,
-/// counted as `icmp_no_route_back`.
+/// which ends in [`ip_finish_output2`]): out of `dst.iface`, or to the control core to
+/// wait for the neighbour.
 #[inline]
-pub(crate) fn push_reply<P: PacketBuf>(
-    snap: &Snapshot,
-    ctx: &mut LcoreCtx,
-    pkt: &mut P,
-    dst: &Dst,
-) -> bool {
-    match ip_finish_output2(snap, pkt, dst) {
-        NeighOutput::Reachable(_) => true,
-        NeighOutput::MustResolve | NeighOutput::Failed => {
-            ctx.stats.inc(Stat::IcmpNoRouteBack);
-            false
-        }
+pub(crate) fn push_reply<P: PacketBuf>(snap: &Snapshot, pkt: &mut P, dst: &Dst) -> Verdict {
+    match ip_finish_output2(snap, pkt, dst, false) {
+        Ok(()) => Verdict::Tx(dst.iface),
+        Err(punt) => Verdict::Punt(punt),
     }
 }
 
@@ -186,9 +174,6 @@ pub(crate) fn echo_reply<P: PacketBuf>(
     // A full sum, not RFC 1624's update: an all-zero reply must carry 0xffff, which the
     // incremental form cannot produce (RFC 1624 section 3).
     icmp.fill_checksum();
-    if !push_reply(snap, ctx, pkt, &dst) {
-        return ctx.drop(DropReason::NoRouteBack);
-    }
     ctx.stats.inc(Stat::EchoReplies);
-    Verdict::Tx(dst.iface)
+    push_reply(snap, pkt, &dst)
 }

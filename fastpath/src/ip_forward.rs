@@ -5,7 +5,6 @@
 
 use crate::drop::DropReason;
 use crate::lcore::LcoreCtx;
-use crate::neigh::NeighOutput;
 use crate::nexthop::NhId;
 use crate::output::ip_finish_output2;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
@@ -53,15 +52,15 @@ pub fn forward<P: PacketBuf>(
         );
     }
     Ipv4Packet::new_unchecked(&mut pkt.data_mut()[ETH..]).decrement_ttl();
-    match ip_finish_output2(snap, pkt, &dst) {
+    match ip_finish_output2(snap, pkt, &dst, true) {
         // Every fragment goes to the same neighbour: its header is written once, here,
         // and copied into each.
-        NeighOutput::Reachable(_) if too_big => Verdict::Fragment(dst.iface, mtu),
-        NeighOutput::Reachable(_) => {
+        Ok(()) if too_big => Verdict::Fragment(dst.iface, mtu),
+        Ok(()) => {
             ctx.stats.inc(Stat::Forwarded);
             Verdict::Tx(dst.iface)
         }
-        // Static neighbours only: nothing would resolve it, so it is dropped.
-        NeighOutput::MustResolve | NeighOutput::Failed => ctx.drop(DropReason::NoNeighbor),
+        // Held by the control core until the neighbour resolves; counted there.
+        Err(punt) => Verdict::Punt(punt),
     }
 }

@@ -52,6 +52,7 @@ pub mod nexthop;
 pub mod output;
 pub mod packet;
 pub mod pipeline;
+pub mod punt;
 pub mod rcu;
 pub mod route;
 pub mod snapshot;

@@ -163,9 +163,6 @@ fn tcp_reset<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P) -> 
     write_u16(tcp, tcp_field::URGENT, 0);
     let sum = l4::checksum_of(us, peer, protocol::TCP, tcp);
     write_u16(tcp, tcp_field::CHECKSUM, sum);
-    if !push_reply(snap, ctx, pkt, &dst) {
-        return Verdict::Drop;
-    }
     ctx.stats.inc(Stat::TcpResets);
-    Verdict::Tx(dst.iface)
+    push_reply(snap, pkt, &dst)
 }

@@ -5,14 +5,15 @@
 //! (`ip_finish_output2` -> `neigh_output`), and a forwarded packet larger than the MTU is
 //! split into fragments ([`ip_fragment`], `ip_do_fragment`).
 //!
-//! Callers decide what an unreachable neighbour costs (forwarding counts `no_neighbor`,
-//! an ICMP error `icmp_no_route_back`), so the answer is [`NeighOutput`] itself.
+//! A packet whose neighbour is not resolved goes to the control core, which holds it
+//! until the neighbour answers ([`Punt::Resolve`]).
 
 use crate::drop::DropReason;
 use crate::lcore::LcoreCtx;
 use crate::neigh::NeighOutput;
 use crate::packet::{PacketBuf, ETH};
-use crate::route::Dst;
+use crate::punt::Punt;
+use crate::route::{dst_mtu, Dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::ethernet::{ethertype, EthernetFrame};
@@ -25,22 +26,41 @@ const MAX_HDR: usize = ETH + Ipv4Packet::<&[u8]>::MAX_HEADER_LEN;
 
 /// Hands an IPv4 packet (Ethernet header room at offset 0, IPv4 header after it) to the
 /// neighbour of `dst` for its destination (`rt_nexthop(rt, ip_hdr(skb)->daddr)`), as
-/// `ip_finish_output2`: on [`NeighOutput::Reachable`] the Ethernet header is written and
-/// the packet is ready for `dst.iface`; otherwise the packet is untouched and the caller
-/// drops it (nothing queues it for resolution yet). Caller holds a snapshot reference.
+/// `ip_finish_output2`: when the neighbour is usable the Ethernet header is written and
+/// the packet is ready for `dst.iface`; otherwise it must wait for resolution on the
+/// control core, and the answer is the [`Punt`] that sends it there (`forwarded` says who
+/// counts it, see [`Punt::Resolve`]). Caller holds a snapshot reference.
 #[inline]
-pub fn ip_finish_output2<P: PacketBuf>(snap: &Snapshot, pkt: &mut P, dst: &Dst) -> NeighOutput {
+pub fn ip_finish_output2<P: PacketBuf>(
+    snap: &Snapshot,
+    pkt: &mut P,
+    dst: &Dst,
+    forwarded: bool,
+) -> Result<(), Punt> {
     let daddr = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]).dst_addr();
-    let n = snap.neigh.neigh_output(dst.iface, dst.nexthop(daddr));
-    if let NeighOutput::Reachable(mac) = n {
-        write_eth(pkt.data_mut(), mac, dst.src_mac, ethertype::IPV4);
+    let nexthop = dst.nexthop(daddr);
+    match snap.neigh.neigh_output(dst.iface, nexthop) {
+        NeighOutput::Reachable(mac) => {
+            write_eth(pkt.data_mut(), mac, dst.src_mac, ethertype::IPV4);
+            Ok(())
+        }
+        NeighOutput::MustResolve => Err(Punt::Resolve {
+            out_if: dst.iface,
+            nexthop,
+            mtu: dst_mtu(dst),
+            forwarded,
+        }),
     }
-    n
 }
 
 /// Writes the Ethernet header of a frame we send (`dev_hard_header`).
 #[inline(always)]
-fn write_eth(frame: &mut [u8], dst_mac: EthernetAddress, src_mac: EthernetAddress, ethertype: u16) {
+pub fn write_eth(
+    frame: &mut [u8],
+    dst_mac: EthernetAddress,
+    src_mac: EthernetAddress,
+    ethertype: u16,
+) {
     let mut eth = EthernetFrame::new_unchecked(frame);
     eth.set_dst_addr(dst_mac);
     eth.set_src_addr(src_mac);

@@ -9,6 +9,7 @@
 //! implements it for tests without EAL.
 
 use crate::iface::IfIndex;
+use crate::punt::Punt;
 use crate::wire::ethernet::EthernetFrame;
 use std::cell::Cell;
 use std::rc::Rc;
@@ -26,6 +27,8 @@ pub enum Verdict {
     /// rewritten; nothing is counted for it yet (`ip_fragment` counts it forwarded, or
     /// dropped if a buffer cannot be had).
     Fragment(IfIndex, u16),
+    /// Hand it to the control core (its punt ring), which finishes it.
+    Punt(Punt),
     /// Free it (the reason is already counted).
     Drop,
 }

@@ -1,5 +1,5 @@
-//! One packet, or a burst, through the data plane: L2 filter, then ARP ([`crate::arp`]) or
-//! IPv4 ([`crate::ip_input`] -> [`crate::ip_forward`], local delivery in [`crate::local`],
+//! One packet, or a burst, through the data plane: L2 filter, then ARP (to the control
+//! core, [`crate::punt`]) or IPv4 ([`crate::ip_input`] -> [`crate::ip_forward`], local delivery in [`crate::local`],
 //! or an error from [`crate::icmp`], each sent by [`crate::output`]). This is the top of
 //! the packet path below the worker: it uses the stages, and they use nothing of it.
 //!
@@ -13,6 +13,7 @@ use crate::iface::IfIndex;
 use crate::ip_input::{Pre, Routable};
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf, Verdict};
+use crate::punt::Punt;
 use crate::snapshot::Snapshot;
 use crate::stats::Stage;
 use crate::wire::ethernet::{ethertype, EthernetFrame};
@@ -43,7 +44,8 @@ pub fn classify<P: PacketBuf>(
     };
     match eth.ethertype() {
         ethertype::IPV4 => crate::ip_input::validate(snap, ctx, pkt, in_if, l2),
-        ethertype::ARP => Pre::Done(crate::arp::input(snap, ctx, pkt, in_if)),
+        // Answered and learned from on the control core (`arp_process`).
+        ethertype::ARP => Pre::Done(Verdict::Punt(Punt::Arp { in_if })),
         _ => Pre::Done(ctx.drop(DropReason::UnsupportedEthertype)),
     }
 }

@@ -3,9 +3,11 @@
 //! them at any time (relaxed loads) and keeps baselines for `clear`.
 //!
 //! Accounting invariant, checked by tests: every received packet ends in exactly one of
-//! `forwarded`, `arp_replies`, `echo_replies` or a [`DropReason`] (a packet answered with an
-//! ICMP error counts under the reason it was not forwarded; a fragmented one is one
-//! `forwarded`, whatever the number of fragments it became).
+//! `forwarded`, `arp_replies`, `arp_updates`, `echo_replies` or a [`DropReason`] (a packet
+//! answered with an ICMP error counts under the reason it was not forwarded; a fragmented
+//! one is one `forwarded`, whatever the number of fragments it became). A packet a worker
+//! punts (`punted`, not an end) gets its one count on the control core, whose counters are
+//! part of the totals.
 
 use crate::drop::DropReason;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -45,6 +47,17 @@ stats! {
     /// Fragments sent (IPSTATS_MIB_FRAGCREATES); each is a `tx_packets` of its own.
     FragCreates => "frag_creates",
     ArpReplies => "arp_replies",
+    /// ARP frames whose only effect was a neighbour update (replies, gratuitous ARP).
+    ArpUpdates => "arp_updates",
+    /// ARP requests sent: solicitations (`arp_solicit`) and gratuitous ARP.
+    ArpRequests => "arp_requests",
+    /// Packets handed to the control core (ARP, packets waiting for a neighbour).
+    Punted => "punted",
+    /// Packets that waited for a neighbour and left once it resolved.
+    NeighReleased => "neigh_released",
+    /// Packets that waited for a neighbour and were dropped: its queue overflowed, it
+    /// failed, or the router stopped (Linux's `unresolved_discards`, plus the failures).
+    UnresolvedDiscards => "unresolved_discards",
     EchoReplies => "echo_replies",
     /// TCP resets sent for segments addressed to us (no listener, `tcp_v4_send_reset`).
     TcpResets => "tcp_resets",
@@ -157,6 +170,11 @@ impl LcoreStats {
     #[inline(always)]
     pub fn drop(&self, reason: DropReason) {
         self.drops[reason as usize].add(1);
+    }
+
+    #[inline(always)]
+    pub fn drop_n(&self, reason: DropReason, n: u64) {
+        self.drops[reason as usize].add(n);
     }
 
     /// A plain-value copy for display and arithmetic.

@@ -1,7 +1,8 @@
 //! The per-lcore poll loop (l3fwd's and grout's shape): rx burst on each owned queue ->
 //! process every packet -> buffer by output interface (a packet to fragment is split here,
-//! its fragments buffered in order) -> tx; drops are freed in bulk after each burst, tx
-//! buffers are drained after every pass over the queues. The snapshot is
+//! its fragments buffered in order), or punt it to the control core -> tx; drops are
+//! freed in bulk after each burst, tx buffers (with what the control core gave this
+//! worker to send) are drained after every pass over the queues. The snapshot is
 //! re-read once per pass, which is also this lcore's RCU quiescent state.
 //!
 //! One pass in [`SAMPLE_EVERY`] that receives packets is timed per stage with the TSC
@@ -9,6 +10,7 @@
 
 use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
 use crate::dpdk::rdtsc;
+use crate::dpdk::ring::{Consumer, Producer};
 use crate::drop::DropReason;
 use crate::icmp_limit::{PeerLimiter, RateLimiter};
 use crate::iface::IfIndex;
@@ -16,6 +18,7 @@ use crate::lcore::LcoreCtx;
 use crate::output::ip_fragment;
 use crate::packet::Verdict;
 use crate::pipeline::{process_burst, BurstScratch};
+use crate::punt::Punt;
 use crate::rcu::Rcu;
 use crate::snapshot::Snapshot;
 use crate::stats::{LcoreStats, Stage, Stat};
@@ -42,6 +45,15 @@ pub struct WorkerConf {
     pub burst: usize,
 }
 
+/// A worker's rings to and from the control core.
+pub struct WorkerRings {
+    /// What it punts (ARP, packets waiting for a neighbour).
+    pub punt: Producer<Punt>,
+    /// Packets the control core sends out of ports that have no tx queue for it, each
+    /// with its output interface; this worker sends them on its own queue.
+    pub inject: Option<Consumer<IfIndex>>,
+}
+
 /// State shared by control and workers. Shared: control rw, dataplane ro.
 pub struct Shared {
     pub snapshot: Arc<Rcu<Snapshot>>,
@@ -61,7 +73,7 @@ fn rdtsc_overhead() -> u64 {
 }
 
 /// Runs the loop until `shared.stop` is set; returns 0.
-pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
+pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: WorkerRings) -> i32 {
     let mut reader = shared.snapshot.reader();
     let nifaces = reader.quiescent().ifaces.len();
     let s = reader.quiescent().settings;
@@ -76,6 +88,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
     let mut drops = Burst::default();
     let mut tx: Vec<Burst> = (0..nifaces).map(|_| Burst::default()).collect();
     let mut pkts: Vec<Mbuf> = Vec::with_capacity(MAX_BURST);
+    let mut injected: Vec<(Mbuf, IfIndex)> = Vec::with_capacity(MAX_BURST);
     let mut verdicts = [Verdict::Drop; MAX_BURST];
     let mut scratch = BurstScratch::default();
     let mut passes: u64 = 0;
@@ -134,13 +147,31 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
                             drops.push(m);
                         }
                     }
+                    Verdict::Punt(p) => {
+                        stats.inc(Stat::Punted);
+                        if let Err((m, p)) = rings.punt.push(m, p) {
+                            punt_full(stats, p);
+                            drops.push(m);
+                        }
+                    }
                     Verdict::Drop => drops.push(m),
                 }
             }
+            rings.punt.flush(|p| punt_full(stats, p));
             drops.free();
             ctx.mark(Stage::Tx);
         }
         ctx.clock.start();
+        if let Some(inject) = &mut rings.inject {
+            inject.dequeue(&mut injected, MAX_BURST);
+            for (m, out) in injected.drain(..) {
+                let buf = &mut tx[out as usize];
+                if buf.is_full() {
+                    send(buf, snap, out, conf.tx_queue, stats);
+                }
+                buf.push(m);
+            }
+        }
         for (out, buf) in tx.iter_mut().enumerate() {
             send(buf, snap, out as IfIndex, conf.tx_queue, stats);
         }
@@ -150,6 +181,17 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats) -> i32 {
         }
     }
     0
+}
+
+/// Counts a punted packet the ring had no room for: as a drop if it was still to be
+/// counted, else only as not sent.
+#[cold]
+fn punt_full(stats: &LcoreStats, p: Punt) {
+    if p.uncounted() {
+        stats.drop(DropReason::PuntRingFull);
+    } else {
+        stats.add(Stat::TxDropped, 1);
+    }
 }
 
 #[inline]

@@ -15,6 +15,7 @@
 //!
 //! Built against `Fib::insert`/`lookup` as of commit 382f3bb.
 
+use fastpath::arp::{arp_process, ArpIn};
 use fastpath::drop::DropReason;
 use fastpath::fib::{Prefix, RouteType, TABLE_MAIN};
 use fastpath::icmp_limit::{PeerLimiter, RateLimiter};
@@ -22,8 +23,9 @@ use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::lcore::LcoreCtx;
 use fastpath::nexthop::Nexthop;
 use fastpath::output::ip_fragment;
-use fastpath::packet::{PacketBuf, VecBuf, Verdict};
+use fastpath::packet::{L2Dest, PacketBuf, VecBuf, Verdict};
 use fastpath::pipeline::{process, process_burst, BurstScratch};
+use fastpath::punt::Punt;
 use fastpath::snapshot::{Settings, Snapshot};
 use fastpath::stats::{LcoreStats, Stat, StatsSnapshot};
 use fastpath::wire::EthernetAddress;
@@ -290,12 +292,44 @@ struct Out {
 fn finish(ctx: &LcoreCtx, verdict: Verdict, pkt: VecBuf) -> (Vec<Vec<u8>>, Option<VecBuf>) {
     match verdict {
         Verdict::Tx(_) => (vec![pkt.data().to_vec()], None),
-        Verdict::Drop => (vec![], Some(pkt)),
+        Verdict::Drop | Verdict::Punt(_) => (vec![], Some(pkt)),
         Verdict::Fragment(_, mtu) => {
             let mut frags = vec![];
             let left = ip_fragment(ctx, pkt, mtu, |f| frags.push(f.data().to_vec())).err();
             (frags, left)
         }
+    }
+}
+
+/// What the control core makes of a punted packet when it knows no neighbours (it runs
+/// in `control`, tested there): ARP is answered or ignored (an update of an entry that
+/// does not exist changes nothing), and a forwarded packet for an unresolved neighbour
+/// counts as `no_neighbor` (it would wait, then fail). A packet we made that waits for
+/// its neighbour keeps its punt verdict.
+fn control_core(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut VecBuf, v: Verdict) -> Verdict {
+    match v {
+        Verdict::Punt(Punt::Arp { in_if }) => {
+            let l2 = if pkt.data()[..6] == [0xff; 6] {
+                L2Dest::Broadcast
+            } else {
+                L2Dest::Host
+            };
+            match arp_process(snap, ctx, pkt, in_if, l2) {
+                ArpIn::Answered { .. } => Verdict::Tx(in_if),
+                ArpIn::Update { .. } => {
+                    ctx.stats.drop(DropReason::ArpIgnored);
+                    Verdict::Drop
+                }
+                ArpIn::Dropped => Verdict::Drop,
+            }
+        }
+        Verdict::Punt(Punt::Resolve {
+            forwarded: true, ..
+        }) => {
+            ctx.stats.drop(DropReason::NoNeighbor);
+            Verdict::Drop
+        }
+        v => v,
     }
 }
 
@@ -308,7 +342,8 @@ fn run_buf(snap: &Snapshot, mut pkt: VecBuf, in_if: IfIndex) -> Out {
     let stats = LcoreStats::new(3);
     let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1_000_000, 1_000_000, HZ));
     ctx.now = 42 * HZ;
-    let verdict = process(snap, &mut ctx, &mut pkt, in_if);
+    let v = process(snap, &mut ctx, &mut pkt, in_if);
+    let verdict = control_core(snap, &mut ctx, &mut pkt, v);
     let frame = pkt.data().to_vec();
     let frags = match verdict {
         Verdict::Fragment(..) => finish(&ctx, verdict, pkt).0,
@@ -734,13 +769,23 @@ fn every_drop_reason_is_reachable_and_counted_once() {
     assert_eq!(out.verdict, Verdict::Drop);
     assert_counted(&out.d, &[NoRouteBack], &[Stat::IcmpNoRouteBack]);
     reached.insert(NoRouteBack);
-    // Chained mbufs are refused by the worker before `process` ever sees them.
+    // Chained mbufs are refused by the worker before `process` ever sees them, a full
+    // punt ring is the worker's, and the neighbour queues are the control core's (tested
+    // in `control`).
     let unreached: Vec<_> = DropReason::ALL
         .iter()
         .filter(|r| !reached.contains(r))
         .map(|r| r.name())
         .collect();
-    assert_eq!(unreached, ["chained_mbuf"]);
+    assert_eq!(
+        unreached,
+        [
+            "chained_mbuf",
+            "neigh_queue_full",
+            "neigh_table_full",
+            "punt_ring_full"
+        ]
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -978,7 +1023,7 @@ fn no_error_about_an_l2_broadcast() {
 #[test]
 fn no_route_back_for_the_error() {
     let s = net();
-    for src in [NO_ROUTE, NO_NEIGH, UNREACHABLE, BLACKHOLE] {
+    for src in [NO_ROUTE, UNREACHABLE, BLACKHOLE] {
         let ip = Ip {
             ttl: 1,
             ..Ip::udp(src, FAR_B, 8)
@@ -987,6 +1032,24 @@ fn no_route_back_for_the_error() {
         assert_eq!(out.verdict, Verdict::Drop, "{src}");
         assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpNoRouteBack]);
     }
+    // A route back whose neighbour is not resolved: the error waits for it on the
+    // control core, as Linux queues it on the neighbour.
+    let ip = Ip {
+        ttl: 1,
+        ..Ip::udp(NO_NEIGH, FAR_B, 8)
+    };
+    let out = run(&s, &from_a(&ip), 0);
+    let Verdict::Punt(Punt::Resolve {
+        out_if,
+        nexthop,
+        forwarded,
+        ..
+    }) = out.verdict
+    else {
+        panic!("{:?}", out.verdict);
+    };
+    assert_eq!((out_if, nexthop, forwarded), (1, NO_NEIGH, false));
+    assert_counted(&out.d, &[DropReason::TtlExceeded], &[Stat::IcmpErrors]);
 }
 
 /// Options `__ip_options_compile` refuses get an ICMP parameter problem (code 0) whose
@@ -1645,6 +1708,8 @@ fn check_step(
     match verdict {
         Verdict::Drop => prop_assert_eq!(sent, [0; 4]),
         Verdict::Fragment(..) => unreachable!(),
+        // An ICMP error or reply waiting for its neighbour (counted when made).
+        Verdict::Punt(_) => prop_assert_eq!(sent.iter().sum::<u64>(), 1),
         Verdict::Tx(out) => {
             prop_assert!(
                 (out as usize) < snap.ifaces.len(),
@@ -1711,7 +1776,8 @@ fn run_sequence(snap: &Snapshot, seq: &[((Vec<u8>, IfIndex), u64)]) -> Result<()
         ctx.now += tick;
         let before = stats.snapshot();
         let mut pkt = VecBuf::new(frame);
-        let verdict = process(snap, &mut ctx, &mut pkt, *in_if);
+        let v = process(snap, &mut ctx, &mut pkt, *in_if);
+        let verdict = control_core(snap, &mut ctx, &mut pkt, v);
         let (outs, _) = finish(&ctx, verdict, pkt);
         rx += 1;
         let d = stats.snapshot().since(&before);
@@ -1735,7 +1801,8 @@ proptest! {
         let stats = LcoreStats::new(0);
         let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, HZ));
         let mut pkt = VecBuf::new(&frame);
-        let verdict = process(&s, &mut ctx, &mut pkt, in_if);
+        let v = process(&s, &mut ctx, &mut pkt, in_if);
+        let verdict = control_core(&s, &mut ctx, &mut pkt, v);
         let (outs, _) = finish(&ctx, verdict, pkt);
         check_step(&s, &frame, verdict, &outs, &stats.snapshot())?;
     }
@@ -1747,7 +1814,8 @@ proptest! {
         let stats = LcoreStats::new(0);
         let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, HZ));
         let mut pkt = VecBuf::new(&frame);
-        let verdict = process(&s, &mut ctx, &mut pkt, in_if);
+        let v = process(&s, &mut ctx, &mut pkt, in_if);
+        let verdict = control_core(&s, &mut ctx, &mut pkt, v);
         let (outs, _) = finish(&ctx, verdict, pkt);
         check_step(&s, &frame, verdict, &outs, &stats.snapshot())?;
     }
@@ -1785,7 +1853,7 @@ proptest! {
 
 fn bug_echo_without_route_back_is_not_counted() {
     let s = net();
-    for src in [NO_ROUTE, NO_NEIGH] {
+    for src in [NO_ROUTE] {
         let out = run(&s, &from_a(&Ip::icmp(src, R0, echo(1, 1, b"ping"))), 0);
         assert_eq!(out.verdict, Verdict::Drop);
         assert_eq!(out.d.get(Stat::IcmpNoRouteBack), 1);

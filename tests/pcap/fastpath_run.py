@@ -41,7 +41,8 @@ PORT_MAC = {0: R0_MAC, 1: R1_MAC}
 PORT_IP = {0: R0_IP, 1: R1_IP}
 
 EVENT_COUNTERS = (
-    "rx_packets tx_packets tx_dropped forwarded frag_oks frag_creates arp_replies echo_replies "
+    "rx_packets tx_packets tx_dropped forwarded frag_oks frag_creates arp_replies arp_updates "
+    "echo_replies "
     "tcp_resets icmp_errors "
     "icmp_rate_limited icmp_no_route_back icmp_suppressed"
 ).split()
@@ -50,9 +51,11 @@ DROP_COUNTERS = (
     "arp_ignored bad_version bad_ihl bad_total_length bad_checksum bad_options source_route "
     "martian_source martian_destination multicast l2_broadcast_forward no_route blackhole "
     "unreachable prohibit ttl_exceeded frag_needed frag_no_mbuf no_neighbor local_unhandled "
-    "local_fragment broadcast icmp_malformed"
+    "local_fragment broadcast icmp_malformed neigh_queue_full neigh_table_full punt_ring_full"
 ).split()
 KNOWN_COUNTERS = EVENT_COUNTERS + DROP_COUNTERS
+# Also printed, read by name where a test needs them: punted, arp_requests,
+# neigh_released, unresolved_discards (the slow path's plumbing).
 
 MBUF_LINE = re.compile(r"^mbufs in use after shutdown: (\d+) of (\d+)\s*$", re.M)
 
@@ -82,6 +85,8 @@ def config_yaml(
     extra_routes: tuple[str, ...] = (),
     icmp_msgs_per_sec: int = 1000,
     icmp_msgs_burst: int = 50,
+    arp_notify: bool = False,
+    extra_settings: str = "",
 ) -> str:
     """The topology's config; ``workdir`` holds in0/in1/out0/out1.pcap."""
     routes = ["{ prefix: 198.51.100.0/24, via: 10.0.2.2 }"]
@@ -110,7 +115,7 @@ neighbors:
   - {{ address: 10.0.1.2, mac: "{N0_MAC}", port: p0 }}
   - {{ address: 10.0.2.2, mac: "{N1_MAC}", port: p1 }}
 routes:
-{route_lines}settings: {{ icmp_msgs_per_sec: {icmp_msgs_per_sec}, icmp_msgs_burst: {icmp_msgs_burst} }}
+{route_lines}settings: {{ icmp_msgs_per_sec: {icmp_msgs_per_sec}, icmp_msgs_burst: {icmp_msgs_burst}, arp_notify: {str(arp_notify).lower()}{extra_settings} }}
 """
 
 

@@ -1,6 +1,6 @@
 """Everything at once, shuffled, in one run: each case still gets exactly its outputs, and
 every received packet is accounted for exactly once:
-rx_packets == forwarded + arp_replies + echo_replies + sum(drop reasons)."""
+rx_packets == forwarded + arp_replies + arp_updates + echo_replies + sum(drop reasons)."""
 
 import random
 
@@ -19,7 +19,7 @@ globals().update(case_suite(CASES, MAIN_CONFIG))
 def test_accounting(run):
     c = run.counter
     drops = sum(c(d) for d in DROP_COUNTERS)
-    handled = c("forwarded") + c("arp_replies") + c("echo_replies") + drops
+    handled = c("forwarded") + c("arp_replies") + c("arp_updates") + c("echo_replies") + drops
     assert c("rx_packets") == len(CASES)
     assert c("rx_packets") == handled, (
         f"rx_packets {c('rx_packets')} != forwarded {c('forwarded')} + arp_replies "

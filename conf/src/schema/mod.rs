@@ -171,6 +171,17 @@ pub(crate) struct RawSettings {
     pub burst: u64,
     pub mbufs: u64,
     pub fib_multipath_hash_policy: u64,
+    pub base_reachable_time_ms: u64,
+    pub delay_first_probe_time: u64,
+    pub retrans_time_ms: u64,
+    pub ucast_solicit: u64,
+    pub mcast_solicit: u64,
+    pub gc_stale_time: u64,
+    pub gc_thresh1: u64,
+    pub gc_thresh2: u64,
+    pub gc_thresh3: u64,
+    pub unres_qlen: u64,
+    pub arp_notify: bool,
 }
 
 impl Default for RawSettings {
@@ -191,6 +202,17 @@ impl From<&Settings> for RawSettings {
             burst: s.burst.into(),
             mbufs: s.mbufs.into(),
             fib_multipath_hash_policy: s.fib_multipath_hash_policy.into(),
+            base_reachable_time_ms: s.base_reachable_time_ms.into(),
+            delay_first_probe_time: s.delay_first_probe_time.into(),
+            retrans_time_ms: s.retrans_time_ms.into(),
+            ucast_solicit: s.ucast_solicit.into(),
+            mcast_solicit: s.mcast_solicit.into(),
+            gc_stale_time: s.gc_stale_time.into(),
+            gc_thresh1: s.gc_thresh1.into(),
+            gc_thresh2: s.gc_thresh2.into(),
+            gc_thresh3: s.gc_thresh3.into(),
+            unres_qlen: s.unres_qlen.into(),
+            arp_notify: s.arp_notify,
         }
     }
 }

@@ -164,6 +164,77 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
                 ))
             }
         },
+        base_reachable_time_ms: in_range(
+            s.base_reachable_time_ms,
+            1,
+            86400000,
+            node!["settings", "base_reachable_time_ms"],
+            "base_reachable_time_ms",
+        )?,
+        delay_first_probe_time: in_range(
+            s.delay_first_probe_time,
+            0,
+            3600,
+            node!["settings", "delay_first_probe_time"],
+            "delay_first_probe_time",
+        )?,
+        retrans_time_ms: in_range(
+            s.retrans_time_ms,
+            1,
+            3600000,
+            node!["settings", "retrans_time_ms"],
+            "retrans_time_ms",
+        )?,
+        ucast_solicit: in_range(
+            s.ucast_solicit,
+            0,
+            255,
+            node!["settings", "ucast_solicit"],
+            "ucast_solicit",
+        )?,
+        mcast_solicit: in_range(
+            s.mcast_solicit,
+            0,
+            255,
+            node!["settings", "mcast_solicit"],
+            "mcast_solicit",
+        )?,
+        gc_stale_time: in_range(
+            s.gc_stale_time,
+            1,
+            86400,
+            node!["settings", "gc_stale_time"],
+            "gc_stale_time",
+        )?,
+        gc_thresh1: in_range(
+            s.gc_thresh1,
+            0,
+            1048576,
+            node!["settings", "gc_thresh1"],
+            "gc_thresh1",
+        )?,
+        gc_thresh2: in_range(
+            s.gc_thresh2,
+            0,
+            1048576,
+            node!["settings", "gc_thresh2"],
+            "gc_thresh2",
+        )?,
+        gc_thresh3: in_range(
+            s.gc_thresh3,
+            1,
+            1048576,
+            node!["settings", "gc_thresh3"],
+            "gc_thresh3",
+        )?,
+        unres_qlen: in_range(
+            s.unres_qlen,
+            0,
+            65535,
+            node!["settings", "unres_qlen"],
+            "unres_qlen",
+        )?,
+        arp_notify: s.arp_notify,
     })
 }
 
@@ -308,7 +379,8 @@ mod tests {
             err(&format!("{BASE}settings:\n  ttl: 3\n")),
             "lab.yaml:12:3: settings: unknown field `ttl`, expected one of `ip_default_ttl`, `icmp_msgs_per_sec`, \
              `icmp_msgs_burst`, `icmp_ratelimit`, `icmp_ratemask`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`, \
-             `fib_multipath_hash_policy`"
+             `fib_multipath_hash_policy`, `base_reachable_time_ms`, `delay_first_probe_time`, `retrans_time_ms`, \
+             `ucast_solicit`, `mcast_solicit`, `gc_stale_time`, `gc_thresh1`, `gc_thresh2`, `gc_thresh3`, `unres_qlen`, `arp_notify`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),

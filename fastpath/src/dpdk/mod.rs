@@ -12,6 +12,7 @@ pub mod lpm;
 pub mod mbuf;
 pub mod mempool;
 pub mod port;
+pub mod ring;
 
 use std::ffi::CStr;
 use std::fmt;
