@@ -135,6 +135,19 @@ step "ping h1 -> fastpath (10.0.1.1) and h1 -> h2 (10.0.2.2) through it"
 check "ping 10.0.1.1" in_ns "$H1" ping -c 3 -i 0.2 -W 2 10.0.1.1
 check "ping 10.0.2.2" in_ns "$H1" ping -c 3 -i 0.2 -W 2 10.0.2.2
 
+step "neighbours: no static entries, both hosts resolved by ARP (ip neigh's layout)"
+out=$(ctl show neigh)
+echo "$out"
+check "h1 resolved" grep -q "^10.0.1.2 dev p0 lladdr 02:00:00:00:01:02 " <<<"$out"
+check "h2 resolved" grep -q "^10.0.2.2 dev p1 lladdr 02:00:00:00:02:02 " <<<"$out"
+check "fastpath in h1's ARP table" grep -q "10.0.1.1 .*02:00:00:00:00:01" <<<"$(in_ns "$H1" ip neigh show)"
+
+step "a host nobody answers for: FAILED after 3 requests, h1 gets host unreachable"
+out=$(in_ns "$H1" ping -c 1 -W 6 10.0.2.99 || true)
+echo "$out" | head -3
+check "host unreachable from 10.0.1.1" grep -q "From 10.0.1.1 .*Destination Host Unreachable" <<<"$out"
+check "10.0.2.99 FAILED" grep -q "^10.0.2.99 dev p1 FAILED" <<<"$(ctl show neigh)"
+
 step "ping h1 -> 1.1.1.1, routed by the real table toward h2"
 ctl route get 1.1.1.1
 check "ping 1.1.1.1" in_ns "$H1" ping -c 3 -i 0.2 -W 2 1.1.1.1
