@@ -3,9 +3,10 @@
 //! Map, top-down along a packet's path (kernel file -> module). A module uses only modules
 //! below it, never one above (`tests/layering.rs` checks this):
 //! - `worker`: the per-lcore poll loop: rx burst, process, tx buffers, drain.
-//! - `pipeline`: a burst or one frame through the data plane: the L2 filter, then `arp`
-//!   (arp.c) or `ip_input` (ip_input.c: validation, martians, options, then the route
-//!   lookup and the dispatch on its result).
+//! - `pipeline`: a burst or one frame through the data plane: the L2 filter, then ARP to
+//!   the control core (`punt`: what a worker hands it, through `dpdk::ring`) or `ip_input`
+//!   (ip_input.c: validation, martians, options, then the route lookup and the dispatch
+//!   on its result). `arp` (arp.c: `arp_process`, requests) runs on the control core.
 //! - `ip_forward` (ip_forward.c) and `local` (ip_local_deliver: echo, and UDP/TCP/other
 //!   refused as Linux does with no listener).
 //! - `icmp` (icmp.c): errors and echo replies, built in the packet's own buffer.
