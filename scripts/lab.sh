@@ -23,8 +23,13 @@ alive() { local st; st=$(sed 's/^.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null) &
 # waits until they have ended, then removes the namespaces and the temp dir. Uses R H1 H2
 # TMP FP_PID.
 cleanup() {
+    local rc=$?
     set +e
     local ns pids p sig still=
+    if [ "$rc" -ne 0 ] && [ -s "$TMP/fastpath.log" ]; then
+        echo "--- fastpath's output (tail) ---"
+        tail -n 25 "$TMP/fastpath.log"
+    fi
     for sig in TERM KILL; do
         pids=$(for ns in "$R" "$H1" "$H2"; do ip netns pids "$ns" 2>/dev/null; done)
         # An exiting fastpath has left its namespace already but may still be running.
@@ -116,6 +121,8 @@ for pair in "$H1 eth0" "$H2 eth0" "$R p0" "$R p1"; do
 done
 in_ns "$H1" ip addr add 10.0.1.2/24 dev eth0
 in_ns "$H1" ip route add default via 10.0.1.1
+# The h2 link has an MTU of 1400 (fastpath sets p1's from conf/lab.yaml).
+in_ns "$H2" ip link set eth0 mtu 1400
 in_ns "$H2" ip addr add 10.0.2.2/24 dev eth0
 in_ns "$H2" ip addr add 1.1.1.1/32 dev lo
 in_ns "$H2" ip route add default via 10.0.2.1
@@ -147,6 +154,45 @@ out=$(in_ns "$H1" ping -c 1 -W 6 10.0.2.99 || true)
 echo "$out" | head -3
 check "host unreachable from 10.0.1.1" grep -q "From 10.0.1.1 .*Destination Host Unreachable" <<<"$out"
 check "10.0.2.99 FAILED" grep -q "^10.0.2.99 dev p1 FAILED" <<<"$(ctl show neigh)"
+
+step "STALE still forwards, then DELAY and a unicast probe make it REACHABLE (Linux's NUD)"
+ctl neigh replace 10.0.2.2 lladdr 02:00:00:00:02:02 dev p1 nud stale
+check "ping through a STALE entry" in_ns "$H1" ping -c 1 -W 2 10.0.2.2
+sleep 0.1 # the use is seen on the next neighbour tick (10 ms)
+check "used STALE -> DELAY" grep -q "^10.0.2.2 dev p1 .* DELAY" <<<"$(ctl neigh show dev p1)"
+sleep 5.5
+out=$(ctl neigh show dev p1)
+echo "$out"
+check "h2 answered the probe: REACHABLE" grep -q "^10.0.2.2 dev p1 lladdr 02:00:00:00:02:02 REACHABLE" <<<"$out"
+
+step "h2 stops answering ARP: its entry goes PROBE, then FAILED; h1 gets host unreachable"
+in_ns "$H2" sysctl -qw net.ipv4.conf.eth0.arp_ignore=8
+ctl neigh replace 10.0.2.2 lladdr 02:00:00:00:02:02 dev p1 nud stale
+check "still forwarded while STALE" in_ns "$H1" ping -c 1 -W 2 10.0.2.2
+sleep 8.5
+check "10.0.2.2 FAILED after 3 unicast probes" grep -q "^10.0.2.2 dev p1 FAILED" <<<"$(ctl neigh show dev p1)"
+out=$(in_ns "$H1" ping -c 1 -W 6 10.0.2.2 || true)
+echo "$out" | head -3
+check "host unreachable for 10.0.2.2" grep -q "From 10.0.1.1 .*Destination Host Unreachable" <<<"$out"
+in_ns "$H2" sysctl -qw net.ipv4.conf.eth0.arp_ignore=0
+check "h2 back: resolved again" in_ns "$H1" ping -c 1 -W 3 10.0.2.2
+
+step "the 1400-byte hop to h2: fragments without DF, frag-needed with DF (judged by h1's kernel)"
+# 1500-byte requests without DF leave fastpath in two fragments that h2 reassembles. (Not
+# larger: the af_packet PMD of DPDK 22.11 joins its sockets to a PACKET_FANOUT group with
+# PACKET_FANOUT_FLAG_DEFRAG, so the kernel reassembles fragments before fastpath sees them
+# and cuts what exceeds the ring's frame; h2's fragmented replies arrive whole that way.)
+check "ping -M dont -s 1472 through it (fragmented by fastpath)" in_ns "$H1" ping -c 2 -i 0.2 -W 2 -M dont -s 1472 10.0.2.2
+out=$(in_ns "$H1" ping -c 1 -W 2 -M do -s 1450 10.0.2.2 || true)
+echo "$out" | head -3
+check "frag needed from 10.0.1.1, mtu 1400" grep -Eq "mtu ?= ?1400" <<<"$out"
+out=$(in_ns "$H1" ip route get 10.0.2.2)
+echo "$out"
+check "h1's route cache: mtu 1400" grep -q "mtu 1400" <<<"$out"
+in_ns "$H1" ip route flush cache
+out=$(in_ns "$H1" tracepath -n -m 4 10.0.2.2 || true)
+echo "$out"
+check "tracepath: pmtu 1400 learned from fastpath" grep -q "pmtu 1400" <<<"$out"
 
 step "ping h1 -> 1.1.1.1, routed by the real table toward h2"
 ctl route get 1.1.1.1

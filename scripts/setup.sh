@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config liblzma-dev
-      python3 python3-scapy python3-pytest tshark iproute2 ethtool iputils-ping xz-utils "$@")
+      python3 python3-scapy python3-pytest tshark iproute2 ethtool iputils-ping iputils-tracepath
+      xz-utils "$@")
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1116,3 +1116,22 @@ mod tests {
         assert_eq!(n.len(), 0);
     }
 }
+
+#[cfg(test)]
+mod admin_tests {
+    use super::*;
+
+    #[test]
+    fn admin_stale_on_a_reachable_entry() {
+        let t0 = Instant::now();
+        let mut n: Neighbours<u32> = Neighbours::new(NeighParams::default(), 10, t0);
+        let mut out = Vec::new();
+        let host = Ipv4Addr::new(10, 0, 2, 2);
+        let mac = EthernetAddress([2, 0, 0, 0, 2, 2]);
+        n.event_ns(1, host, mac, t0, &mut out);
+        n.arp_seen(1, host, mac, true, false, t0, &mut out);
+        n.admin_set(1, host, mac, Nud::Stale, t0, &mut out);
+        assert_eq!(n.state(1, host), Some(Nud::Stale));
+        n.tick(t0, &mut out);
+    }
+}

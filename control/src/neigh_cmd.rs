@@ -37,6 +37,13 @@ pub fn run<P>(
             }
             let mac = a.mac.expect("required");
             neigh.admin_set(a.iface, a.addr, mac, a.nud, now, actions);
+            let name = &snap.ifaces[a.iface as usize].name;
+            let _ = writeln!(
+                out,
+                "ok: {} dev {name} lladdr {mac} {}",
+                a.addr,
+                a.nud.name()
+            );
         }
         ["del" | "delete", rest @ ..] => {
             let a = args(snap, rest, false)?;
@@ -46,6 +53,8 @@ pub fn run<P>(
                     a.addr, snap.ifaces[a.iface as usize].name
                 ));
             }
+            let name = &snap.ifaces[a.iface as usize].name;
+            let _ = writeln!(out, "ok: deleted {} dev {name}", a.addr);
         }
         ["flush"] => {
             let n = neigh.flush(None, actions);
@@ -66,8 +75,10 @@ pub fn run<P>(
 }
 
 /// `ip neigh show`'s lines: `10.0.1.2 dev p0 lladdr 02:00:00:00:01:02 REACHABLE`, and
-/// `10.0.2.9 dev p1 INCOMPLETE` for an entry without a MAC.
+/// `10.0.2.9 dev p1 INCOMPLETE` for an entry without a MAC; `(no neighbours)` when there
+/// is none (an answer must not be empty on the control socket).
 fn show<P>(out: &mut String, snap: &Snapshot, neigh: &Neighbours<P>, dev: Option<IfIndex>) {
+    let start = out.len();
     for e in neigh.entries() {
         if dev.is_some_and(|d| d != e.iface) {
             continue;
@@ -78,6 +89,9 @@ fn show<P>(out: &mut String, snap: &Snapshot, neigh: &Neighbours<P>, dev: Option
             let _ = write!(out, " lladdr {mac}");
         }
         let _ = writeln!(out, " {}", e.state.name());
+    }
+    if out.len() == start {
+        out.push_str("(no neighbours)\n");
     }
 }
 
@@ -183,7 +197,10 @@ mod tests {
             let words: Vec<&str> = w.split_whitespace().collect();
             run(&words, &s, n, now, &mut a)
         };
-        go("add 10.0.1.2 lladdr 02:00:00:00:01:02 dev p0", &mut n).unwrap();
+        assert_eq!(
+            go("add 10.0.1.2 lladdr 02:00:00:00:01:02 dev p0", &mut n).unwrap(),
+            "ok: 10.0.1.2 dev p0 lladdr 02:00:00:00:01:02 PERMANENT\n"
+        );
         go(
             "add 10.0.2.2 lladdr 02:00:00:00:02:02 dev p1 nud reachable",
             &mut n,
@@ -207,8 +224,11 @@ mod tests {
             .contains("01:03 PERMANENT"));
         // flush spares permanent entries, as `ip neigh flush` does.
         assert_eq!(go("flush", &mut n).unwrap(), "1 entries flushed\n");
-        go("del 10.0.1.2 dev p0", &mut n).unwrap();
-        assert_eq!(go("show", &mut n).unwrap(), "");
+        assert_eq!(
+            go("del 10.0.1.2 dev p0", &mut n).unwrap(),
+            "ok: deleted 10.0.1.2 dev p0\n"
+        );
+        assert_eq!(go("show", &mut n).unwrap(), "(no neighbours)\n");
         assert!(go("del 10.0.1.2 dev p0", &mut n).is_err());
         for bad in [
             "add 10.0.1.2 dev p0",
