@@ -34,7 +34,7 @@ Commands:
   clear fwd stats                        reset them
   show config                            the configuration as YAML (with rules and next hops
                                          changed since; routes: route show)
-  show memory                            FIB size, mbuf pool usage, process memory
+  show memory                            FIB size, mbuf pool, neighbours, process memory
   show neigh                             neighbours (= neigh show)
   show fib stats                         tables, prefixes, memory, FIB version
   route show [table T] [PREFIX]          routes of a table (default main), iproute2 layout
@@ -313,6 +313,15 @@ impl Control {
                     "mbuf pool: {} mbufs, {} in use (rings, caches, in flight)",
                     self.dp.pool.size(),
                     self.dp.pool.in_use()
+                );
+                let n = &self.slow.neigh;
+                let _ = writeln!(
+                    out,
+                    "neighbours: {} entries (gc_thresh3 {}), {} packets held (at most {})",
+                    n.len(),
+                    n.params.gc_thresh3,
+                    n.held(),
+                    n.hold_max
                 );
                 let _ = writeln!(out, "process: {}", show::memory_status());
             }

@@ -83,7 +83,10 @@ impl ControlTx {
             self.stats.add(Stat::TxDropped, dropped as u64);
         }
         let stats = &self.stats;
-        self.to_worker.flush(|_| stats.inc(Stat::TxDropped));
+        self.to_worker.flush(|m, _| {
+            drop(m);
+            stats.inc(Stat::TxDropped);
+        });
     }
 
     /// Whether `iface` has a tx queue of the control core's own.
@@ -117,7 +120,10 @@ impl Io<Mbuf> for DpIo<'_> {
             None => {
                 if let Err((m, _)) = tx.to_worker.push(m, iface) {
                     let stats = &tx.stats;
-                    tx.to_worker.flush(|_| stats.inc(Stat::TxDropped));
+                    tx.to_worker.flush(|m, _| {
+                        drop(m);
+                        stats.inc(Stat::TxDropped);
+                    });
                     if let Err((m, _)) = tx.to_worker.push(m, iface) {
                         drop(m);
                         tx.stats.inc(Stat::TxDropped);

@@ -157,7 +157,10 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
                     Verdict::Drop => drops.push(m),
                 }
             }
-            rings.punt.flush(|p| punt_full(stats, p));
+            rings.punt.flush(|m, p| {
+                punt_full(stats, p);
+                drops.push(m);
+            });
             drops.free();
             ctx.mark(Stage::Tx);
         }
@@ -185,7 +188,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
 
 /// Counts a punted packet the ring had no room for: as a drop if it was still to be
 /// counted, else only as not sent.
-#[cold]
+#[inline]
 fn punt_full(stats: &LcoreStats, p: Punt) {
     if p.uncounted() {
         stats.drop(DropReason::PuntRingFull);

@@ -6,7 +6,7 @@
 //! [`channel`] gives one [`Producer`] and one [`Consumer`]; each is `Send` and not
 //! `Clone`, so one thread enqueues and one dequeues, which is what the SP/SC flags
 //! require. Neither side ever blocks: the producer stages packets and [`Producer::flush`]
-//! frees what the ring has no room for, saying which. Mbufs still in the ring when
+//! gives back what the ring has no room for. Mbufs still in the ring when
 //! both sides are gone are freed with it.
 
 use super::mbuf::{Mbuf, MAX_BURST};
@@ -141,10 +141,10 @@ impl<M: Copy> Producer<M> {
         Ok(())
     }
 
-    /// Enqueues what was staged; each packet the ring has no room for is freed, after
-    /// `freed` is told its metadata.
+    /// Enqueues what was staged; each packet the ring has no room for is handed to
+    /// `refused` with its metadata (to be counted and freed in bulk by the caller).
     #[inline]
-    pub fn flush(&mut self, mut freed: impl FnMut(M)) {
+    pub fn flush(&mut self, mut refused: impl FnMut(Mbuf, M)) {
         let n = self.staged.len();
         if n == 0 {
             return;
@@ -160,16 +160,18 @@ impl<M: Copy> Producer<M> {
         } as usize;
         // The ring owns the first `sent` mbufs now; the rest are still ours.
         for e in self.staged.drain(..).skip(sent) {
-            freed(e.meta);
-            // SAFETY: an owned mbuf the ring did not take, freed once.
-            drop(unsafe { Mbuf::from_raw(NonNull::new_unchecked(e.mbuf)) });
+            // SAFETY: an owned mbuf the ring did not take, handed out once.
+            refused(
+                unsafe { Mbuf::from_raw(NonNull::new_unchecked(e.mbuf)) },
+                e.meta,
+            );
         }
     }
 }
 
 impl<M: Copy> Drop for Producer<M> {
     fn drop(&mut self) {
-        self.flush(|_| {});
+        self.flush(|m, _| drop(m));
     }
 }
 
