@@ -5,7 +5,6 @@ use crate::rib::{Rib, RibRoute};
 use conf::Config;
 use fastpath::drop::DropReason;
 use fastpath::fib::{FlowKey, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
-use fastpath::neigh::NeighOutput;
 use fastpath::route::{martian, nexthop_dst, select_nexthop};
 use fastpath::snapshot::Snapshot;
 use std::fmt::Write;
@@ -189,9 +188,10 @@ pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &Flo
             let iface = &snap.ifaces[n.iface as usize];
             let neighbor = n.gateway.unwrap_or(key.daddr);
             let dst = nexthop_dst(snap, nh);
-            let lladdr = match snap.neigh.neigh_output(dst.iface, dst.nexthop(key.daddr)) {
-                NeighOutput::Reachable(mac) => mac.to_string(),
-                _ => "none: no neighbour, dropped".to_string(),
+            // A lookup, not a use: `route get` does not move the entry's state.
+            let lladdr = match snap.neigh.lookup(dst.iface, dst.nexthop(key.daddr)) {
+                Some(mac) => mac.to_string(),
+                None => "none yet: resolved by ARP when a packet needs it (neigh show)".to_string(),
             };
             let _ = writeln!(
                 out,
