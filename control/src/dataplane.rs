@@ -23,7 +23,7 @@ use std::sync::Arc;
 /// Per-lcore mempool cache (DESIGN.md section 6).
 const MEMPOOL_CACHE: u32 = 256;
 /// Slots of each worker's punt ring and of the control core's ring to worker 0.
-const RING_SIZE: u32 = 1024;
+const RING_SIZE: u32 = 512;
 
 /// A bring-up failure caused by the command line or the config rather than by the run
 /// (too few lcores for the ports, rings that do not fit `settings.mbufs`).
