@@ -35,6 +35,8 @@ pub fn settings(s: &conf::Settings) -> Settings {
         icmp_ratemask: s.icmp_ratemask,
         icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
         fib_multipath_hash_policy: s.fib_multipath_hash_policy,
+        // Not in the config yet: the kernel's default.
+        send_redirects: true,
     }
 }
 

@@ -1,6 +1,7 @@
 //! IPv4 forwarding (the kernel's `ip_forward`): only frames addressed to our MAC, TTL,
 //! the dst's MTU with DF (RFC 1191), then TTL decrement with an incremental checksum
-//! (RFC 1624) and output ([`crate::output`]: neighbour, MAC rewrite, and fragmentation of
+//! (RFC 1624), an ICMP redirect to a source that could have sent it to the next hop
+//! itself (RFC 1812 5.2.7.2, `ip_rt_send_redirect`), and output ([`crate::output`]: neighbour, MAC rewrite, and fragmentation of
 //! what is larger than the MTU without DF).
 
 use crate::drop::DropReason;
@@ -21,6 +22,14 @@ use crate::wire::ipv4::Ipv4Packet;
 /// without DF it is forwarded in fragments: the verdict is [`Verdict::Fragment`], and
 /// [`crate::output::ip_fragment`] counts it when it splits it (`ip_finish_output` ->
 /// `ip_fragment`).
+///
+/// `redirect` is the input route's `IPSKB_DOREDIRECT` ([`crate::route::input_redirect`]):
+/// a packet that passes these checks then gets a redirect to its source naming the next
+/// hop (`rt_nexthop`: the gateway, or the destination when on-link), unless the source
+/// is in its backoff ([`crate::icmp_limit::RedirectPeers`], `redirects_suppressed`).
+/// Linux has already refused source-routed packets (accept_source_route 0), so its
+/// `!opt->srr` always holds here. The verdict is then [`Verdict::Redirect`], and the
+/// packet is forwarded all the same.
 #[inline]
 pub fn forward<P: PacketBuf>(
     snap: &Snapshot,
@@ -28,6 +37,7 @@ pub fn forward<P: PacketBuf>(
     pkt: &mut P,
     nh: NhId,
     l2: L2Dest,
+    redirect: bool,
 ) -> Verdict {
     if l2 != L2Dest::Host {
         return ctx.drop(DropReason::L2BroadcastForward);
@@ -52,8 +62,26 @@ pub fn forward<P: PacketBuf>(
             mtu as u32,
         );
     }
+    let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
     Ipv4Packet::new_unchecked(&mut pkt.data_mut()[ETH..]).decrement_ttl();
+    let redirect = redirect && {
+        let allow = ctx.redirect_peers.allow(saddr, ctx.now);
+        if !allow {
+            ctx.stats.inc(Stat::RedirectsSuppressed);
+        }
+        allow
+    };
     match ip_finish_output2(snap, pkt, &dst) {
+        NeighOutput::Reachable(_) if redirect => {
+            if !too_big {
+                ctx.stats.inc(Stat::Forwarded);
+            }
+            Verdict::Redirect {
+                gw: dst.nexthop(daddr),
+                out: dst.iface,
+                mtu: if too_big { mtu } else { 0 },
+            }
+        }
         // Every fragment goes to the same neighbour: its header is written once, here,
         // and copied into each.
         NeighOutput::Reachable(_) if too_big => Verdict::Fragment(dst.iface, mtu),

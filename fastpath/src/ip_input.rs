@@ -8,7 +8,7 @@ use crate::fib::{FibResult, FlowKey};
 use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
-use crate::route::{martian, route_input, InputRoute};
+use crate::route::{input_redirect, martian, route_input, InputRoute};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::icmp::{msg_type, param_problem_code};
@@ -167,11 +167,20 @@ pub fn dispatch<P: PacketBuf>(
         }
     };
     let route = route_input(snap, &r.key, res, l4);
+    // The source check __mkroute_input makes of a packet leaving by the interface it came
+    // in on, before any option is looked at.
+    let redirect = match route {
+        InputRoute::Forward(nh) => match input_redirect(snap, &r.key, nh) {
+            Ok(redirect) => redirect,
+            Err(reason) => return ctx.drop(reason),
+        },
+        _ => false,
+    };
     if let Some(e) = r.bad_options {
         return bad_options(snap, ctx, pkt, r.l2, route, e);
     }
     match route {
-        InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2),
+        InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2, redirect),
         InputRoute::Local => crate::local::local_input(snap, ctx, pkt, r.l2, false),
         InputRoute::Broadcast => crate::local::local_input(snap, ctx, pkt, r.l2, true),
         InputRoute::Reject(reason, code) => {

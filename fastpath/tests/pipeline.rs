@@ -288,9 +288,10 @@ struct Out {
 /// What the worker does with a verdict's packet: the frames sent (none for a drop, the
 /// fragments for [`Verdict::Fragment`]), and the buffer itself when it is not sent.
 fn finish(ctx: &LcoreCtx, verdict: Verdict, pkt: VecBuf) -> (Vec<Vec<u8>>, Option<VecBuf>) {
-    match verdict {
+    match verdict.forwarded() {
         Verdict::Tx(_) => (vec![pkt.data().to_vec()], None),
         Verdict::Drop => (vec![], Some(pkt)),
+        Verdict::Redirect { .. } => unreachable!("forwarded() is Tx or Fragment"),
         Verdict::Fragment(_, mtu) => {
             let mut frags = vec![];
             let left = ip_fragment(ctx, pkt, mtu, |f| frags.push(f.data().to_vec())).err();
@@ -1611,6 +1612,7 @@ fn check_step(
     outs: &[Vec<u8>],
     d: &StatsSnapshot,
 ) -> Result<(), TestCaseError> {
+    let verdict = verdict.forwarded();
     if let Verdict::Fragment(out, mtu) = verdict {
         prop_assert!((out as usize) < snap.ifaces.len());
         prop_assert_eq!(mtu, snap.ifaces[out as usize].mtu);
@@ -1644,7 +1646,7 @@ fn check_step(
     prop_assert_eq!(outcomes, 1, "exactly one outcome: {:?}", d);
     match verdict {
         Verdict::Drop => prop_assert_eq!(sent, [0; 4]),
-        Verdict::Fragment(..) => unreachable!(),
+        Verdict::Fragment(..) | Verdict::Redirect { .. } => unreachable!(),
         Verdict::Tx(out) => {
             prop_assert!(
                 (out as usize) < snap.ifaces.len(),
