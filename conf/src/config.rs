@@ -84,6 +84,10 @@ pub struct PortConf {
     pub rx_desc: u16,
     /// TX ring size (default 1024).
     pub tx_desc: u16,
+    /// ICMP redirects from this port (`net.ipv4.conf.<dev>.send_redirects`), default
+    /// true. The port sends them when this or [`Settings::send_redirects`] is set, as
+    /// Linux's `IN_DEV_ORCONF`: turning them off takes both.
+    pub send_redirects: bool,
 }
 
 /// A static neighbor (ARP) entry (`neighbors[i]`).
@@ -277,6 +281,9 @@ pub struct Settings {
     /// (source and destination address), 1 = L3+L4 (also protocol and ports).
     /// Default 0; Linux's 2 and 3 (inner headers, custom fields) are not supported.
     pub fib_multipath_hash_policy: u8,
+    /// ICMP redirects (`net.ipv4.conf.all.send_redirects`), default true; see
+    /// [`PortConf::send_redirects`].
+    pub send_redirects: bool,
 }
 
 impl Default for Settings {
@@ -291,6 +298,7 @@ impl Default for Settings {
             burst: 32,
             mbufs: 8191,
             fib_multipath_hash_policy: 0,
+            send_redirects: true,
         }
     }
 }
@@ -434,6 +442,7 @@ mod tests {
             addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
             rx_desc: 1024,
             tx_desc: 1024,
+            send_redirects: true,
         }
     }
 

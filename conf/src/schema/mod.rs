@@ -87,6 +87,8 @@ pub(crate) struct RawPort {
     pub rx_desc: u64,
     #[serde(default = "default_desc")]
     pub tx_desc: u64,
+    #[serde(default = "default_true")]
+    pub send_redirects: bool,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -171,6 +173,7 @@ pub(crate) struct RawSettings {
     pub burst: u64,
     pub mbufs: u64,
     pub fib_multipath_hash_policy: u64,
+    pub send_redirects: bool,
 }
 
 impl Default for RawSettings {
@@ -191,12 +194,17 @@ impl From<&Settings> for RawSettings {
             burst: s.burst.into(),
             mbufs: s.mbufs.into(),
             fib_multipath_hash_policy: s.fib_multipath_hash_policy.into(),
+            send_redirects: s.send_redirects,
         }
     }
 }
 
 fn default_mtu() -> u64 {
     1500
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_desc() -> u64 {
