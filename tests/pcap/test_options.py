@@ -1,16 +1,21 @@
 """IP options on forwarded and local packets, and the ones Linux refuses with an ICMP
 parameter problem (packets.bad_option_cases; LSRR, dropped silently, is in
-test_malformed). Linux is the reference."""
+test_malformed). Linux is the reference: the Record Route and Timestamp options of
+linux_options.py's inputs must leave p1 as Linux sent them (fixtures/linux_options.*.pcap),
+this hop recorded, but for the time of day in the timestamps."""
 
 import struct
+import time
 
 import pytest
 from scapy.layers.inet import ICMP, IP, UDP, IPOption, IPOption_Router_Alert, IPOption_RR
 from scapy.packet import Raw
 from scapy.utils import checksum
 
+from fastpath_run import assert_clean_exit, read_pcap, run_router
+from linux_options import IN as LINUX_IN, OUT as LINUX_OUT, inputs as linux_inputs
 from suite import case_suite
-from packets import (MAIN_CONFIG, N0_IP, N1_MAC, R0_IP, R1_IP, Case, Out, _echo_ids, _ip_ids,
+from packets import (MAIN_CONFIG, assert_bytes, ip_header_checksum_ok, N0_IP, N1_MAC, R0_IP, R1_IP, Case, Out, _echo_ids, _ip_ids,
                      bad_option_cases, check_echo_reply, check_forwarded, check_icmp_error,
                      frame, marker, output_key)
 
@@ -72,8 +77,6 @@ def _expected_rr() -> bytes:
     return bytes(ip)
 
 
-@pytest.mark.xfail(reason="Linux records the outgoing address in a Record Route option "
-                   "(ip_forward_options); the contract does not ask for it", strict=False)
 def test_record_route_recorded_like_linux(run):
     outs = [f for p, f in run.all_out() if p == 1 and f[18:20] == struct.pack("!H", RR_ID)]
     assert outs and outs[0][14:] == _expected_rr(), \
@@ -103,3 +106,49 @@ def test_duplicate_option_error_echoes_first_option_like_linux(run, name):
     want = _linux_echoed_options(case)
     assert (ihl, ip[20:ihl]) == (20 + len(want), want), \
         f"error header options {ip[20:ihl].hex()}, Linux: {want.hex()}"
+
+
+def _written_timestamps(inp: bytes, out: bytes) -> list[int]:
+    """Frame offsets of the timestamp each Timestamp option whose pointer moved got: the
+    4 bytes before its new pointer."""
+    ihl = (inp[14] & 0x0F) * 4
+    at, slots = 34, []
+    while at < 14 + ihl and inp[at] != 0:
+        if inp[at] == 1:
+            at += 1
+            continue
+        if inp[at] == 0x44 and out[at + 2] != inp[at + 2]:
+            slots.append(at + out[at + 2] - 5)
+        at += inp[at + 1]
+    return slots
+
+
+def _ms_since_midnight() -> int:
+    t = time.time()
+    return int(t % 86400 * 1000)
+
+
+def test_recorded_options_are_linux_bytes():
+    sent, want = read_pcap(LINUX_IN), read_pcap(LINUX_OUT)
+    assert sent == linux_inputs(), "the fixtures are stale: rerun linux_options.py"
+    before = _ms_since_midnight()
+    r = run_router({0: sent, 1: []})
+    after = _ms_since_midnight()
+    assert_clean_exit(r)
+    ours = r.out.get(1, [])
+    assert [len(f) for f in ours] == [len(f) for f in want]
+    stamped = 0
+    for i, (inp, a, b) in enumerate(zip(sent, ours, want)):
+        assert ip_header_checksum_ok(a[14:]), f"frame {i + 1}: header checksum"
+        a, b = bytearray(a), bytearray(b)
+        slots = _written_timestamps(inp, bytes(b))
+        for at in slots:
+            t = struct.unpack("!I", a[at:at + 4])[0]
+            assert before <= t <= after or after < before, \
+                f"frame {i + 1}: timestamp {t} ms, the run was {before}..{after}"
+            a[at:at + 4] = b[at:at + 4] = b"\0\0\0\0"
+            stamped += 1
+        if slots:
+            a[24:26] = b[24:26] = b"\0\0"
+        assert_bytes(f"frame {i + 1}", bytes(a), bytes(b))
+    assert stamped == 4
