@@ -27,6 +27,9 @@ def _ip(name, dst, options, **kw):
     return frame(0, pkt), ip_id
 
 
+TTL1_RR = None
+
+
 def _cases():
     cases = []
     f, i = _ip("opt_router_alert", "198.51.100.7", [IPOption_Router_Alert()])
@@ -37,6 +40,8 @@ def _cases():
                       [Out(1, check_forwarded(f, 1, N1_MAC))], ("ipid", i)))
     f, i = _ip("opt_rr_ttl1", "198.51.100.7", [IPOption_RR(routers=["0.0.0.0"] * 3, pointer=4)],
                ttl=1)
+    global TTL1_RR
+    TTL1_RR = (f, i)
     cases.append(Case("ttl1_with_rr_quoted_as_received", f, 0,
                       {"ttl_exceeded": 1, "icmp_errors": 1},
                       [Out(0, check_icmp_error(f, 0, icmp_type=11, code=0))], ("ipid", i)))
@@ -152,3 +157,22 @@ def test_recorded_options_are_linux_bytes():
             a[24:26] = b[24:26] = b"\0\0"
         assert_bytes(f"frame {i + 1}", bytes(a), bytes(b))
     assert stamped == 4
+
+
+@pytest.mark.xfail(reason="Linux quotes a Record Route as __ip_options_compile filled it on "
+                   "input (the address towards the source, pointer + 4) with the header "
+                   "checksum not updated; the quote here is the packet as received",
+                   strict=False)
+def test_error_quotes_record_route_as_linux_filled_it_on_input(run):
+    """As captured from Linux 6.18 (TTL 1 with a Record Route from 10.0.1.2): the quoted
+    header has 10.0.1.1 in the first slot, pointer 8, and the checksum it arrived with."""
+    frame, ip_id = TTL1_RR
+    errs = [f for p, f in run.all_out() if p == 0 and f[23] == 1 and f[34] == 11
+            and f[14 + (f[14] & 0x0F) * 4 + 8 + 4:][:2] == struct.pack("!H", ip_id)]
+    assert errs, "no time exceeded"
+    e = errs[0]
+    quote = e[14 + (e[14] & 0x0F) * 4 + 8:]
+    want = bytearray(frame[14:14 + 36])
+    want[20 + 3:20 + 7] = bytes([10, 0, 1, 1])
+    want[20 + 2] = 8
+    assert quote[:36] == bytes(want), f"quote {quote[:36].hex()}, Linux {bytes(want).hex()}"
