@@ -172,9 +172,11 @@ pub fn send_redirect<P: PacketBuf>(
     let room = (dst_mtu(&dst) as usize)
         .min(MAX_ERROR_LEN)
         .saturating_sub(IP_HDR + ICMP_HDR);
-    let quote = (ip.total_len() as usize).min(room);
+    let quote = (ip.total_len() as usize)
+        .min(room)
+        .min(pkt.len().saturating_sub(ETH));
     let hdrs = ETH + IP_HDR + ICMP_HDR;
-    let Some(mut r) = pkt.alloc_from_pool().filter(|_| pkt.len() >= ETH + quote) else {
+    let Some(mut r) = pkt.alloc_from_pool() else {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
         return None;
     };

@@ -1,9 +1,10 @@
 //! IPv4 forwarding (the kernel's `ip_forward`): only frames addressed to our MAC, TTL,
 //! the dst's MTU with DF (RFC 1191), then TTL decrement with an incremental checksum
 //! (RFC 1624), this hop recorded in Record Route and Timestamp options (RFC 1812
-//! 5.3.13.5-6, `ip_forward_options`), an ICMP redirect to a source that could have sent it to the next hop
-//! itself (RFC 1812 5.2.7.2, `ip_rt_send_redirect`), and output ([`crate::output`]: neighbour, MAC rewrite, and fragmentation of
-//! what is larger than the MTU without DF).
+//! 5.3.13.5-6, `ip_forward_options`), an ICMP redirect to a source that could have sent
+//! the packet to the next hop itself (RFC 1812 5.2.7.2, `ip_rt_send_redirect`), and
+//! output ([`crate::output`]: neighbour, MAC rewrite, and fragmentation of what is larger
+//! than the MTU without DF).
 
 use crate::drop::DropReason;
 use crate::iface::IfIndex;
@@ -41,13 +42,15 @@ pub struct Ipcb {
 /// `ip_fragment`).
 ///
 /// A Record Route or Timestamp option gets this hop ([`record_options`]) and the header
-/// checksum is computed anew. `cb.redirect` is the input route's `IPSKB_DOREDIRECT` ([`crate::route::input_redirect`]):
-/// a packet that passes these checks then gets a redirect to its source naming the next
-/// hop (`rt_nexthop`: the gateway, or the destination when on-link), unless the source
-/// is in its backoff ([`crate::icmp_limit::RedirectPeers`], `redirects_suppressed`).
-/// Linux has already refused source-routed packets (accept_source_route 0), so its
-/// `!opt->srr` always holds here. The verdict is then [`Verdict::Redirect`], and the
-/// packet is forwarded all the same.
+/// checksum is computed anew. `cb.redirect` is the input route's `IPSKB_DOREDIRECT`
+/// ([`crate::route::input_redirect`]): a packet that passes these checks then gets a
+/// redirect to its source naming the next hop (`rt_nexthop`: the gateway, or the
+/// destination when on-link), unless the source is in its backoff
+/// ([`crate::icmp_limit::RedirectPeers`], `redirects_suppressed`). Linux has already
+/// refused source-routed packets (accept_source_route 0), so its `!opt->srr` always holds
+/// here. The verdict is then [`Verdict::Redirect`], and the packet is forwarded all the
+/// same. (Linux sends the redirect even when the neighbour then fails; with static
+/// neighbours only, such a packet is dropped here without one.)
 #[inline]
 pub fn forward<P: PacketBuf>(
     snap: &Snapshot,

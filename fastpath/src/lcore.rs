@@ -1,6 +1,6 @@
 //! Per-lcore state every stage of the pipeline works with besides the snapshot: the
-//! lcore's counters, ICMP rate limiters and redirect backoff, IP identification and sampled cycle accounting
-//! ([`LcoreCtx`]). Owned by one worker (dataplane rw, nobody else); handlers take it as
+//! lcore's counters, ICMP rate limiters and redirect backoff, IP identification and
+//! sampled cycle accounting ([`LcoreCtx`]). Owned by one worker (dataplane rw, nobody else); handlers take it as
 //! `&mut`, and nothing here knows about any handler.
 
 use crate::dpdk::rdtsc;

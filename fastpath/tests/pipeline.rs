@@ -1994,7 +1994,8 @@ fn check_fragments(input: &[u8], mtu: u16, frags: &[Vec<u8>]) -> Result<(), Stri
             ("MF", (flags & MF != 0) == (!last || in_mf)),
             (
                 "offset",
-                usize::from(flags & 0x1fff) * 8 == in_off + data.len(),
+                // An offset past the 13-bit field wraps within it (output.rs).
+                usize::from(flags & 0x1fff) * 8 == (in_off + data.len()) & 0xffff,
             ),
             ("data size", if last { len > 0 } else { len == max_data }),
             (

@@ -417,3 +417,23 @@ fn the_backoff_is_per_source_on_the_lcore_clock() {
     assert_eq!(d.get(Stat::RedirectsSuppressed), 1200 - 9);
     assert_eq!(d.get(Stat::Forwarded), 1201);
 }
+
+#[test]
+fn no_mbuf_for_the_redirect_still_forwards() {
+    let s = net();
+    let mut lc = Lcore::new();
+    let mut pkt = VecBuf::with_pool(&udp(host_mac(3), host(3), FAR, 64, true, 10), 0);
+    let v = process(&s, &mut lc.ctx, &mut pkt, 0);
+    let (then, redirect) = redirect_first(&s, &mut lc.ctx, &pkt, v);
+    assert!(matches!(v, Verdict::Redirect { .. }));
+    assert_eq!((then, redirect.is_none()), (Verdict::Tx(0), true));
+    let d = lc.counters();
+    assert_eq!(
+        (
+            d.get(Stat::Forwarded),
+            d.get(Stat::RedirectsSent),
+            d.get(Stat::IcmpNoRouteBack)
+        ),
+        (1, 0, 1)
+    );
+}
