@@ -84,6 +84,10 @@ pub struct PortConf {
     pub rx_desc: u16,
     /// TX ring size (default 1024).
     pub tx_desc: u16,
+    /// ICMP redirects from this port (`net.ipv4.conf.<dev>.send_redirects`), default
+    /// true. The port sends them when this or [`Settings::send_redirects`] is set, as
+    /// Linux's `IN_DEV_ORCONF`: turning them off takes both.
+    pub send_redirects: bool,
 }
 
 /// A static neighbor (ARP) entry (`neighbors[i]`).
@@ -300,6 +304,9 @@ pub struct Settings {
     /// Announce each address with a gratuitous ARP when its port starts
     /// (`net.ipv4.conf.all.arp_notify`; Linux's default is off, ours on).
     pub arp_notify: bool,
+    /// ICMP redirects (`net.ipv4.conf.all.send_redirects`), default true; see
+    /// [`PortConf::send_redirects`].
+    pub send_redirects: bool,
 }
 
 impl Default for Settings {
@@ -325,6 +332,7 @@ impl Default for Settings {
             gc_thresh3: 1024,
             unres_qlen: 101,
             arp_notify: true,
+            send_redirects: true,
         }
     }
 }
@@ -468,6 +476,7 @@ mod tests {
             addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
             rx_desc: 1024,
             tx_desc: 1024,
+            send_redirects: true,
         }
     }
 

@@ -15,6 +15,7 @@
 //!     addresses: [10.0.1.1/24]  # address/len; host bits are the address
 //!     rx_desc: 1024           # ring sizes, 64..=16384
 //!     tx_desc: 1024
+//!     send_redirects: true    # conf.<dev>.send_redirects; redirects go if this or settings'
 //! neighbors:                  # static ARP entries
 //!   - { address: 10.0.1.2, mac: "02:00:00:00:01:02", port: p0 }
 //! tables:                     # named user tables (iproute2's rt_tables); any number
@@ -49,6 +50,7 @@
 //!   icmp_ratemask: 6168       # the ICMP types it limits (bit per type)
 //!   icmp_echo_ignore_broadcasts: true
 //!   fib_multipath_hash_policy: 0  # ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (+ proto, ports)
+//!   send_redirects: true      # conf.all.send_redirects (ICMP redirects, with the port's)
 //!   burst: 32                 # rx burst, 1..=256
 //!   mbufs: 8191               # mempool size, >= 512
 //!   base_reachable_time_ms: 30000  # neighbours (ARP), as net.ipv4.neigh.default.*:

@@ -8,7 +8,7 @@ use conf::{Config, NexthopKind, RouteTarget};
 use fastpath::fib::{Prefix, RouteType, Rule, RuleAction};
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::nexthop::Nexthop;
-use fastpath::snapshot::{interface_routes, Settings, Snapshot};
+use fastpath::snapshot::{interface_routes, DevConf, Settings, Snapshot};
 use fastpath::wire::EthernetAddress;
 use rustc_hash::FxHashMap;
 use std::net::Ipv4Addr;
@@ -35,6 +35,7 @@ pub fn settings(s: &conf::Settings) -> Settings {
         icmp_ratemask: s.icmp_ratemask,
         icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
         fib_multipath_hash_policy: s.fib_multipath_hash_policy,
+        send_redirects: s.send_redirects,
     }
 }
 
@@ -59,6 +60,13 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
     let mut router = Router::new(Snapshot {
         ifaces,
         settings: settings(&cfg.settings),
+        devconf: cfg
+            .ports
+            .iter()
+            .map(|p| DevConf {
+                send_redirects: p.send_redirects,
+            })
+            .collect(),
         ..Default::default()
     });
     let mut report = LoadReport::default();

@@ -229,7 +229,8 @@ impl<P: PacketBuf> SlowPath<P> {
             ) => self
                 .neigh
                 .resolve(out_if, nexthop, pkt, punt, now, &mut self.actions),
-            Verdict::Punt(Punt::Arp { .. }) | Verdict::Drop => {}
+            // An ICMP error never asks for a redirect or an ARP punt.
+            Verdict::Punt(Punt::Arp { .. }) | Verdict::Redirect { .. } | Verdict::Drop => {}
         }
     }
 

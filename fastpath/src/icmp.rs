@@ -1,19 +1,22 @@
 //! ICMP (the kernel's `icmp.c`): errors about packets we cannot forward or take
-//! (`icmp_send`) and echo replies (`icmp_echo`, for `local.rs`). Their rate limits are in
-//! [`crate::icmp_limit`].
+//! (`icmp_send`), redirects about packets we forward ([`send_redirect`]) and echo replies
+//! (`icmp_echo`, for `local.rs`). Their rate limits are in [`crate::icmp_limit`].
 //!
-//! Both are built in the offending packet's own buffer: for an error, the packet is cut to
-//! what is quoted and 28 bytes (IPv4 + ICMP headers) are prepended into the headroom, so
-//! the quoted header lands right after the new ICMP header.
+//! Errors and replies are built in the offending packet's own buffer: for an error, the
+//! packet is cut to what is quoted and 28 bytes (IPv4 + ICMP headers) are prepended into
+//! the headroom, so the quoted header lands right after the new ICMP header. A redirect
+//! goes beside the packet it is about, which is still forwarded: it is built in a new
+//! buffer from the packet's pool.
 
 use crate::drop::DropReason;
+use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
 use crate::output::ip_finish_output2;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
 use crate::route::{dst_mtu, route_output, Dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
-use crate::wire::icmp::{self as wicmp, msg_type, unreach_code, Icmpv4Packet};
+use crate::wire::icmp::{self as wicmp, msg_type, redirect_code, unreach_code, Icmpv4Packet};
 use crate::wire::ipv4::{protocol, Ipv4Packet, Ipv4Repr};
 use std::net::Ipv4Addr;
 
@@ -58,24 +61,11 @@ pub fn send_error_from<P: PacketBuf>(
     src: Option<Ipv4Addr>,
 ) -> Verdict {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
-    // RFC 1812 4.3.2.7: never about a link-layer broadcast, a non-first fragment, or an
-    // ICMP error (including a truncated ICMP whose type cannot be read).
-    let about_icmp_error = ip.protocol() == protocol::ICMP
-        && ip
-            .payload()
-            .first()
-            .is_none_or(|&t| wicmp::is_error(t) || t > NR_ICMP_TYPES);
-    if l2 != L2Dest::Host || ip.frag_offset() != 0 || about_icmp_error {
+    if l2 != L2Dest::Host || !may_send_about(&ip) {
         ctx.stats.inc(Stat::IcmpSuppressed);
         return Verdict::Drop;
     }
-    // Frag-needed is exempt from the limit, as in Linux (PMTU discovery must not stall).
-    let exempt = typ == msg_type::DEST_UNREACHABLE && code == unreach_code::FRAG_NEEDED;
-    // Per destination host first (icmpv4_xrlim_allow), then the global bucket; an error
-    // the host's limit stops costs no global token, as in Linux.
-    if !ctx.icmp_peers.allow(ip.src_addr(), typ, code, ctx.now)
-        || !exempt && !ctx.icmp_limit.allow(ctx.now)
-    {
+    if !rate_allow(snap, ctx, ip.src_addr(), typ, code) {
         ctx.stats.inc(Stat::IcmpRateLimited);
         return Verdict::Drop;
     }
@@ -113,6 +103,107 @@ pub fn send_error_from<P: PacketBuf>(
     icmp.fill_checksum();
     ctx.stats.inc(Stat::IcmpErrors);
     push_reply(snap, pkt, &dst)
+}
+
+/// RFC 1812 4.3.2.7, as `__icmp_send`: no ICMP error about a non-first fragment, or
+/// about an ICMP error (including a truncated ICMP whose type cannot be read). (Nor about
+/// a link-layer broadcast, which only the caller knows.)
+#[inline]
+fn may_send_about(ip: &Ipv4Packet<&[u8]>) -> bool {
+    let about_icmp_error = ip.protocol() == protocol::ICMP
+        && ip
+            .payload()
+            .first()
+            .is_none_or(|&t| wicmp::is_error(t) || t > NR_ICMP_TYPES);
+    ip.frag_offset() == 0 && !about_icmp_error
+}
+
+/// Whether the ICMP rate limits let a message of `typ`/`code` to `dst` go. Neither
+/// applies to a type outside `icmp_ratemask`, to frag-needed (PMTU discovery must not
+/// stall) or to an unknown type (`icmpv4_mask_allow`): by default redirects are never
+/// limited but by their own backoff. Otherwise the destination host's limit
+/// (`icmpv4_xrlim_allow`) comes first, then the lcore's bucket (`icmp_global_allow`); an
+/// error the host's limit stops costs no global token, as in Linux.
+#[inline]
+fn rate_allow(snap: &Snapshot, ctx: &mut LcoreCtx, dst: Ipv4Addr, typ: u8, code: u8) -> bool {
+    let exempt = typ > NR_ICMP_TYPES
+        || typ == msg_type::DEST_UNREACHABLE && code == unreach_code::FRAG_NEEDED
+        || snap.settings.icmp_ratemask & (1 << typ) == 0;
+    exempt || ctx.icmp_peers.allow(dst, typ, code, ctx.now) && ctx.icmp_limit.allow(ctx.now)
+}
+
+/// An ICMP redirect for host (RFC 792 type 5 code 1; RFC 1812 5.2.7.2) to the source of
+/// `pkt`, a packet being forwarded back out of the interface it came in on, naming `gw`
+/// as the better first hop: the kernel's `ip_rt_send_redirect` ->
+/// `icmp_send(skb, ICMP_REDIRECT, ICMP_REDIR_HOST, gw)`, once the caller has applied the
+/// backoff ([`crate::icmp_limit::RedirectPeers`]).
+///
+/// Returns the redirect and the interface to send it from; `pkt` is untouched and goes on.
+/// As Linux's, it quotes the packet as it is forwarded (TTL decremented, header checksum
+/// updated, up to a 576-byte redirect), comes from the egress address towards the source,
+/// with TTL `ip_default_ttl`, TOS 0xc0 with the packet's TOS bits, DF clear. None goes
+/// about a non-first fragment or an ICMP error (`icmp_suppressed`); the ICMP rate limits
+/// apply only if `icmp_ratemask` has type 5 ([`rate_allow`]); without a route, neighbour
+/// or buffer it is not sent (`icmp_no_route_back`). Counted as `redirects_sent`.
+pub fn send_redirect<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &P,
+    gw: Ipv4Addr,
+) -> Option<(P, IfIndex)> {
+    let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
+    if !may_send_about(&ip) {
+        ctx.stats.inc(Stat::IcmpSuppressed);
+        return None;
+    }
+    let orig_src = ip.src_addr();
+    if !rate_allow(snap, ctx, orig_src, msg_type::REDIRECT, redirect_code::HOST) {
+        ctx.stats.inc(Stat::IcmpRateLimited);
+        return None;
+    }
+    let Some((dst, src)) = route_output(snap, orig_src) else {
+        ctx.stats.inc(Stat::IcmpNoRouteBack);
+        return None;
+    };
+    let room = (dst_mtu(&dst) as usize)
+        .min(MAX_ERROR_LEN)
+        .saturating_sub(IP_HDR + ICMP_HDR);
+    let quote = (ip.total_len() as usize)
+        .min(room)
+        .min(pkt.len().saturating_sub(ETH));
+    let hdrs = ETH + IP_HDR + ICMP_HDR;
+    let Some(mut r) = pkt.alloc_from_pool() else {
+        ctx.stats.inc(Stat::IcmpNoRouteBack);
+        return None;
+    };
+    if !r.append(hdrs + quote) {
+        ctx.stats.inc(Stat::IcmpNoRouteBack);
+        return None;
+    }
+    r.data_mut()[hdrs..].copy_from_slice(&pkt.data()[ETH..ETH + quote]);
+    let repr = Ipv4Repr {
+        src_addr: src,
+        dst_addr: orig_src,
+        protocol: protocol::ICMP,
+        payload_len: ICMP_HDR + quote,
+        ttl: snap.settings.ip_default_ttl,
+        tos: (ip.tos() & IPTOS_TOS_MASK) | IPTOS_PREC_INTERNETCONTROL,
+        ident: ctx.next_ident(),
+        dont_frag: false,
+    };
+    let mut icmp = write_headers(r.data_mut(), &repr);
+    icmp.set_msg_type(msg_type::REDIRECT);
+    icmp.set_msg_code(redirect_code::HOST);
+    icmp.set_gateway_addr(gw);
+    icmp.fill_checksum();
+    // The source is on-link and just sent us a packet; if its neighbour is not resolved
+    // yet, the redirect is not sent (it travels with no packet to wait in a queue).
+    if push_reply(snap, &mut r, &dst) != Verdict::Tx(dst.iface) {
+        ctx.stats.inc(Stat::IcmpNoRouteBack);
+        return None;
+    }
+    ctx.stats.inc(Stat::RedirectsSent);
+    Some((r, dst.iface))
 }
 
 /// Sends a packet we built through `dst` (`icmp_push_reply` -> `ip_push_pending_frames`,

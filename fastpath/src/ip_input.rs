@@ -6,13 +6,14 @@
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey};
 use crate::iface::IfIndex;
+use crate::ip_forward::Ipcb;
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
-use crate::route::{martian, route_input, InputRoute};
+use crate::route::{input_redirect, martian, route_input, InputRoute};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::icmp::{msg_type, param_problem_code};
-use crate::wire::ipv4::{Ipv4Error, Ipv4Packet, OptionsError};
+use crate::wire::ipv4::{Ipv4Error, Ipv4Packet, OptionsError, OptionsSummary};
 use crate::wire::l4;
 
 /// A validated packet waiting for its route lookup.
@@ -23,6 +24,8 @@ pub struct Routable {
     /// Options Linux refuses: the packet only waits for its route to know how to answer
     /// (see [`bad_options`]).
     pub bad_options: Option<OptionsError>,
+    /// Options with a Record Route or Timestamp, which forwarding records this hop in.
+    pub record: Option<OptionsSummary>,
 }
 
 /// The outcome of validation: already decided, or needs a route lookup.
@@ -87,11 +90,12 @@ pub fn validate<P: PacketBuf>(
     // Options after the martian checks, as ip_rcv_finish_core() runs ip_rcv_options()
     // only once ip_route_input_noref() has accepted the addresses. Options Linux refuses
     // are answered after the route lookup, which says how (bad_options).
-    let mut bad = None;
+    let (mut bad, mut record) = (None, None);
     if ip.header_len() > Ipv4Packet::<&[u8]>::MIN_HEADER_LEN {
         match ip.scan_options() {
             Err(e) => bad = Some(e),
             Ok(o) if o.has_source_route => return Pre::Done(ctx.drop(DropReason::SourceRoute)),
+            Ok(o) if o.has_record_route || o.has_timestamp => record = Some(o),
             Ok(_) => {}
         }
     }
@@ -106,6 +110,7 @@ pub fn validate<P: PacketBuf>(
         key,
         l2,
         bad_options: bad,
+        record,
     })
 }
 
@@ -167,11 +172,27 @@ pub fn dispatch<P: PacketBuf>(
         }
     };
     let route = route_input(snap, &r.key, res, l4);
+    // The source check __mkroute_input makes of a packet leaving by the interface it came
+    // in on, before any option is looked at.
+    let redirect = match route {
+        InputRoute::Forward(nh) => match input_redirect(snap, &r.key, nh) {
+            Ok(redirect) => redirect,
+            Err(reason) => return ctx.drop(reason),
+        },
+        _ => false,
+    };
     if let Some(e) = r.bad_options {
         return bad_options(snap, ctx, pkt, r.l2, route, e);
     }
     match route {
-        InputRoute::Forward(nh) => crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2),
+        InputRoute::Forward(nh) => {
+            let cb = Ipcb {
+                iif: r.key.iif.unwrap_or_default(),
+                redirect,
+                record: r.record,
+            };
+            crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2, cb)
+        }
         InputRoute::Local => crate::local::local_input(snap, ctx, pkt, r.l2, false),
         InputRoute::Broadcast => crate::local::local_input(snap, ctx, pkt, r.l2, true),
         InputRoute::Reject(reason, code) => {

@@ -1,11 +1,11 @@
 //! Per-lcore state every stage of the pipeline works with besides the snapshot: the
-//! lcore's counters, ICMP rate limiters, IP identification and sampled cycle accounting
-//! ([`LcoreCtx`]). Owned by one worker (dataplane rw, nobody else); handlers take it as
+//! lcore's counters, ICMP rate limiters and redirect backoff, IP identification and
+//! sampled cycle accounting ([`LcoreCtx`]). Owned by one worker (dataplane rw, nobody else); handlers take it as
 //! `&mut`, and nothing here knows about any handler.
 
 use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
-use crate::icmp_limit::{PeerLimiter, RateLimiter};
+use crate::icmp_limit::{PeerLimiter, RateLimiter, RedirectPeers};
 use crate::packet::Verdict;
 use crate::stats::{LcoreStats, Stage};
 
@@ -44,6 +44,8 @@ pub struct LcoreCtx<'a> {
     pub icmp_limit: RateLimiter,
     /// Per-destination ICMP limit (Linux's defaults until the worker sets its own).
     pub icmp_peers: PeerLimiter,
+    /// Backoff of ICMP redirects per source host (`ip_rt_send_redirect`).
+    pub redirect_peers: RedirectPeers,
     /// IPv4 identification for packets we originate.
     pub ip_ident: u16,
     /// TSC at the start of the current burst.
@@ -56,6 +58,7 @@ impl<'a> LcoreCtx<'a> {
         LcoreCtx {
             stats,
             icmp_peers: PeerLimiter::new(1000, 6168, icmp_limit.hz()),
+            redirect_peers: RedirectPeers::new(icmp_limit.hz()),
             icmp_limit,
             ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37),
             now: 0,

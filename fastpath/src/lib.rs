@@ -33,6 +33,8 @@
 //! [`output::ip_fragment`]; `fib_nh` -> [`nexthop::Nexthop`];
 //! `RTN_*` -> [`fib::RouteType`]; `skb->pkt_type` -> [`packet::L2Dest`];
 //! `in_ifaddr` -> [`iface::IfAddr`]; `icmp_global_allow` -> [`icmp_limit::RateLimiter`];
+//! `ip_rt_send_redirect` -> [`icmp::send_redirect`] with [`icmp_limit::RedirectPeers`];
+//! `IPSKB_DOREDIRECT` -> [`route::input_redirect`]; `in_device->cnf` -> [`snapshot::DevConf`];
 //! `ip_list_rcv` -> [`pipeline::process_burst`].
 #![deny(unsafe_code)]
 

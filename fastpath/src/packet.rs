@@ -12,6 +12,7 @@ use crate::iface::IfIndex;
 use crate::punt::Punt;
 use crate::wire::ethernet::EthernetFrame;
 use std::cell::Cell;
+use std::net::Ipv4Addr;
 use std::rc::Rc;
 
 /// Length of the Ethernet header every frame starts with; the IPv4 header follows it.
@@ -29,8 +30,30 @@ pub enum Verdict {
     Fragment(IfIndex, u16),
     /// Hand it to the control core (its punt ring), which finishes it.
     Punt(Punt),
+    /// Send its source an ICMP redirect naming `gw` ([`crate::icmp::send_redirect`]),
+    /// then send the packet on as [`Verdict::Tx`] out of `out` would (`mtu` 0), or as
+    /// [`Verdict::Fragment`] with `mtu`. Its headers are already rewritten, and the
+    /// redirect quotes it as it leaves, as Linux's does.
+    Redirect {
+        gw: Ipv4Addr,
+        out: IfIndex,
+        mtu: u16,
+    },
     /// Free it (the reason is already counted).
     Drop,
+}
+
+impl Verdict {
+    /// What becomes of the packet itself: a [`Verdict::Redirect`] is sent on as a
+    /// [`Verdict::Tx`] or [`Verdict::Fragment`]; any other verdict is itself.
+    #[inline]
+    pub fn forwarded(self) -> Verdict {
+        match self {
+            Verdict::Redirect { out, mtu: 0, .. } => Verdict::Tx(out),
+            Verdict::Redirect { out, mtu, .. } => Verdict::Fragment(out, mtu),
+            v => v,
+        }
+    }
 }
 
 /// Where the frame was addressed at layer 2 (the kernel's `skb->pkt_type`).

@@ -67,6 +67,26 @@ pub fn process<P: PacketBuf>(
     }
 }
 
+/// What the worker does first with a packet's verdict: for a [`Verdict::Redirect`],
+/// builds the ICMP redirect about it ([`crate::icmp::send_redirect`]), which is to be sent
+/// before the packet, as Linux sends it before it outputs the packet. Returns what then
+/// becomes of the packet ([`Verdict::forwarded`]) and the redirect with its interface.
+#[inline]
+pub fn redirect_first<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &P,
+    verdict: Verdict,
+) -> (Verdict, Option<(P, IfIndex)>) {
+    match verdict {
+        Verdict::Redirect { gw, .. } => (
+            verdict.forwarded(),
+            crate::icmp::send_redirect(snap, ctx, pkt, gw),
+        ),
+        v => (v, None),
+    }
+}
+
 /// Scratch space of [`process_burst`], owned by one worker and reused (no allocation on the
 /// packet path once made).
 pub struct BurstScratch {

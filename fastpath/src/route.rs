@@ -118,6 +118,73 @@ pub fn route_input(
     }
 }
 
+/// What the input route of a packet that is forwarded through `nh` says about ICMP
+/// redirects, as `__mkroute_input`: `Ok(true)` when it leaves by the interface it came in
+/// on (`key.iif`), that interface sends redirects ([`Snapshot::tx_redirects`]), and the
+/// source is directly connected there (`IPSKB_DOREDIRECT`). `ip_forward` then sends one
+/// (see [`crate::icmp::send_redirect`]).
+///
+/// Whether the source is directly connected is `fib_validate_source`'s answer, which
+/// Linux computes in full only in this case (out = in with redirects on; rp_filter is 0):
+/// the reverse route (to the source, from the destination, `iif` the output interface)
+/// must use the interface through a next hop without a gateway (`nhc_scope` host). No
+/// reverse route, or a blackhole, unreachable or prohibit one (whose `fib_lookup` fails
+/// the same way: `last_resort`), is no redirect; a local or broadcast one makes the
+/// source a martian (`Err(MartianSource)`), which [`martian`] has already refused for
+/// every such route this FIB has. When the reverse route does not use the
+/// interface, Linux looks again bound to it (`flowi4_oif`); this takes that answer to be
+/// whether one of the interface's subnets holds the source (a more specific route through
+/// a gateway there would say no in Linux).
+///
+/// The gateway is not checked: `shared_media` is 1 in Linux by default (`conf.all` and
+/// `conf.default`), which skips `inet_addr_onlink`, and there is no such knob here.
+#[inline]
+pub fn input_redirect(snap: &Snapshot, key: &FlowKey, nh: NhId) -> Result<bool, DropReason> {
+    let Some(in_if) = key.iif else {
+        return Ok(false);
+    };
+    if snap.nexthops.get(nh).iface != in_if || !snap.tx_redirects(in_if) {
+        return Ok(false);
+    }
+    let reverse = FlowKey {
+        daddr: key.saddr,
+        saddr: key.daddr,
+        iif: Some(in_if),
+        tos: key.tos,
+        mark: 0,
+    };
+    let Some(res) = snap.fib.lookup(&reverse) else {
+        return Ok(false);
+    };
+    // FIB_RES_NHC: the first next hop of the route; dev_match: any of them on the interface.
+    let (first, dev_match) = match res.route {
+        RouteType::Unicast(nh) => {
+            let nh = snap.nexthops.get(nh);
+            (*nh, nh.iface == in_if)
+        }
+        RouteType::Multipath(g) => {
+            let members = &snap.nexthops.group(g).members;
+            let Some(&(first, _)) = members.first() else {
+                return Ok(false);
+            };
+            let on_dev = members
+                .iter()
+                .any(|&(m, _)| snap.nexthops.get(m).iface == in_if);
+            (*snap.nexthops.get(first), on_dev)
+        }
+        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit => return Ok(false),
+        RouteType::Local | RouteType::Broadcast => return Err(DropReason::MartianSource),
+    };
+    Ok(if dev_match {
+        first.gateway.is_none()
+    } else {
+        snap.ifaces[in_if as usize]
+            .addrs
+            .iter()
+            .any(|a| a.contains(key.saddr))
+    })
+}
+
 /// The [`Dst`] of next hop `nh` (`rt_set_nexthop`: device, gateway, MTU). The same for
 /// every destination reached through `nh`. Caller holds a snapshot reference.
 #[inline]

@@ -25,6 +25,9 @@ pub struct Settings {
     pub icmp_echo_ignore_broadcasts: bool,
     /// ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (`net.ipv4.fib_multipath_hash_policy`).
     pub fib_multipath_hash_policy: u8,
+    /// ICMP redirects (`net.ipv4.conf.all.send_redirects`); an interface sends them when
+    /// this or its own [`DevConf::send_redirects`] is set (`IN_DEV_TX_REDIRECTS`).
+    pub send_redirects: bool,
 }
 
 impl Default for Settings {
@@ -37,6 +40,22 @@ impl Default for Settings {
             icmp_ratemask: 6168,
             icmp_echo_ignore_broadcasts: true,
             fib_multipath_hash_policy: 0,
+            send_redirects: true,
+        }
+    }
+}
+
+/// Per-interface settings (the kernel's `in_device->cnf`, `net.ipv4.conf.<dev>.*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevConf {
+    /// `net.ipv4.conf.<dev>.send_redirects` (default true, as `conf.default`).
+    pub send_redirects: bool,
+}
+
+impl Default for DevConf {
+    fn default() -> Self {
+        DevConf {
+            send_redirects: true,
         }
     }
 }
@@ -51,6 +70,9 @@ pub struct Snapshot {
     pub nexthops: NexthopTable,
     pub neigh: NeighTable,
     pub settings: Settings,
+    /// Per-interface settings, by [`IfIndex`]; an interface without an entry has the
+    /// defaults ([`Snapshot::devconf`]).
+    pub devconf: Vec<DevConf>,
 }
 
 /// What `fib_add_ifaddr` adds for one interface address: the connected route (main) and
@@ -136,6 +158,22 @@ impl Snapshot {
                         && (a.broadcast() == Some(addr) || a.network() == addr))
             })
         })
+    }
+
+    /// The settings of interface `iface`.
+    #[inline]
+    pub fn devconf(&self, iface: IfIndex) -> DevConf {
+        self.devconf
+            .get(iface as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Whether interface `iface` sends ICMP redirects (`IN_DEV_TX_REDIRECTS`: the kernel's
+    /// `IN_DEV_ORCONF`, `conf.all` or the interface's own setting).
+    #[inline]
+    pub fn tx_redirects(&self, iface: IfIndex) -> bool {
+        self.settings.send_redirects || self.devconf(iface).send_redirects
     }
 
     /// The interface with this DPDK port id.

@@ -65,11 +65,18 @@ stats! {
     IcmpErrors => "icmp_errors",
     /// ICMP errors not sent: over the rate limit (icmp_msgs_per_sec).
     IcmpRateLimited => "icmp_rate_limited",
-    /// ICMP errors or replies not sent: no route or neighbour back to the source.
+    /// ICMP errors, redirects or replies not sent: no route or neighbour back to the
+    /// source (or, for a redirect, no free mbuf).
     IcmpNoRouteBack => "icmp_no_route_back",
     /// ICMP errors never sent about this packet (RFC 1812 4.3.2.7: about an ICMP error,
     /// a non-first fragment, a link-layer broadcast, or an IP broadcast destination).
     IcmpSuppressed => "icmp_suppressed",
+    /// ICMP redirects sent (`ip_rt_send_redirect`), each about a packet that was also
+    /// forwarded.
+    RedirectsSent => "redirects_sent",
+    /// ICMP redirects not sent because the source host is in its backoff (20 ms << n
+    /// after the n-th, none after 9 until 20.48 s of silence).
+    RedirectsSuppressed => "redirects_suppressed",
 }
 
 /// Pipeline stages timed by the sampled cycle accounting (`show fwd stats`).

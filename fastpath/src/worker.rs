@@ -1,8 +1,9 @@
 //! The per-lcore poll loop (l3fwd's and grout's shape): rx burst on each owned queue ->
 //! process every packet -> buffer by output interface (a packet to fragment is split here,
-//! its fragments buffered in order), or punt it to the control core -> tx; drops are
-//! freed in bulk after each burst, tx buffers (with what the control core gave this
-//! worker to send) are drained after every pass over the queues. The snapshot is
+//! its fragments buffered in order; an ICMP redirect about a packet is buffered before
+//! it), or punt it to the control core -> tx; drops are freed in bulk after each burst,
+//! tx buffers (with what the control core gave this worker to send) are drained after
+//! every pass over the queues. The snapshot is
 //! re-read once per pass, which is also this lcore's RCU quiescent state.
 //!
 //! One pass in [`SAMPLE_EVERY`] that receives packets is timed per stage with the TSC
@@ -17,7 +18,7 @@ use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
 use crate::output::ip_fragment;
 use crate::packet::Verdict;
-use crate::pipeline::{process_burst, BurstScratch};
+use crate::pipeline::{process_burst, redirect_first, BurstScratch};
 use crate::punt::Punt;
 use crate::rcu::Rcu;
 use crate::snapshot::Snapshot;
@@ -127,7 +128,15 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
                 &mut scratch,
             );
             for (m, v) in pkts.drain(..).zip(verdicts.iter()) {
-                match *v {
+                let (v, redirect) = redirect_first(snap, &mut ctx, &m, *v);
+                if let Some((r, out)) = redirect {
+                    let buf = &mut tx[out as usize];
+                    if buf.is_full() {
+                        send(buf, snap, out, conf.tx_queue, stats);
+                    }
+                    buf.push(r);
+                }
+                match v {
                     Verdict::Tx(out) => {
                         let buf = &mut tx[out as usize];
                         if buf.is_full() {
@@ -154,7 +163,8 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
                             drops.push(m);
                         }
                     }
-                    Verdict::Drop => drops.push(m),
+                    // A redirect's packet is Tx or Fragment by now (redirect_first).
+                    Verdict::Redirect { .. } | Verdict::Drop => drops.push(m),
                 }
             }
             rings.punt.flush(|m, p| {

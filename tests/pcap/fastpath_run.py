@@ -44,7 +44,7 @@ EVENT_COUNTERS = (
     "rx_packets tx_packets tx_dropped forwarded frag_oks frag_creates arp_replies arp_updates "
     "echo_replies "
     "tcp_resets icmp_errors "
-    "icmp_rate_limited icmp_no_route_back icmp_suppressed"
+    "icmp_rate_limited icmp_no_route_back icmp_suppressed redirects_sent redirects_suppressed"
 ).split()
 DROP_COUNTERS = (
     "short_frame other_host l2_multicast unsupported_ethertype chained_mbuf arp_malformed "
@@ -87,8 +87,13 @@ def config_yaml(
     icmp_msgs_burst: int = 50,
     arp_notify: bool = False,
     extra_settings: str = "",
+    extra_neighbors: tuple[tuple[str, str], ...] = (),
+    send_redirects: bool | None = None,
+    p0_send_redirects: bool | None = None,
 ) -> str:
-    """The topology's config; ``workdir`` holds in0/in1/out0/out1.pcap."""
+    """The topology's config; ``workdir`` holds in0/in1/out0/out1.pcap. ``extra_neighbors``
+    are (address, MAC) pairs on p0; the ``send_redirects`` knobs are left out (their
+    defaults) when None."""
     routes = ["{ prefix: 198.51.100.0/24, via: 10.0.2.2 }"]
     if default_route:
         routes.append("{ prefix: 0.0.0.0/0, via: 10.0.1.2 }")
@@ -99,6 +104,12 @@ def config_yaml(
         *extra_routes,
     ]
     route_lines = "".join(f"  - {r}\n" for r in routes)
+    neigh_lines = "".join(f'  - {{ address: {a}, mac: "{m}", port: p0 }}\n'
+                          for a, m in extra_neighbors)
+    p0_extra = ("" if p0_send_redirects is None
+                else f"    send_redirects: {str(p0_send_redirects).lower()}\n")
+    settings_extra = ("" if send_redirects is None
+                      else f", send_redirects: {str(send_redirects).lower()}")
     return f"""\
 ports:
   - name: p0
@@ -106,7 +117,7 @@ ports:
     mac: {R0_MAC}
     mtu: {p0_mtu}
     addresses: [10.0.1.1/24]
-  - name: p1
+{p0_extra}  - name: p1
     device: net_pcap1,rx_pcap={workdir}/in1.pcap,tx_pcap={workdir}/out1.pcap
     mac: {R1_MAC}
     mtu: {p1_mtu}
@@ -114,8 +125,8 @@ ports:
 neighbors:
   - {{ address: 10.0.1.2, mac: "{N0_MAC}", port: p0 }}
   - {{ address: 10.0.2.2, mac: "{N1_MAC}", port: p1 }}
-routes:
-{route_lines}settings: {{ icmp_msgs_per_sec: {icmp_msgs_per_sec}, icmp_msgs_burst: {icmp_msgs_burst}, arp_notify: {str(arp_notify).lower()}{extra_settings} }}
+{neigh_lines}routes:
+{route_lines}settings: {{ icmp_msgs_per_sec: {icmp_msgs_per_sec}, icmp_msgs_burst: {icmp_msgs_burst}, arp_notify: {str(arp_notify).lower()}{settings_extra}{extra_settings} }}
 """
 
 

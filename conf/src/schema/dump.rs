@@ -22,6 +22,7 @@ pub(crate) fn to_yaml(c: &Config) -> String {
                 addresses: p.addresses.iter().copied().map(Net).collect(),
                 rx_desc: p.rx_desc.into(),
                 tx_desc: p.tx_desc.into(),
+                send_redirects: p.send_redirects,
             })
             .collect(),
         neighbors: c

@@ -87,6 +87,8 @@ pub(crate) struct RawPort {
     pub rx_desc: u64,
     #[serde(default = "default_desc")]
     pub tx_desc: u64,
+    #[serde(default = "default_true")]
+    pub send_redirects: bool,
 }
 
 #[derive(Deserialize, Serialize, Debug)]
@@ -182,6 +184,7 @@ pub(crate) struct RawSettings {
     pub gc_thresh3: u64,
     pub unres_qlen: u64,
     pub arp_notify: bool,
+    pub send_redirects: bool,
 }
 
 impl Default for RawSettings {
@@ -213,12 +216,17 @@ impl From<&Settings> for RawSettings {
             gc_thresh3: s.gc_thresh3.into(),
             unres_qlen: s.unres_qlen.into(),
             arp_notify: s.arp_notify,
+            send_redirects: s.send_redirects,
         }
     }
 }
 
 fn default_mtu() -> u64 {
     1500
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_desc() -> u64 {

@@ -144,6 +144,7 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
         icmp_ratelimit: s.icmp_ratelimit,
         icmp_ratemask: s.icmp_ratemask,
         icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
+        send_redirects: s.send_redirects,
         burst: in_range(s.burst, 1, 256, node!["settings", "burst"], "burst")?,
         mbufs: in_range(
             s.mbufs,
@@ -337,6 +338,32 @@ mod tests {
     }
 
     #[test]
+    fn send_redirects_global_and_per_port() {
+        let c = load(BASE).unwrap();
+        assert!(c.settings.send_redirects);
+        assert!(c.ports.iter().all(|p| p.send_redirects));
+        let text = BASE.replace(
+            "    addresses: [10.0.1.1/24]\n",
+            "    addresses: [10.0.1.1/24]\n    send_redirects: false\n",
+        );
+        let c = load(&format!("{text}settings:\n  send_redirects: false\n")).unwrap();
+        assert!(!c.settings.send_redirects);
+        assert_eq!(
+            c.ports.iter().map(|p| p.send_redirects).collect::<Vec<_>>(),
+            [false, true]
+        );
+        // `show config` spells both out, and reads back the same.
+        let dump = c.to_yaml();
+        assert_eq!(dump.matches("send_redirects: false").count(), 2, "{dump}");
+        assert_eq!(dump.matches("send_redirects: true").count(), 1, "{dump}");
+        assert_eq!(load(&dump).unwrap().to_yaml(), dump);
+        assert_eq!(
+            err(&format!("{BASE}settings:\n  send_redirects: 2\n")),
+            "lab.yaml:12:19: settings.send_redirects: invalid type: integer `2`, expected a boolean"
+        );
+    }
+
+    #[test]
     fn settings_ranges() {
         assert_eq!(
             err(&format!("{BASE}settings:\n  ip_default_ttl: 0\n")),
@@ -380,7 +407,8 @@ mod tests {
             "lab.yaml:12:3: settings: unknown field `ttl`, expected one of `ip_default_ttl`, `icmp_msgs_per_sec`, \
              `icmp_msgs_burst`, `icmp_ratelimit`, `icmp_ratemask`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`, \
              `fib_multipath_hash_policy`, `base_reachable_time_ms`, `delay_first_probe_time`, `retrans_time_ms`, \
-             `ucast_solicit`, `mcast_solicit`, `gc_stale_time`, `gc_thresh1`, `gc_thresh2`, `gc_thresh3`, `unres_qlen`, `arp_notify`"
+             `ucast_solicit`, `mcast_solicit`, `gc_stale_time`, `gc_thresh1`, `gc_thresh2`, `gc_thresh3`, `unres_qlen`, `arp_notify`, \
+             `send_redirects`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),

@@ -77,6 +77,7 @@ pub(super) fn ports(v: &Validator, raw: Vec<RawPort>) -> Result<Vec<PortConf>, I
             )?,
             addresses: addresses(&out, i, &p)?,
             name: p.name,
+            send_redirects: p.send_redirects,
             device: p.device,
             mac: p.mac,
         };

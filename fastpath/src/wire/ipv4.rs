@@ -29,7 +29,8 @@ use super::{read_u16, write_u16, Error, Result};
 
 mod options;
 pub use self::options::{
-    fragment_options, option_type, scan_options, OptionsError, OptionsSummary,
+    forward_options, fragment_options, option_type, scan_options, OptionsError, OptionsSummary,
+    Recorded,
 };
 
 /// IP protocol numbers (IANA "Assigned Internet Protocol Numbers").

@@ -1,12 +1,14 @@
 //! IPv4 options (RFC 791 section 3.1): the receive-side checks of the kernel's
 //! `__ip_options_compile()` (`net/ipv4/ip_options.c`, called with an skb), so that a packet
 //! Linux refuses with an ICMP parameter problem is refused here too, with the same pointer.
-//! What Linux then *does* with the options it accepts (recording our address in Record
-//! Route, our clock in Timestamp, zeroing bytes after End of List) is not done here: the
-//! options are forwarded as received. When a forwarded packet is fragmented, the options
-//! of its later fragments are [`fragment_options`]'s (the kernel's `ip_options_fragment`).
+//! What a router records in the options of a packet it forwards (our address in Record
+//! Route, our clock and maybe address in Timestamp) is [`forward_options`]'s, at the
+//! offsets [`scan_options`] found (the kernel's `ip_options_compile` on input and
+//! `ip_forward_options`). When a forwarded packet is fragmented, the options of its later
+//! fragments are [`fragment_options`]'s (the kernel's `ip_options_fragment`).
 
 use core::fmt;
+use core::net::Ipv4Addr;
 
 use super::super::Error;
 
@@ -64,6 +66,11 @@ pub struct OptionsSummary {
     pub has_record_route: bool,
     /// Internet timestamp (68), RFC 1812 5.3.13.6.
     pub has_timestamp: bool,
+    /// Where the record route starts in the options area (the kernel's `opt->rr`, less
+    /// the 20-byte header), for [`forward_options`].
+    pub record_route_at: Option<u8>,
+    /// Where the timestamp starts in the options area (`opt->ts`, less 20).
+    pub timestamp_at: Option<u8>,
     /// Router alert (148), RFC 2113: the packet wants the control plane's attention.
     pub has_router_alert: bool,
     /// Any other option besides EOL/NOP (forwarded untouched, RFC 1812 5.3.13.1).
@@ -182,6 +189,7 @@ pub fn scan_options(opts: &[u8]) -> Result<OptionsSummary, OptionsError> {
                     return fail(2);
                 }
                 summary.has_record_route = true;
+                summary.record_route_at = Some(at as u8);
             }
             TS => {
                 if summary.has_timestamp {
@@ -208,6 +216,7 @@ pub fn scan_options(opts: &[u8]) -> Result<OptionsSummary, OptionsError> {
                     return fail(3);
                 }
                 summary.has_timestamp = true;
+                summary.timestamp_at = Some(at as u8);
             }
             ROUTER_ALERT => {
                 if len < 4 {
@@ -221,6 +230,119 @@ pub fn scan_options(opts: &[u8]) -> Result<OptionsSummary, OptionsError> {
         at += len;
     }
     Ok(summary)
+}
+
+/// What [`forward_options`] records, besides the offsets [`scan_options`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recorded {
+    /// Our address towards where the packet goes (`ip_rt_get_source`: the preferred
+    /// source of its route, the egress interface's address), for Record Route.
+    pub egress: Ipv4Addr,
+    /// Our address towards where it came from (`fib_compute_spec_dst`), which Linux puts
+    /// in a timestamp with addresses (flag 1) on input and leaves there.
+    pub spec_dst: Ipv4Addr,
+    /// The time: milliseconds since midnight UT (RFC 791, `inet_current_timestamp`).
+    pub now_ms: u32,
+}
+
+/// Records this hop in the options of a forwarded packet, in place, as Linux does for a
+/// packet it forwards (the `skb`/`rt` branches of `__ip_options_compile`, then
+/// `ip_forward_options`), for the options area `opts` that [`scan_options`] accepted and
+/// described in `summary`:
+///
+/// * Record Route with room (pointer <= length): [`Recorded::egress`] at the pointer,
+///   pointer + 4 (RFC 791; RFC 1812 5.3.13.5). A full one is left alone.
+/// * Timestamp with room: flag 0 (timestamps only): the time at the pointer, pointer + 4;
+///   flag 1 (address and timestamp): [`Recorded::spec_dst`] then the time, pointer + 8;
+///   flag 3 (prespecified addresses): when the address at the pointer is one of ours
+///   (`is_ours`: Linux's `inet_addr_type` is not unicast), the time after it, pointer + 8,
+///   else nothing. Other flags: nothing. A full one (pointer > length) gets its overflow
+///   counter (high nibble of octet 4) one up, but with flag 3 (RFC 791 3.1; a counter
+///   at 15 was refused by [`scan_options`]).
+///
+/// Returns whether anything changed (the header checksum is then the caller's to
+/// recompute). Never panics: offsets outside `opts` are ignored.
+pub fn forward_options(
+    opts: &mut [u8],
+    summary: &OptionsSummary,
+    rec: &Recorded,
+    is_ours: impl Fn(Ipv4Addr) -> bool,
+) -> bool {
+    let mut changed = false;
+    if let Some(at) = summary.record_route_at {
+        changed |= record_route(opts, usize::from(at), rec.egress);
+    }
+    if let Some(at) = summary.timestamp_at {
+        changed |= timestamp(opts, usize::from(at), rec, is_ours);
+    }
+    changed
+}
+
+/// Writes `addr` at `opts[at..at + 4]` if it fits.
+fn put(opts: &mut [u8], at: usize, bytes: [u8; 4]) -> bool {
+    match opts.get_mut(at..at + 4) {
+        Some(dst) => {
+            dst.copy_from_slice(&bytes);
+            true
+        }
+        None => false,
+    }
+}
+
+fn record_route(opts: &mut [u8], at: usize, egress: Ipv4Addr) -> bool {
+    let (Some(&len), Some(&ptr)) = (opts.get(at + 1), opts.get(at + 2)) else {
+        return false;
+    };
+    if ptr > len || ptr < 4 || !put(opts, at + usize::from(ptr) - 1, egress.octets()) {
+        return false;
+    }
+    opts[at + 2] = ptr + 4;
+    true
+}
+
+fn timestamp(
+    opts: &mut [u8],
+    at: usize,
+    rec: &Recorded,
+    is_ours: impl Fn(Ipv4Addr) -> bool,
+) -> bool {
+    let (Some(&len), Some(&ptr), Some(&flags)) =
+        (opts.get(at + 1), opts.get(at + 2), opts.get(at + 3))
+    else {
+        return false;
+    };
+    if ptr < 5 {
+        return false;
+    }
+    let slot = at + usize::from(ptr) - 1;
+    let now = rec.now_ms.to_be_bytes();
+    if ptr > len {
+        let overflow = flags >> 4;
+        if flags & 0x0F == ts_flag::PRESPEC || overflow == 15 {
+            return false;
+        }
+        opts[at + 3] = (flags & 0x0F) | ((overflow + 1) << 4);
+        return true;
+    }
+    let advance = match flags & 0x0F {
+        0 if put(opts, slot, now) => 4,
+        ts_flag::TSANDADDR if opts.len() >= slot + 8 => {
+            put(opts, slot, rec.spec_dst.octets());
+            put(opts, slot + 4, now);
+            8
+        }
+        ts_flag::PRESPEC if opts.len() >= slot + 8 => {
+            let addr = Ipv4Addr::new(opts[slot], opts[slot + 1], opts[slot + 2], opts[slot + 3]);
+            if !is_ours(addr) {
+                return false;
+            }
+            put(opts, slot + 4, now);
+            8
+        }
+        _ => return false,
+    };
+    opts[at + 2] = ptr + advance;
+    true
 }
 
 /// Turns the options area of a first fragment into the one of the fragments that follow
@@ -258,6 +380,74 @@ pub fn fragment_options(opts: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Linux 6.18 forwarding these options from 10.0.1.2 (in on 10.0.1.1) out of 10.0.2.1,
+    /// as captured (the time it wrote was 0x029a9e0d).
+    #[test]
+    fn forward_options_as_linux_records_them() {
+        let rec = Recorded {
+            egress: Ipv4Addr::new(10, 0, 2, 1),
+            spec_dst: Ipv4Addr::new(10, 0, 1, 1),
+            now_ms: 0x029a_9e0d,
+        };
+        let ours = |a: Ipv4Addr| a == rec.egress || a == rec.spec_dst;
+        let t = [0x02, 0x9a, 0x9e, 0x0d];
+        #[rustfmt::skip]
+        let cases: [(&[u8], &[u8], bool); 8] = [
+            // Record route with room for three: the egress address.
+            (&[7, 15, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+             &[7, 15, 8, 10, 0, 2, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0], true),
+            // Full: left alone.
+            (&[7, 7, 8, 0, 0, 0, 0, 0], &[7, 7, 8, 0, 0, 0, 0, 0], false),
+            // Timestamps only.
+            (&[0x44, 12, 5, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+             &[0x44, 12, 9, 0, t[0], t[1], t[2], t[3], 0, 0, 0, 0], true),
+            // Full: the overflow counter.
+            (&[0x44, 8, 9, 0, 1, 2, 3, 4], &[0x44, 8, 9, 0x10, 1, 2, 3, 4], true),
+            // Address and timestamp: the address towards the source.
+            (&[0x44, 20, 5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+             &[0x44, 20, 13, 1, 10, 0, 1, 1, t[0], t[1], t[2], t[3], 0, 0, 0, 0, 0, 0, 0, 0],
+             true),
+            // Prespecified, ours first: one timestamp, for the first.
+            (&[0x44, 20, 5, 3, 10, 0, 1, 1, 0, 0, 0, 0, 10, 0, 2, 1, 0, 0, 0, 0],
+             &[0x44, 20, 13, 3, 10, 0, 1, 1, t[0], t[1], t[2], t[3], 10, 0, 2, 1, 0, 0, 0, 0],
+             true),
+            // Prespecified, someone else's: nothing.
+            (&[0x44, 12, 5, 3, 9, 9, 9, 9, 0, 0, 0, 0], &[0x44, 12, 5, 3, 9, 9, 9, 9, 0, 0, 0, 0],
+             false),
+            // Prespecified and full: no overflow counted.
+            (&[0x44, 12, 13, 3, 9, 9, 9, 9, 1, 1, 1, 1],
+             &[0x44, 12, 13, 3, 9, 9, 9, 9, 1, 1, 1, 1], false),
+        ];
+        for (input, want, changed) in cases {
+            let mut o = input.to_vec();
+            let summary = scan_options(&o).unwrap();
+            assert_eq!(
+                forward_options(&mut o, &summary, &rec, ours),
+                changed,
+                "{input:?}"
+            );
+            assert_eq!(o, want, "{input:?}");
+        }
+        // Both, after other options: each at its own offset.
+        let mut o = vec![
+            1, 0x94, 4, 0, 0, 7, 7, 4, 0, 0, 0, 0, 0x44, 8, 5, 0, 0, 0, 0, 0,
+        ];
+        let summary = scan_options(&o).unwrap();
+        assert_eq!(
+            (summary.record_route_at, summary.timestamp_at),
+            (Some(5), Some(12))
+        );
+        assert!(forward_options(&mut o, &summary, &rec, ours));
+        assert_eq!(
+            o[5..],
+            [7, 7, 8, 10, 0, 2, 1, 0x44, 8, 9, 0, t[0], t[1], t[2], t[3]]
+        );
+        // No options to record: nothing changes.
+        let mut o = vec![0x94, 4, 0, 0];
+        let summary = scan_options(&o).unwrap();
+        assert!(!forward_options(&mut o, &summary, &rec, ours));
+    }
 
     #[test]
     fn fragment_options_keeps_copied_ones_and_nops_the_rest() {
@@ -321,6 +511,8 @@ mod tests {
             Ok(OptionsSummary {
                 has_record_route: true,
                 has_timestamp: true,
+                record_route_at: Some(0),
+                timestamp_at: Some(3),
                 has_router_alert: true,
                 has_other: true,
                 ..none
