@@ -88,6 +88,28 @@ pub struct PortConf {
     /// true. The port sends them when this or [`Settings::send_redirects`] is set, as
     /// Linux's `IN_DEV_ORCONF`: turning them off takes both.
     pub send_redirects: bool,
+    /// This port's own neighbour parameters (`net.ipv4.neigh.<dev>.*`); each one not
+    /// given is the `settings` one.
+    pub neigh: PortNeigh,
+}
+
+/// Per-port neighbour parameters, under the names of [`Settings`]' (None: the global).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PortNeigh {
+    /// [`Settings::base_reachable_time_ms`] for this port.
+    pub base_reachable_time_ms: Option<u32>,
+    /// [`Settings::delay_first_probe_time`] for this port.
+    pub delay_first_probe_time: Option<u32>,
+    /// [`Settings::retrans_time_ms`] for this port.
+    pub retrans_time_ms: Option<u32>,
+    /// [`Settings::ucast_solicit`] for this port.
+    pub ucast_solicit: Option<u32>,
+    /// [`Settings::mcast_solicit`] for this port.
+    pub mcast_solicit: Option<u32>,
+    /// [`Settings::gc_stale_time`] for this port.
+    pub gc_stale_time: Option<u32>,
+    /// [`Settings::unres_qlen`] for this port.
+    pub unres_qlen: Option<u32>,
 }
 
 /// A static neighbor (ARP) entry (`neighbors[i]`).
@@ -477,6 +499,7 @@ mod tests {
             rx_desc: 1024,
             tx_desc: 1024,
             send_redirects: true,
+            neigh: PortNeigh::default(),
         }
     }
 

@@ -16,7 +16,10 @@
 //!     rx_desc: 1024           # ring sizes, 64..=16384
 //!     tx_desc: 1024
 //!     send_redirects: true    # conf.<dev>.send_redirects; redirects go if this or settings'
-//! neighbors:                  # static ARP entries
+//!     retrans_time_ms: 100    # optional neigh.<dev>.* of its own: base_reachable_time_ms,
+//!                             #   delay_first_probe_time, retrans_time_ms, ucast_solicit,
+//!                             #   mcast_solicit, gc_stale_time, unres_qlen (see settings)
+//! neighbors:                  # static ARP entries (PERMANENT); the others come from ARP
 //!   - { address: 10.0.1.2, mac: "02:00:00:00:01:02", port: p0 }
 //! tables:                     # named user tables (iproute2's rt_tables); any number
 //!   - { id: 100, name: isp2 }   #   1..=2^32-1 is a table without being named here;
@@ -139,8 +142,8 @@ mod validate;
 
 pub use config::{
     default_rules, Config, NeighborConf, NexthopConf, NexthopKind, NexthopSpec, PortConf,
-    RouteConf, RouteFileConf, RouteTarget, RuleAction, RuleConf, Settings, TableConf, PREF_DEFAULT,
-    PREF_MAIN, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN,
+    PortNeigh, RouteConf, RouteFileConf, RouteTarget, RuleAction, RuleConf, Settings, TableConf,
+    PREF_DEFAULT, PREF_MAIN, TABLE_DEFAULT, TABLE_LOCAL, TABLE_MAIN,
 };
 pub use error::ConfError;
 pub use ipnet::Ipv4Net;

@@ -74,6 +74,21 @@ pub fn neigh_params(s: &conf::Settings) -> NeighParams {
     }
 }
 
+/// A port's neighbour tunables: its own where it has them, else the config's.
+pub fn port_neigh_params(s: &conf::Settings, p: &conf::PortNeigh) -> NeighParams {
+    let d = neigh_params(s);
+    NeighParams {
+        base_reachable_time_ms: p.base_reachable_time_ms.unwrap_or(d.base_reachable_time_ms),
+        delay_first_probe_time: p.delay_first_probe_time.unwrap_or(d.delay_first_probe_time),
+        retrans_time_ms: p.retrans_time_ms.unwrap_or(d.retrans_time_ms),
+        ucast_solicit: p.ucast_solicit.unwrap_or(d.ucast_solicit),
+        mcast_solicit: p.mcast_solicit.unwrap_or(d.mcast_solicit),
+        gc_stale_time: p.gc_stale_time.unwrap_or(d.gc_stale_time),
+        unres_qlen: p.unres_qlen.unwrap_or(d.unres_qlen),
+        ..d
+    }
+}
+
 /// Everything the commands read or change. Owned by the control core.
 pub struct Control {
     pub routing: Routing,
@@ -107,6 +122,11 @@ impl Control {
         );
         ctx.icmp_peers = PeerLimiter::new(s.icmp_ratelimit, s.icmp_ratemask, hz);
         let mut neigh = Neighbours::new(neigh_params(s), (s.mbufs / 4) as usize, now);
+        neigh.per_iface = cfg
+            .ports
+            .iter()
+            .map(|p| port_neigh_params(s, &p.neigh))
+            .collect();
         let mut none = Vec::new();
         for nb in &cfg.neighbors {
             let i = cfg.port_index(&nb.port).expect("validated") as IfIndex;

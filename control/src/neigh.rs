@@ -170,7 +170,11 @@ pub struct NeighInfo {
 }
 
 pub struct Neighbours<P> {
+    /// The table's parameters (`net.ipv4.neigh.default.*`: `gc_thresh*`, and the
+    /// others for interfaces without their own).
     pub params: NeighParams,
+    /// Per interface (`net.ipv4.neigh.<dev>.*`), where given.
+    pub per_iface: Vec<NeighParams>,
     entries: BTreeMap<(IfIndex, Ipv4Addr), Entry<P>>,
     /// Use flags shared with workers, one per slot.
     used: UseFlags,
@@ -184,7 +188,8 @@ pub struct Neighbours<P> {
     dirty: bool,
     last_flush: Instant,
     last_gc: Instant,
-    reachable_time: Duration,
+    /// `reachable_time` = base of the interface x this factor, drawn in [0.5, 1.5).
+    reach_permille: u64,
     reach_drawn: Instant,
     rng: u64,
 }
@@ -197,6 +202,7 @@ impl<P> Neighbours<P> {
     pub fn new(params: NeighParams, hold_max: usize, now: Instant) -> Self {
         let mut n = Neighbours {
             params,
+            per_iface: Vec::new(),
             entries: BTreeMap::new(),
             used: flags(0),
             free_slots: Vec::new(),
@@ -206,7 +212,7 @@ impl<P> Neighbours<P> {
             dirty: true,
             last_flush: now,
             last_gc: now,
-            reachable_time: Duration::ZERO,
+            reach_permille: 1000,
             reach_drawn: now,
             rng: 0x9e37_79b9_7f4a_7c15 ^ now.elapsed().as_nanos() as u64,
         };
@@ -221,14 +227,22 @@ impl<P> Neighbours<P> {
         self.rng ^= self.rng << 25;
         self.rng ^= self.rng >> 27;
         let r = self.rng.wrapping_mul(0x2545_f491_4f6c_dd1d);
-        let base = self.params.base_reachable_time_ms.max(1) as u64;
-        self.reachable_time = Duration::from_millis(base / 2 + r % base);
+        self.reach_permille = 500 + r % 1000;
         self.reach_drawn = now;
     }
 
-    /// The current `reachable_time`.
-    pub fn reachable_time(&self) -> Duration {
-        self.reachable_time
+    /// The parameters of `iface`.
+    pub fn params_of(&self, iface: IfIndex) -> NeighParams {
+        self.per_iface
+            .get(iface as usize)
+            .copied()
+            .unwrap_or(self.params)
+    }
+
+    /// The current `reachable_time` of `iface`.
+    pub fn reachable_time(&self, iface: IfIndex) -> Duration {
+        let base = self.params_of(iface).base_reachable_time_ms.max(1) as u64;
+        Duration::from_millis(base * self.reach_permille / 1000)
     }
 
     pub fn len(&self) -> usize {
@@ -313,7 +327,9 @@ impl<P> Neighbours<P> {
             Entry {
                 state: Nud::Failed,
                 mac: None,
-                confirmed: now.checked_sub(self.reachable_time * 2).unwrap_or(now),
+                confirmed: now
+                    .checked_sub(self.reachable_time(key.0) * 2)
+                    .unwrap_or(now),
                 updated: now,
                 used: now,
                 probes: 0,
@@ -389,7 +405,7 @@ impl<P> Neighbours<P> {
             });
             return;
         }
-        let p = self.params;
+        let p = self.params_of(iface);
         let e = self.entries.get_mut(&key).expect("just made");
         e.used = now;
         match e.state {
@@ -575,8 +591,8 @@ impl<P> Neighbours<P> {
         now: Instant,
         out: &mut Vec<Action<P>>,
     ) {
-        let reach = self.reachable_time;
-        let base2 = Duration::from_millis(self.params.base_reachable_time_ms as u64 * 2);
+        let reach = self.reachable_time(iface);
+        let base2 = Duration::from_millis(self.params_of(iface).base_reachable_time_ms as u64 * 2);
         let Some(e) = self.entries.get_mut(&(iface, addr)) else {
             return;
         };
@@ -641,13 +657,16 @@ impl<P> Neighbours<P> {
     /// `neigh_timer_handler` for every entry whose timer is due, what workers reported
     /// using since the last call, and `neigh_periodic_work`'s GC. Call it every few ms.
     pub fn tick(&mut self, now: Instant, out: &mut Vec<Action<P>>) {
-        let p = self.params;
         if now >= self.reach_drawn + REACH_REDRAW {
             self.draw_reachable_time(now);
         }
-        let reach = self.reachable_time;
+        let (per_iface, default, permille) =
+            (self.per_iface.clone(), self.params, self.reach_permille);
         let mut failed = Vec::new();
         for (&(iface, addr), e) in self.entries.iter_mut() {
+            let p = per_iface.get(iface as usize).copied().unwrap_or(default);
+            let reach =
+                Duration::from_millis(p.base_reachable_time_ms.max(1) as u64 * permille / 1000);
             if self.used[e.slot as usize].swap(false, Relaxed) {
                 e.used = now;
                 if e.state == Nud::Stale {
@@ -741,7 +760,7 @@ impl<P> Neighbours<P> {
         if (self.gc_entries as u32) < self.params.gc_thresh1 {
             return;
         }
-        let stale = Duration::from_secs(self.params.gc_stale_time as u64);
+        let (per_iface, default) = (&self.per_iface, self.params);
         let gone: Vec<_> = self
             .entries
             .iter_mut()
@@ -749,6 +768,8 @@ impl<P> Neighbours<P> {
                 if e.state.is_static() || e.timer.is_some() {
                     return None;
                 }
+                let p = per_iface.get(k.0 as usize).copied().unwrap_or(default);
+                let stale = Duration::from_secs(p.gc_stale_time as u64);
                 e.used = e.used.max(e.confirmed);
                 (e.state == Nud::Failed || now > e.used + stale).then_some(k)
             })
@@ -949,7 +970,7 @@ mod tests {
         let mut out = Vec::new();
         n.resolve(1, HOST, 1, punt(), t0, &mut out);
         n.arp_seen(1, HOST, MAC, true, false, t0, &mut out);
-        let reach = n.reachable_time();
+        let reach = n.reachable_time(1);
         assert!(reach >= Duration::from_secs(15) && reach < Duration::from_secs(45));
         run(&mut n, t0, t0 + reach + Duration::from_millis(20), &mut out);
         assert_eq!(
@@ -1087,6 +1108,33 @@ mod tests {
             "{:?}",
             n.state(1, HOST)
         );
+    }
+
+    #[test]
+    fn each_interface_has_its_own_timers() {
+        let t0 = Instant::now();
+        let mut n = table(t0);
+        n.per_iface = vec![
+            NeighParams {
+                retrans_time_ms: 100,
+                ..NeighParams::default()
+            },
+            NeighParams::default(),
+        ];
+        let mut out = Vec::new();
+        let p0 = Punt::Resolve {
+            out_if: 0,
+            nexthop: HOST,
+            mtu: 1500,
+            forwarded: true,
+        };
+        n.resolve(0, HOST, 1, p0, t0, &mut out);
+        n.resolve(1, HOST, 2, punt(), t0, &mut out);
+        run(&mut n, t0, t0 + Duration::from_millis(320), &mut out);
+        // p0: 3 requests 100 ms apart, FAILED at 300 ms; p1 still on its first second.
+        assert_eq!(n.state(0, HOST), Some(Nud::Failed));
+        assert_eq!(n.state(1, HOST), Some(Nud::Incomplete));
+        assert_eq!(failed(&out), [1]);
     }
 
     #[test]

@@ -23,6 +23,13 @@ pub(crate) fn to_yaml(c: &Config) -> String {
                 rx_desc: p.rx_desc.into(),
                 tx_desc: p.tx_desc.into(),
                 send_redirects: p.send_redirects,
+                base_reachable_time_ms: p.neigh.base_reachable_time_ms.map(u64::from),
+                delay_first_probe_time: p.neigh.delay_first_probe_time.map(u64::from),
+                retrans_time_ms: p.neigh.retrans_time_ms.map(u64::from),
+                ucast_solicit: p.neigh.ucast_solicit.map(u64::from),
+                mcast_solicit: p.neigh.mcast_solicit.map(u64::from),
+                gc_stale_time: p.neigh.gc_stale_time.map(u64::from),
+                unres_qlen: p.neigh.unres_qlen.map(u64::from),
             })
             .collect(),
         neighbors: c

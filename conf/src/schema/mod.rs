@@ -89,6 +89,20 @@ pub(crate) struct RawPort {
     pub tx_desc: u64,
     #[serde(default = "default_true")]
     pub send_redirects: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_reachable_time_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_first_probe_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retrans_time_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ucast_solicit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcast_solicit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gc_stale_time: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unres_qlen: Option<u64>,
 }
 
 #[derive(Deserialize, Serialize, Debug)]

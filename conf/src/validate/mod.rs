@@ -338,6 +338,30 @@ mod tests {
     }
 
     #[test]
+    fn neighbour_parameters_per_port() {
+        let text = BASE.replace(
+            "    addresses: [10.0.1.1/24]\n",
+            "    addresses: [10.0.1.1/24]\n    retrans_time_ms: 100\n    unres_qlen: 3\n",
+        );
+        let c = load(&format!("{text}settings:\n  retrans_time_ms: 500\n")).unwrap();
+        assert_eq!(c.settings.retrans_time_ms, 500);
+        assert_eq!(c.ports[0].neigh.retrans_time_ms, Some(100));
+        assert_eq!(c.ports[0].neigh.unres_qlen, Some(3));
+        assert_eq!(c.ports[1].neigh, Default::default());
+        let dump = c.to_yaml();
+        assert_eq!(dump.matches("retrans_time_ms: 100").count(), 1, "{dump}");
+        let bad = BASE.replace(
+            "    addresses: [10.0.1.1/24]\n",
+            "    addresses: [10.0.1.1/24]\n    retrans_time_ms: 0\n",
+        );
+        assert!(
+            err(&bad).contains("retrans_time_ms 0 is out of range (1 to 3600000)"),
+            "{}",
+            err(&bad)
+        );
+    }
+
+    #[test]
     fn send_redirects_global_and_per_port() {
         let c = load(BASE).unwrap();
         assert!(c.settings.send_redirects);

@@ -8,7 +8,7 @@ use ipnet::Ipv4Net;
 
 use super::{in_range, issue, Issue, Validator};
 use crate::check;
-use crate::config::{Config, PortConf};
+use crate::config::{Config, PortConf, PortNeigh};
 use crate::locate::node;
 use crate::mac::MacAddr;
 use crate::net;
@@ -78,6 +78,84 @@ pub(super) fn ports(v: &Validator, raw: Vec<RawPort>) -> Result<Vec<PortConf>, I
             addresses: addresses(&out, i, &p)?,
             name: p.name,
             send_redirects: p.send_redirects,
+            neigh: PortNeigh {
+                base_reachable_time_ms: p
+                    .base_reachable_time_ms
+                    .map(|v| {
+                        in_range(
+                            v,
+                            1,
+                            86400000,
+                            node!["ports", i, "base_reachable_time_ms"],
+                            "base_reachable_time_ms",
+                        )
+                    })
+                    .transpose()?,
+                delay_first_probe_time: p
+                    .delay_first_probe_time
+                    .map(|v| {
+                        in_range(
+                            v,
+                            0,
+                            3600,
+                            node!["ports", i, "delay_first_probe_time"],
+                            "delay_first_probe_time",
+                        )
+                    })
+                    .transpose()?,
+                retrans_time_ms: p
+                    .retrans_time_ms
+                    .map(|v| {
+                        in_range(
+                            v,
+                            1,
+                            3600000,
+                            node!["ports", i, "retrans_time_ms"],
+                            "retrans_time_ms",
+                        )
+                    })
+                    .transpose()?,
+                ucast_solicit: p
+                    .ucast_solicit
+                    .map(|v| {
+                        in_range(
+                            v,
+                            0,
+                            255,
+                            node!["ports", i, "ucast_solicit"],
+                            "ucast_solicit",
+                        )
+                    })
+                    .transpose()?,
+                mcast_solicit: p
+                    .mcast_solicit
+                    .map(|v| {
+                        in_range(
+                            v,
+                            0,
+                            255,
+                            node!["ports", i, "mcast_solicit"],
+                            "mcast_solicit",
+                        )
+                    })
+                    .transpose()?,
+                gc_stale_time: p
+                    .gc_stale_time
+                    .map(|v| {
+                        in_range(
+                            v,
+                            1,
+                            86400,
+                            node!["ports", i, "gc_stale_time"],
+                            "gc_stale_time",
+                        )
+                    })
+                    .transpose()?,
+                unres_qlen: p
+                    .unres_qlen
+                    .map(|v| in_range(v, 0, 65535, node!["ports", i, "unres_qlen"], "unres_qlen"))
+                    .transpose()?,
+            },
             device: p.device,
             mac: p.mac,
         };
