@@ -34,7 +34,6 @@ int shim_errno(void) { return rte_errno; }
 int shim_lpm_lookup(struct rte_lpm *lpm, uint32_t ip, uint32_t *next_hop) { return rte_lpm_lookup(lpm, ip, next_hop); }
 unsigned int shim_ring_enqueue_burst_elem(struct rte_ring *r, const void *objs, unsigned int esize, unsigned int n) { return rte_ring_enqueue_burst_elem(r, objs, esize, n, NULL); }
 unsigned int shim_ring_dequeue_burst_elem(struct rte_ring *r, void *objs, unsigned int esize, unsigned int n) { return rte_ring_dequeue_burst_elem(r, objs, esize, n, NULL); }
-unsigned int shim_ring_count(const struct rte_ring *r) { return rte_ring_count(r); }
 int shim_lpm_lookup_bulk(struct rte_lpm *lpm, const uint32_t *ips, uint32_t *next_hops, unsigned n) { return rte_lpm_lookup_bulk(lpm, ips, next_hops, n); }
 
 int shim_devargs_bus(const char *devargs, char *bus, size_t len)

@@ -25,7 +25,6 @@ int shim_errno(void);
 int shim_lpm_lookup(struct rte_lpm *lpm, uint32_t ip, uint32_t *next_hop);
 unsigned int shim_ring_enqueue_burst_elem(struct rte_ring *r, const void *objs, unsigned int esize, unsigned int n);
 unsigned int shim_ring_dequeue_burst_elem(struct rte_ring *r, void *objs, unsigned int esize, unsigned int n);
-unsigned int shim_ring_count(const struct rte_ring *r);
 int shim_lpm_lookup_bulk(struct rte_lpm *lpm, const uint32_t *ips, uint32_t *next_hops, unsigned n);
 
 /* Parses devargs as rte_dev_probe would and copies the name of the bus that takes them into

@@ -88,11 +88,6 @@ impl ControlTx {
             stats.inc(Stat::TxDropped);
         });
     }
-
-    /// Whether `iface` has a tx queue of the control core's own.
-    pub fn own_queue(&self, iface: IfIndex) -> Option<u16> {
-        self.queues[iface as usize].as_ref().map(|q| q.1)
-    }
 }
 
 /// The slow path's I/O on the data plane: buffers from the pool, frames to [`ControlTx`].

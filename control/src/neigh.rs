@@ -166,7 +166,6 @@ pub struct NeighInfo {
     pub addr: Ipv4Addr,
     pub mac: Option<EthernetAddress>,
     pub state: Nud,
-    pub queued: usize,
 }
 
 pub struct Neighbours<P> {
@@ -271,7 +270,6 @@ impl<P> Neighbours<P> {
                 addr,
                 mac: e.mac,
                 state: e.state,
-                queued: e.queue.len(),
             })
             .collect()
     }
@@ -321,25 +319,30 @@ impl<P> Neighbours<P> {
                 return None;
             }
         }
-        let slot = self.slot();
-        self.entries.insert(
-            key,
-            Entry {
-                state: Nud::Failed,
-                mac: None,
-                confirmed: now
-                    .checked_sub(self.reachable_time(key.0) * 2)
-                    .unwrap_or(now),
-                updated: now,
-                used: now,
-                probes: 0,
-                timer: None,
-                queue: VecDeque::new(),
-                slot,
-            },
-        );
-        self.gc_entries += 1;
+        self.insert_none(key, now);
         Some(())
+    }
+
+    /// A new entry in state NONE (FAILED without a MAC), confirmed long ago, as
+    /// `neigh_alloc` makes it.
+    fn insert_none(&mut self, key: (IfIndex, Ipv4Addr), now: Instant) {
+        let slot = self.slot();
+        let confirmed = now
+            .checked_sub(self.reachable_time(key.0) * 2)
+            .unwrap_or(now);
+        let e = Entry {
+            state: Nud::Failed,
+            mac: None,
+            confirmed,
+            updated: now,
+            used: now,
+            probes: 0,
+            timer: None,
+            queue: VecDeque::new(),
+            slot,
+        };
+        self.entries.insert(key, e);
+        self.gc_entries += 1;
     }
 
     fn remove(&mut self, key: (IfIndex, Ipv4Addr), out: &mut Vec<Action<P>>) {
@@ -457,11 +460,6 @@ impl<P> Neighbours<P> {
         self.held += 1;
     }
 
-    /// Whether there is an entry for `addr` on `iface` (ARP updates only existing ones).
-    pub fn exists(&self, iface: IfIndex, addr: Ipv4Addr) -> bool {
-        self.entries.contains_key(&(iface, addr))
-    }
-
     /// `neigh_event_ns`: an ARP request for us from `addr` at `mac` makes or updates its
     /// entry, STALE (a neighbour that asks is likely to be talked to). False if the table
     /// has no room.
@@ -534,22 +532,7 @@ impl<P> Neighbours<P> {
     ) {
         let key = (iface, addr);
         if !self.entries.contains_key(&key) {
-            let slot = self.slot();
-            self.entries.insert(
-                key,
-                Entry {
-                    state: Nud::Failed,
-                    mac: None,
-                    confirmed: now,
-                    updated: now,
-                    used: now,
-                    probes: 0,
-                    timer: None,
-                    queue: VecDeque::new(),
-                    slot,
-                },
-            );
-            self.gc_entries += 1;
+            self.insert_none(key, now);
         }
         let flags = Update {
             override_mac: true,

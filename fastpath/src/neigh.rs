@@ -93,25 +93,6 @@ impl NeighTable {
             }
         }
     }
-
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
-    }
-
-    /// Entries sorted by interface then address, for display.
-    pub fn entries(&self) -> Vec<(IfIndex, Ipv4Addr, EthernetAddress)> {
-        let mut v: Vec<_> = self
-            .map
-            .iter()
-            .map(|(&(i, a), e)| (i, Ipv4Addr::from(a), e.mac))
-            .collect();
-        v.sort();
-        v
-    }
 }
 
 #[cfg(test)]

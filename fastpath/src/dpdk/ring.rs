@@ -211,14 +211,4 @@ impl<M: Copy> Consumer<M> {
         }));
         n
     }
-
-    /// How many packets wait in the ring.
-    pub fn len(&self) -> usize {
-        // SAFETY: the ring is valid while self lives.
-        unsafe { dpdk_sys::shim_ring_count(self.inner.ring.as_ptr()) as usize }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
