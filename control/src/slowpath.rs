@@ -121,8 +121,13 @@ impl<P: PacketBuf> SlowPath<P> {
         match arp::arp_process(snap, ctx, &mut pkt, in_if, l2) {
             ArpIn::Answered { learn } => {
                 if let Some((sip, sha)) = learn {
-                    self.neigh.event_ns(in_if, sip, sha, now, &mut self.actions);
+                    if !self.neigh.event_ns(in_if, sip, sha, now, &mut self.actions) {
+                        // arp_process answers only once neigh_event_ns made the entry.
+                        ctx.stats.drop(DropReason::NeighTableFull);
+                        return;
+                    }
                 }
+                ctx.stats.inc(Stat::ArpReplies);
                 io.send(in_if, pkt);
             }
             ArpIn::Update {
@@ -250,4 +255,172 @@ impl<P: PacketBuf> SlowPath<P> {
 fn frame<P: PacketBuf>(io: &mut impl Io<P>) -> Option<P> {
     let mut p = io.alloc()?;
     p.append(FRAME_LEN).then_some(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neigh::{NeighParams, Neighbours};
+    use fastpath::icmp_limit::RateLimiter;
+    use fastpath::iface::{IfAddr, Iface};
+    use fastpath::packet::VecBuf;
+    use fastpath::snapshot::Settings;
+    use fastpath::stats::LcoreStats;
+    use fastpath::wire::EthernetAddress;
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    const MAC0: [u8; 6] = [2, 0, 0, 0, 0, 1];
+    const MAC1: [u8; 6] = [2, 0, 0, 0, 0, 2];
+    const HOST_A: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
+    const MAC_A: [u8; 6] = [2, 0, 0, 0, 1, 2];
+    const HOST_B: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 9);
+    const MAC_B: [u8; 6] = [2, 0, 0, 0, 2, 9];
+
+    #[derive(Default)]
+    struct Wire(Vec<(IfIndex, Vec<u8>)>);
+
+    impl Io<VecBuf> for Wire {
+        fn alloc(&mut self) -> Option<VecBuf> {
+            Some(VecBuf::new(&[]))
+        }
+        fn send(&mut self, iface: IfIndex, pkt: VecBuf) {
+            self.0.push((iface, pkt.data().to_vec()));
+        }
+    }
+
+    fn snap() -> Snapshot {
+        let iface = |name: &str, mac, addr| Iface {
+            name: name.into(),
+            port_id: 0,
+            mac: EthernetAddress(mac),
+            mtu: 1500,
+            addrs: vec![IfAddr::new(addr, 24)],
+        };
+        let mut s = Snapshot::with_ifaces(
+            vec![
+                iface("p0", MAC0, Ipv4Addr::new(10, 0, 1, 1)),
+                iface("p1", MAC1, Ipv4Addr::new(10, 0, 2, 1)),
+            ],
+            Settings::default(),
+        );
+        s.neigh.insert(0, HOST_A, EthernetAddress(MAC_A));
+        s
+    }
+
+    fn arp(op: u16, sha: [u8; 6], sip: Ipv4Addr, tip: Ipv4Addr, dst: [u8; 6]) -> VecBuf {
+        let mut f = vec![0u8; FRAME_LEN];
+        arp::write(
+            &mut f,
+            op,
+            EthernetAddress(sha),
+            sip,
+            EthernetAddress(dst),
+            EthernetAddress([0; 6]),
+            tip,
+        );
+        VecBuf::new(&f)
+    }
+
+    /// A UDP packet from HOST_A to HOST_B as a worker punts it: TTL already decremented.
+    fn held() -> (VecBuf, Punt) {
+        let mut f = vec![0u8; 14];
+        let ip = [
+            0x45, 0, 0, 29, 0x12, 0x34, 0, 0, 63, 17, 0, 0, 10, 0, 1, 2, 10, 0, 2, 9, 0x9c, 0x40,
+            0, 9, 0, 9, 0, 0, 0x55,
+        ];
+        f.extend(ip);
+        let mut p = fastpath::wire::ipv4::Ipv4Packet::new_unchecked(&mut f[14..]);
+        p.fill_checksum();
+        let punt = Punt::Resolve {
+            out_if: 1,
+            nexthop: HOST_B,
+            mtu: 1500,
+            forwarded: true,
+        };
+        (VecBuf::new(&f), punt)
+    }
+
+    #[test]
+    fn resolves_releases_and_answers_as_arp_process() {
+        let s = snap();
+        let stats = LcoreStats::new(0);
+        let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
+        let t0 = Instant::now();
+        let mut sp = SlowPath::new(Neighbours::new(NeighParams::default(), 100, t0));
+        let mut w = Wire::default();
+        let (pkt, punt) = held();
+        sp.handle(&s, &mut ctx, &mut w, pkt, punt, t0);
+        // A broadcast who-has HOST_B from p1's address.
+        assert_eq!(w.0.len(), 1);
+        assert_eq!(w.0[0].0, 1);
+        assert_eq!(&w.0[0].1[..6], &[0xff; 6]);
+        assert_eq!(&w.0[0].1[38..42], &HOST_B.octets());
+        // HOST_B answers: the held packet leaves with its MAC, counted forwarded.
+        let reply = arp(2, MAC_B, HOST_B, Ipv4Addr::new(10, 0, 2, 1), MAC1);
+        sp.handle(&s, &mut ctx, &mut w, reply, Punt::Arp { in_if: 1 }, t0);
+        assert_eq!(w.0.len(), 2);
+        assert_eq!(w.0[1].0, 1);
+        assert_eq!(&w.0[1].1[..12], &[MAC_B, MAC1].concat()[..]);
+        let d = stats.snapshot();
+        assert_eq!((d.get(Stat::Forwarded), d.get(Stat::ArpUpdates)), (1, 1));
+        // A request for us from HOST_A is answered.
+        let req = arp(1, MAC_A, HOST_A, Ipv4Addr::new(10, 0, 1, 1), [0xff; 6]);
+        sp.handle(&s, &mut ctx, &mut w, req, Punt::Arp { in_if: 0 }, t0);
+        assert_eq!(w.0.len(), 3);
+        assert_eq!((w.0[2].0, &w.0[2].1[..6]), (0, &MAC_A[..]));
+        assert_eq!(stats.snapshot().get(Stat::ArpReplies), 1);
+    }
+
+    #[test]
+    fn failed_resolution_sends_host_unreachable_to_the_source() {
+        let s = snap();
+        let stats = LcoreStats::new(0);
+        let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
+        let t0 = Instant::now();
+        let mut sp = SlowPath::new(Neighbours::new(NeighParams::default(), 100, t0));
+        let mut w = Wire::default();
+        let (pkt, punt) = held();
+        sp.handle(&s, &mut ctx, &mut w, pkt, punt, t0);
+        let mut t = t0;
+        while t < t0 + Duration::from_millis(3100) {
+            t += Duration::from_millis(10);
+            sp.tick(&s, &mut ctx, &mut w, t);
+        }
+        let requests = w.0.iter().filter(|(_, f)| f[12..14] == [8, 6]).count();
+        assert_eq!(requests, 3);
+        let (iface, err) = w.0.last().unwrap();
+        assert_eq!(*iface, 0);
+        assert_eq!(&err[..6], &MAC_A);
+        // ICMP type 3 code 1 from p0's address to HOST_A, quoting TTL 63.
+        assert_eq!((err[14 + 20], err[14 + 21]), (3, 1));
+        assert_eq!(&err[14 + 12..14 + 20], &[10, 0, 1, 1, 10, 0, 1, 2]);
+        assert_eq!(err[14 + 28 + 8], 63);
+        let d = stats.snapshot();
+        assert_eq!(d.dropped(DropReason::NoNeighbor), 1);
+        assert_eq!(d.get(Stat::IcmpErrors), 1);
+    }
+
+    #[test]
+    fn no_reply_when_the_table_has_no_room_for_the_asker() {
+        let s = snap();
+        let stats = LcoreStats::new(0);
+        let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
+        let t0 = Instant::now();
+        let params = NeighParams {
+            gc_thresh3: 1,
+            gc_thresh2: 1,
+            ..NeighParams::default()
+        };
+        let mut sp = SlowPath::new(Neighbours::new(params, 100, t0));
+        let mut w = Wire::default();
+        let (pkt, punt) = held();
+        sp.handle(&s, &mut ctx, &mut w, pkt, punt, t0);
+        let n = w.0.len();
+        let req = arp(1, MAC_A, HOST_A, Ipv4Addr::new(10, 0, 1, 1), [0xff; 6]);
+        sp.handle(&s, &mut ctx, &mut w, req, Punt::Arp { in_if: 0 }, t0);
+        assert_eq!(w.0.len(), n, "no reply");
+        assert_eq!(stats.snapshot().dropped(DropReason::NeighTableFull), 1);
+        assert_eq!(stats.snapshot().get(Stat::ArpReplies), 0);
+    }
 }

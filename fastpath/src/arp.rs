@@ -15,7 +15,6 @@ use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf};
 use crate::route::martian;
 use crate::snapshot::Snapshot;
-use crate::stats::Stat;
 use crate::wire::arp::{op, ArpPacket};
 use crate::wire::ethernet::{ethertype, EthernetFrame};
 use crate::wire::EthernetAddress;
@@ -29,10 +28,10 @@ pub const FRAME_LEN: usize = ETH + ARP_LEN;
 /// What an ARP frame does besides a possible reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArpIn {
-    /// A request for us, answered: the reply is in the packet, for the interface it came
-    /// in on (`Verdict::Tx`), counted `arp_replies`. `learn`: the sender, whose entry is
-    /// made or refreshed STALE first (`neigh_event_ns`; no reply if the table has no
-    /// room); None for an address probe.
+    /// A request for us, to answer: the reply is in the packet, for the interface it came
+    /// in on, and is counted `arp_replies` by whoever sends it. `learn`: the sender, whose
+    /// entry is made or refreshed STALE first (`neigh_event_ns`); if the table has no room
+    /// for it, Linux sends no reply. None for an address probe.
     Answered {
         learn: Option<(Ipv4Addr, EthernetAddress)>,
     },
@@ -83,7 +82,7 @@ pub fn arp_process<P: PacketBuf>(
     let for_us = operation == op::REQUEST && sip != tip && snap.is_local(tip);
     if for_us && !bad_sender(snap, sip, tip) {
         let learn = (!sip.is_unspecified()).then_some((sip, sha));
-        reply(snap, ctx, pkt, in_if, sip, tip, sha);
+        reply(snap, pkt, in_if, sip, tip, sha);
         return ArpIn::Answered { learn };
     }
     if sip.is_unspecified() {
@@ -101,7 +100,6 @@ pub fn arp_process<P: PacketBuf>(
 /// Turns the request in `pkt` into its reply, in place.
 fn reply<P: PacketBuf>(
     snap: &Snapshot,
-    ctx: &mut LcoreCtx,
     pkt: &mut P,
     in_if: IfIndex,
     sip: Ipv4Addr,
@@ -111,7 +109,6 @@ fn reply<P: PacketBuf>(
     let mac = snap.ifaces[in_if as usize].mac;
     pkt.truncate(FRAME_LEN);
     write(pkt.data_mut(), op::REPLY, mac, tip, sha, sha, sip);
-    ctx.stats.inc(Stat::ArpReplies);
 }
 
 /// Writes an Ethernet + ARP frame (`arp_create`) into the first [`FRAME_LEN`] bytes.
@@ -205,7 +202,7 @@ mod tests {
     use crate::iface::{IfAddr, Iface};
     use crate::packet::{VecBuf, Verdict};
     use crate::snapshot::Settings;
-    use crate::stats::LcoreStats;
+    use crate::stats::{LcoreStats, Stat};
     use crate::wire::EthernetAddress;
 
     const OUR_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
@@ -252,7 +249,10 @@ mod tests {
         // As the control core does with an empty neighbour table: an update changes
         // nothing, so the frame is ignored.
         let v = match arp_process(&s, &mut ctx, &mut pkt, 0, L2Dest::Broadcast) {
-            ArpIn::Answered { .. } => Verdict::Tx(0),
+            ArpIn::Answered { .. } => {
+                ctx.stats.inc(Stat::ArpReplies);
+                Verdict::Tx(0)
+            }
             ArpIn::Update { .. } => ctx.drop(DropReason::ArpIgnored),
             ArpIn::Dropped => Verdict::Drop,
         };

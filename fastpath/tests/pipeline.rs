@@ -316,7 +316,10 @@ fn control_core(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut VecBuf, v: Verdic
                 L2Dest::Host
             };
             match arp_process(snap, ctx, pkt, in_if, l2) {
-                ArpIn::Answered { .. } => Verdict::Tx(in_if),
+                ArpIn::Answered { .. } => {
+                    ctx.stats.inc(Stat::ArpReplies);
+                    Verdict::Tx(in_if)
+                }
                 ArpIn::Update { .. } => {
                     ctx.stats.drop(DropReason::ArpIgnored);
                     Verdict::Drop
