@@ -18,6 +18,9 @@ use fastpath::wire::EthernetAddress;
 use std::net::Ipv4Addr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod common;
+use common::{csum, pcap_frames};
+
 fn net() -> Snapshot {
     let iface = |name: &str, mac, addr| Iface {
         name: String::from(name),
@@ -50,31 +53,6 @@ fn net() -> Snapshot {
         RouteType::Unicast(nh),
     );
     s
-}
-
-/// RFC 1071, independent of the crate's.
-fn csum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for pair in data.chunks(2) {
-        sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-fn pcap_frames(file: &[u8]) -> Vec<Vec<u8>> {
-    assert_eq!(file[..4], [0xd4, 0xc3, 0xb2, 0xa1], "little-endian pcap");
-    let mut frames = Vec::new();
-    let mut at = 24;
-    while at + 16 <= file.len() {
-        let n = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
-        frames.push(file[at + 16..at + 16 + n].to_vec());
-        at += 16 + n;
-    }
-    assert_eq!(at, file.len());
-    frames
 }
 
 /// Where a timestamp was written in a forwarded frame: the 4 bytes before the pointer

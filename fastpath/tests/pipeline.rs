@@ -33,23 +33,12 @@ use proptest::prelude::*;
 use std::collections::HashSet;
 use std::net::Ipv4Addr;
 
+mod common;
+use common::{csum, pcap_frames};
+
 // ---------------------------------------------------------------------------------------
 // Oracle and builders
 // ---------------------------------------------------------------------------------------
-
-/// RFC 1071 Internet checksum, written independently of `fastpath::wire::checksum`: the
-/// ones' complement of the ones' complement sum of 16-bit big-endian words, an odd last
-/// byte padded with zero. Over data that includes a correct checksum field it is 0.
-fn csum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for pair in data.chunks(2) {
-        sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
 
 fn be16(b: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([b[at], b[at + 1]])
@@ -2090,20 +2079,6 @@ fn check_fragments(input: &[u8], mtu: u16, frags: &[Vec<u8>]) -> Result<(), Stri
         return Err("data put back together differ".into());
     }
     Ok(())
-}
-
-/// The frames of a classic pcap file (little-endian, as the fixtures are written).
-fn pcap_frames(file: &[u8]) -> Vec<Vec<u8>> {
-    assert_eq!(file[..4], [0xd4, 0xc3, 0xb2, 0xa1], "little-endian pcap");
-    let mut frames = Vec::new();
-    let mut at = 24;
-    while at + 16 <= file.len() {
-        let n = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
-        frames.push(file[at + 16..at + 16 + n].to_vec());
-        at += 16 + n;
-    }
-    assert_eq!(at, file.len());
-    frames
 }
 
 /// Linux 6.x forwarding the inputs of `tests/pcap/linux_fragments.py` from h1 (our host A,

@@ -19,6 +19,9 @@ use fastpath::stats::{LcoreStats, Stat, StatsSnapshot};
 use fastpath::wire::EthernetAddress;
 use std::net::Ipv4Addr;
 
+mod common;
+use common::{csum, pcap_frames};
+
 const HZ: u64 = 1_000_000_000;
 const MS: u64 = HZ / 1000;
 const MAC0: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -125,18 +128,6 @@ impl Lcore {
 // Oracle and builders
 // ---------------------------------------------------------------------------------------
 
-/// RFC 1071, independent of the crate's.
-fn csum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for pair in data.chunks(2) {
-        sum += u32::from(u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]));
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 /// An Ethernet frame to p0 from `src_mac` with an IPv4/UDP packet of `data` bytes.
 fn udp(src_mac: [u8; 6], src: Ipv4Addr, dst: Ipv4Addr, ttl: u8, df: bool, data: usize) -> Vec<u8> {
     let total = 28 + data;
@@ -175,20 +166,6 @@ fn host(i: u8) -> Ipv4Addr {
 }
 
 const FAR: Ipv4Addr = Ipv4Addr::new(8, 8, 8, 8);
-
-/// The frames of a classic little-endian pcap file.
-fn pcap_frames(file: &[u8]) -> Vec<Vec<u8>> {
-    assert_eq!(file[..4], [0xd4, 0xc3, 0xb2, 0xa1], "little-endian pcap");
-    let mut frames = Vec::new();
-    let mut at = 24;
-    while at + 16 <= file.len() {
-        let n = u32::from_le_bytes(file[at + 8..at + 12].try_into().unwrap()) as usize;
-        frames.push(file[at + 16..at + 16 + n].to_vec());
-        at += 16 + n;
-    }
-    assert_eq!(at, file.len());
-    frames
-}
 
 /// A frame with the IP id and header checksum of an ICMP message we originate blanked
 /// (Linux picks its ids otherwise; the checksum is checked here); forwarded frames are
