@@ -78,16 +78,27 @@ impl ControlTx {
     /// Sends what was buffered.
     pub fn flush(&mut self) {
         for (port, queue, burst) in self.queues.iter_mut().flatten() {
-            let (sent, dropped) = burst.tx(*port, *queue);
-            self.stats.add(Stat::TxPackets, sent as u64);
-            self.stats.add(Stat::TxDropped, dropped as u64);
+            send(burst, *port, *queue, &self.stats);
         }
+        self.flush_to_worker();
+    }
+
+    /// Hands worker 0 what was staged for it; what its ring has no room for is dropped.
+    fn flush_to_worker(&mut self) {
         let stats = &self.stats;
         self.to_worker.flush(|m, _| {
             drop(m);
             stats.inc(Stat::TxDropped);
         });
     }
+}
+
+/// Sends a burst on the control core's queue, counting what went and what the queue
+/// refused.
+fn send(burst: &mut Burst, port: u16, queue: u16, stats: &LcoreStats) {
+    let (sent, dropped) = burst.tx(port, queue);
+    stats.add(Stat::TxPackets, sent as u64);
+    stats.add(Stat::TxDropped, dropped as u64);
 }
 
 /// The slow path's I/O on the data plane: buffers from the pool, frames to [`ControlTx`].
@@ -106,23 +117,16 @@ impl Io<Mbuf> for DpIo<'_> {
         match &mut tx.queues[iface as usize] {
             Some((port, queue, burst)) => {
                 if burst.is_full() {
-                    let (sent, dropped) = burst.tx(*port, *queue);
-                    tx.stats.add(Stat::TxPackets, sent as u64);
-                    tx.stats.add(Stat::TxDropped, dropped as u64);
+                    send(burst, *port, *queue, &tx.stats);
                 }
                 burst.push(m);
             }
             None => {
-                if let Err((m, _)) = tx.to_worker.push(m, iface) {
-                    let stats = &tx.stats;
-                    tx.to_worker.flush(|m, _| {
-                        drop(m);
-                        stats.inc(Stat::TxDropped);
-                    });
-                    if let Err((m, _)) = tx.to_worker.push(m, iface) {
-                        drop(m);
-                        tx.stats.inc(Stat::TxDropped);
-                    }
+                // A full stage is flushed, after which the packet fits.
+                let mut m = m;
+                while let Err((back, _)) = tx.to_worker.push(m, iface) {
+                    tx.flush_to_worker();
+                    m = back;
                 }
             }
         }

@@ -643,8 +643,7 @@ impl<P> Neighbours<P> {
         if now >= self.reach_drawn + REACH_REDRAW {
             self.draw_reachable_time(now);
         }
-        let (per_iface, default, permille) =
-            (self.per_iface.clone(), self.params, self.reach_permille);
+        let (per_iface, default, permille) = (&self.per_iface, self.params, self.reach_permille);
         let mut failed = Vec::new();
         for (&(iface, addr), e) in self.entries.iter_mut() {
             let p = per_iface.get(iface as usize).copied().unwrap_or(default);

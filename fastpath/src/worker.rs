@@ -130,27 +130,16 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
             for (m, v) in pkts.drain(..).zip(verdicts.iter()) {
                 let (v, redirect) = redirect_first(snap, &mut ctx, &m, *v);
                 if let Some((r, out)) = redirect {
-                    let buf = &mut tx[out as usize];
-                    if buf.is_full() {
-                        send(buf, snap, out, conf.tx_queue, stats);
-                    }
-                    buf.push(r);
+                    enqueue(&mut tx[out as usize], r, snap, out, conf.tx_queue, stats);
                 }
                 match v {
                     Verdict::Tx(out) => {
-                        let buf = &mut tx[out as usize];
-                        if buf.is_full() {
-                            send(buf, snap, out, conf.tx_queue, stats);
-                        }
-                        buf.push(m);
+                        enqueue(&mut tx[out as usize], m, snap, out, conf.tx_queue, stats)
                     }
                     Verdict::Fragment(out, mtu) => {
                         let buf = &mut tx[out as usize];
                         let sent = ip_fragment(&ctx, m, mtu, |f| {
-                            if buf.is_full() {
-                                send(buf, snap, out, conf.tx_queue, stats);
-                            }
-                            buf.push(f);
+                            enqueue(buf, f, snap, out, conf.tx_queue, stats)
                         });
                         if let Err(m) = sent {
                             drops.push(m);
@@ -178,11 +167,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
         if let Some(inject) = &mut rings.inject {
             inject.dequeue(&mut injected, MAX_BURST);
             for (m, out) in injected.drain(..) {
-                let buf = &mut tx[out as usize];
-                if buf.is_full() {
-                    send(buf, snap, out, conf.tx_queue, stats);
-                }
-                buf.push(m);
+                enqueue(&mut tx[out as usize], m, snap, out, conf.tx_queue, stats);
             }
         }
         for (out, buf) in tx.iter_mut().enumerate() {
@@ -205,6 +190,22 @@ fn punt_full(stats: &LcoreStats, p: Punt) {
     } else {
         stats.add(Stat::TxDropped, 1);
     }
+}
+
+/// Adds `m` to the tx buffer of `out`, sending the buffer first if it is full.
+#[inline]
+fn enqueue(
+    buf: &mut Burst,
+    m: Mbuf,
+    snap: &Snapshot,
+    out: IfIndex,
+    queue: u16,
+    stats: &LcoreStats,
+) {
+    if buf.is_full() {
+        send(buf, snap, out, queue, stats);
+    }
+    buf.push(m);
 }
 
 #[inline]

@@ -35,6 +35,7 @@ from scapy.layers.l2 import Ether
 from scapy.packet import Raw
 
 from fastpath_run import N0_MAC, N1_MAC, R0_MAC, R1_MAC, read_pcap, write_pcap
+from linux_fragments import down, ns, sh
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 IN = FIXTURES / "linux_redirect.in.pcap"
@@ -86,19 +87,6 @@ def inputs() -> list[bytes]:
         # More from 10.0.1.3, right after its redirect: within 20 ms << 1 of it, none.
         *[host_frame("10.0.1.3", _udp("10.0.1.3", "9.9.9.9", 0x5010 + i)) for i in range(5)],
     ]
-
-
-def sh(*cmd: str, check: bool = True) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=check, capture_output=True, text=True)
-
-
-def ns(name: str, *cmd: str, check: bool = True) -> subprocess.CompletedProcess:
-    return sh("ip", "netns", "exec", name, *cmd, check=check)
-
-
-def down() -> None:
-    for n in ("fp-h1", "fp-r", "fp-h2"):
-        sh("ip", "netns", "del", n, check=False)
 
 
 def up() -> None:
