@@ -88,6 +88,23 @@ pub struct PortConf {
     /// true. The port sends them when this or [`Settings::send_redirects`] is set, as
     /// Linux's `IN_DEV_ORCONF`: turning them off takes both.
     pub send_redirects: bool,
+    /// Reverse path filter of this port (`net.ipv4.conf.<dev>.rp_filter`): 0 off
+    /// (default), 1 strict, 2 loose; the port uses the larger of this and
+    /// [`Settings::rp_filter`], as Linux's `IN_DEV_MAXCONF`.
+    pub rp_filter: u8,
+    /// Redirects received on this port may be accepted
+    /// (`net.ipv4.conf.<dev>.accept_redirects`, default true): only if
+    /// [`Settings::accept_redirects`] is on too (a router's `IN_DEV_RX_REDIRECTS` is
+    /// `IN_DEV_ANDCONF` while forwarding).
+    pub accept_redirects: bool,
+    /// Accept redirects only to a gateway of a default route on this port
+    /// (`net.ipv4.conf.<dev>.secure_redirects`, default true; `IN_DEV_ORCONF` with
+    /// [`Settings::secure_redirects`]); applies when `shared_media` is off.
+    pub secure_redirects: bool,
+    /// The port's subnets share one medium (`net.ipv4.conf.<dev>.shared_media`, default
+    /// true; `IN_DEV_ORCONF`): a redirect's new gateway need not be on the old one's
+    /// subnet, only unicast.
+    pub shared_media: bool,
     /// This port's own neighbour parameters (`net.ipv4.neigh.<dev>.*`); each one not
     /// given is the `settings` one.
     pub neigh: PortNeigh,
@@ -329,6 +346,28 @@ pub struct Settings {
     /// ICMP redirects (`net.ipv4.conf.all.send_redirects`), default true; see
     /// [`PortConf::send_redirects`].
     pub send_redirects: bool,
+    /// Reverse path filter of every port (`net.ipv4.conf.all.rp_filter`), 0 off
+    /// (default), 1 strict, 2 loose; see [`PortConf::rp_filter`]. Off, a load
+    /// generator's one-way streams from any source are forwarded.
+    pub rp_filter: u8,
+    /// Accept ICMP redirects (`net.ipv4.conf.all.accept_redirects`), default false: Linux
+    /// clears it when forwarding is turned on. A port accepts them when this and its
+    /// [`PortConf::accept_redirects`] are both on.
+    pub accept_redirects: bool,
+    /// `net.ipv4.conf.all.secure_redirects`, default true; see [`PortConf::secure_redirects`].
+    pub secure_redirects: bool,
+    /// `net.ipv4.conf.all.shared_media`, default true; see [`PortConf::shared_media`].
+    pub shared_media: bool,
+    /// Forwarded packets are checked against a learned path MTU
+    /// (`net.ipv4.ip_forward_use_pmtu`), default false: the device MTU.
+    pub ip_forward_use_pmtu: bool,
+    /// Lowest path MTU learned (`net.ipv4.route.min_pmtu`), 68..=65535, default 552: a
+    /// frag-needed below it locks the PMTU at it.
+    pub min_pmtu: u16,
+    /// Seconds a learned PMTU lasts (`net.ipv4.route.mtu_expires`), default 600.
+    pub mtu_expires: u32,
+    /// Seconds a redirect's gateway lasts (`net.ipv4.route.gc_timeout`), default 300.
+    pub gc_timeout: u32,
 }
 
 impl Default for Settings {
@@ -355,6 +394,14 @@ impl Default for Settings {
             unres_qlen: 101,
             arp_notify: true,
             send_redirects: true,
+            rp_filter: 0,
+            accept_redirects: false,
+            secure_redirects: true,
+            shared_media: true,
+            ip_forward_use_pmtu: false,
+            min_pmtu: 552,
+            mtu_expires: 600,
+            gc_timeout: 300,
         }
     }
 }
@@ -499,6 +546,10 @@ mod tests {
             rx_desc: 1024,
             tx_desc: 1024,
             send_redirects: true,
+            rp_filter: 0,
+            accept_redirects: true,
+            secure_redirects: true,
+            shared_media: true,
             neigh: PortNeigh::default(),
         }
     }

@@ -16,6 +16,10 @@
 //!     rx_desc: 1024           # ring sizes, 64..=16384
 //!     tx_desc: 1024
 //!     send_redirects: true    # conf.<dev>.send_redirects; redirects go if this or settings'
+//!     rp_filter: 0            # conf.<dev>.rp_filter, 0 off, 1 strict, 2 loose; max with settings'
+//!     accept_redirects: true  # conf.<dev>.accept_redirects; taken only if settings' is on too
+//!     secure_redirects: true  # conf.<dev>.*; either this or settings' (shared_media off only)
+//!     shared_media: true      # conf.<dev>.*; either this or settings'
 //!     retrans_time_ms: 100    # optional neigh.<dev>.* of its own: base_reachable_time_ms,
 //!                             #   delay_first_probe_time, retrans_time_ms, ucast_solicit,
 //!                             #   mcast_solicit, gc_stale_time, unres_qlen (see settings)
@@ -54,6 +58,14 @@
 //!   icmp_echo_ignore_broadcasts: true
 //!   fib_multipath_hash_policy: 0  # ECMP hash: 0 = L3 (addresses), 1 = L3+L4 (+ proto, ports)
 //!   send_redirects: true      # conf.all.send_redirects (ICMP redirects, with the port's)
+//!   rp_filter: 0              # conf.all.rp_filter: reverse path filter, 0 off, 1 strict, 2 loose
+//!   accept_redirects: false   # conf.all.accept_redirects (off: forwarding turns it off in Linux)
+//!   secure_redirects: true    # conf.all.secure_redirects
+//!   shared_media: true        # conf.all.shared_media
+//!   ip_forward_use_pmtu: false  # forwarded packets checked against a learned PMTU
+//!   min_pmtu: 552             # route.min_pmtu: lower frag-needed MTUs lock the PMTU at this
+//!   mtu_expires: 600          # route.mtu_expires: s a learned PMTU lasts
+//!   gc_timeout: 300           # route.gc_timeout: s a redirect's gateway lasts
 //!   burst: 32                 # rx burst, 1..=256
 //!   mbufs: 8191               # mempool size, >= 512
 //!   base_reachable_time_ms: 30000  # neighbours (ARP), as net.ipv4.neigh.default.*:

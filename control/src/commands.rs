@@ -3,6 +3,7 @@
 //! `quit`.
 
 use crate::dataplane::{Dataplane, DpIo};
+use crate::exceptions::{FnheParams, Learner};
 use crate::neigh::{NeighParams, Neighbours, Nud};
 use crate::reply::{error, Cursor, Reply};
 use crate::router::Router;
@@ -12,17 +13,22 @@ use crate::slowpath::SlowPath;
 use conf::{quote, Config};
 use fastpath::dpdk::mbuf::{Mbuf, MAX_BURST};
 use fastpath::dpdk::{port, rdtsc};
+use fastpath::drop::DropReason;
+use fastpath::fib::{Prefix, TABLE_MAIN};
 use fastpath::icmp_limit::{PeerLimiter, RateLimiter};
 use fastpath::iface::IfIndex;
 use fastpath::lcore::LcoreCtx;
 use fastpath::punt::Punt;
-use fastpath::stats::{LcoreStats, StatsSnapshot};
+use fastpath::stats::{LcoreStats, Stat, StatsSnapshot};
 use fastpath::wire::EthernetAddress;
 use std::fmt::Write;
+use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 /// How often the neighbour timers run.
 const NEIGH_TICK: Duration = Duration::from_millis(10);
+/// How often expired nexthop exceptions are removed (they are ignored once expired).
+const EXCEPTION_REAP: Duration = Duration::from_secs(1);
 
 pub const HELP: &str = "\
 Commands:
@@ -98,6 +104,8 @@ pub struct Control {
     /// The control core's own counters (the last of `dp.stats`) and ICMP limits.
     pub ctx: LcoreCtx<'static>,
     last_tick: Instant,
+    /// When expired exceptions were last reaped.
+    last_reap: Instant,
     punted: Vec<(Mbuf, Punt)>,
     last_show: Vec<Option<LastShow>>,
     fwd_base: Vec<StatsSnapshot>,
@@ -139,12 +147,14 @@ impl Control {
                 &mut none,
             );
         }
+        let fnhe = Learner::new(FnheParams::new(&cfg, hz));
         let mut c = Control {
             routing: Routing::new(cfg, router),
             dp,
-            slow: SlowPath::new(neigh),
+            slow: SlowPath::new(neigh, fnhe),
             ctx,
             last_tick: now,
+            last_reap: now,
             punted: Vec::with_capacity(MAX_BURST),
             last_show: vec![None; n],
             fwd_base,
@@ -165,20 +175,39 @@ impl Control {
         c
     }
 
-    /// Publishes the neighbour table if it changed.
+    /// Publishes the neighbour table and the exceptions if they changed (one snapshot,
+    /// one genid, for all of it).
     fn publish_neigh(&mut self) {
+        let mut changed = false;
         if let Some(view) = self.slow.neigh.view() {
             self.routing.router.work.neigh = view;
+            changed = true;
+        }
+        if std::mem::take(&mut self.slow.fnhe.dirty) {
+            self.routing.router.work.exceptions = self.slow.fnhe.exceptions.clone();
+            changed = true;
+        }
+        if changed {
             self.routing.router.publish();
         }
     }
 
     /// The slow path's turn in the event loop: every punted packet, the neighbour timers
-    /// when due, what that sends, and a new snapshot if the neighbours changed.
+    /// when due, what that sends, expired exceptions once a second, and a new snapshot if
+    /// the neighbours or the exceptions changed.
     pub fn slow_poll(&mut self) {
         let now = Instant::now();
         self.ctx.now = rdtsc();
-        let snap = &self.routing.router.work;
+        let router = &self.routing.router;
+        self.slow.fnhe.default_route = router
+            .rib
+            .best(TABLE_MAIN, Prefix::new(Ipv4Addr::UNSPECIFIED, 0))
+            .map(|r| r.route);
+        if now >= self.last_reap + EXCEPTION_REAP {
+            self.last_reap = now;
+            self.slow.fnhe.reap(self.ctx.now);
+        }
+        let snap = &router.work;
         let mut io = DpIo {
             pool: &self.dp.pool,
             tx: &mut self.dp.tx,
@@ -204,10 +233,11 @@ impl Control {
             while ring.dequeue(&mut self.punted, MAX_BURST) > 0 {
                 for (_, p) in self.punted.drain(..) {
                     if p.uncounted() {
-                        self.ctx.stats.drop(match p {
-                            Punt::Arp { .. } => fastpath::drop::DropReason::ArpIgnored,
-                            Punt::Resolve { .. } => fastpath::drop::DropReason::NoNeighbor,
-                        });
+                        match p {
+                            Punt::Arp { .. } => self.ctx.stats.drop(DropReason::ArpIgnored),
+                            Punt::Resolve { .. } => self.ctx.stats.drop(DropReason::NoNeighbor),
+                            Punt::Icmp { .. } => self.ctx.stats.inc(Stat::IcmpErrorsIn),
+                        }
                     }
                 }
             }

@@ -36,6 +36,8 @@ pub fn settings(s: &conf::Settings) -> Settings {
         icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
         fib_multipath_hash_policy: s.fib_multipath_hash_policy,
         send_redirects: s.send_redirects,
+        ip_forward_use_pmtu: s.ip_forward_use_pmtu,
+        rp_filter: s.rp_filter,
     }
 }
 
@@ -65,6 +67,7 @@ pub fn compile(cfg: &Config) -> Result<(Router, LoadReport), conf::ConfError> {
             .iter()
             .map(|p| DevConf {
                 send_redirects: p.send_redirects,
+                rp_filter: p.rp_filter,
             })
             .collect(),
         ..Default::default()

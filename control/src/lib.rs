@@ -30,6 +30,7 @@ pub mod compile;
 pub mod ctl;
 pub mod dataplane;
 pub mod event_loop;
+pub mod exceptions;
 pub mod load;
 pub mod neigh;
 pub mod neigh_cmd;

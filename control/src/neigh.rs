@@ -388,40 +388,32 @@ impl<P> Neighbours<P> {
         gone.len()
     }
 
-    /// A packet for `addr` on `iface` that a worker could not send (`neigh_resolve_output`
-    /// -> `__neigh_event_send`).
-    pub fn resolve(
+    /// `neigh_event_send` without a packet: makes `addr`'s entry on `iface` if there is
+    /// none, and starts resolving it unless it is usable. Some(MAC) if it is usable (a
+    /// STALE one goes DELAY), Some(None) if it is being resolved, None if the table has
+    /// no room for it.
+    pub fn event_send(
         &mut self,
         iface: IfIndex,
         addr: Ipv4Addr,
-        pkt: P,
-        punt: Punt,
         now: Instant,
         out: &mut Vec<Action<P>>,
-    ) {
+    ) -> Option<Option<EthernetAddress>> {
         let key = (iface, addr);
-        if !self.entries.contains_key(&key) && self.create(key, now).is_none() {
-            out.push(Action::Discard {
-                pkt,
-                punt,
-                why: Discard::TableFull,
-            });
-            return;
+        if !self.entries.contains_key(&key) {
+            self.create(key, now)?;
         }
         let p = self.params_of(iface);
         let e = self.entries.get_mut(&key).expect("just made");
         e.used = now;
         match e.state {
-            // Usable: the worker's view was older than the entry.
             s if s.valid() => {
                 if s == Nud::Stale {
                     e.state = Nud::Delay;
                     e.updated = now;
                     e.timer = Some(now + p.delay_probe());
                 }
-                let mac = e.mac.expect("valid entries have a MAC");
-                out.push(Action::Release { pkt, punt, mac });
-                return;
+                return Some(Some(e.mac.expect("valid entries have a MAC")));
             }
             Nud::Failed => {
                 // Start resolving: mcast_solicit broadcast probes, retrans_time apart.
@@ -438,6 +430,37 @@ impl<P> Neighbours<P> {
             }
             _ => {}
         }
+        Some(None)
+    }
+
+    /// A packet for `addr` on `iface` that a worker could not send (`neigh_resolve_output`
+    /// -> `__neigh_event_send`).
+    pub fn resolve(
+        &mut self,
+        iface: IfIndex,
+        addr: Ipv4Addr,
+        pkt: P,
+        punt: Punt,
+        now: Instant,
+        out: &mut Vec<Action<P>>,
+    ) {
+        match self.event_send(iface, addr, now, out) {
+            None => {
+                out.push(Action::Discard {
+                    pkt,
+                    punt,
+                    why: Discard::TableFull,
+                });
+                return;
+            }
+            // Usable: the worker's view was older than the entry.
+            Some(Some(mac)) => {
+                out.push(Action::Release { pkt, punt, mac });
+                return;
+            }
+            Some(None) => {}
+        }
+        let p = self.params_of(iface);
         if self.held >= self.hold_max {
             out.push(Action::Discard {
                 pkt,
@@ -446,6 +469,7 @@ impl<P> Neighbours<P> {
             });
             return;
         }
+        let e = self.entries.get_mut(&(iface, addr)).expect("made above");
         if e.queue.len() >= p.unres_qlen.max(1) as usize {
             // The oldest goes, as Linux's __neigh_event_send.
             let (pkt, punt) = e.queue.pop_front().expect("full queue");

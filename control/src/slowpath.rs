@@ -6,6 +6,7 @@
 //! Generic over the buffer and the I/O ([`Io`]) so it runs in tests on plain buffers;
 //! [`crate::dataplane`] gives it mbufs, the punt rings and a tx path per port.
 
+use crate::exceptions::{Learned, Learner};
 use crate::neigh::{Action, Discard, Neighbours};
 use fastpath::arp::{self, ArpIn, FRAME_LEN};
 use fastpath::drop::DropReason;
@@ -30,13 +31,16 @@ pub trait Io<P> {
 
 pub struct SlowPath<P> {
     pub neigh: Neighbours<P>,
+    /// Nexthop exceptions, learned from the ICMP errors punted to us.
+    pub fnhe: Learner,
     actions: Vec<Action<P>>,
 }
 
 impl<P: PacketBuf> SlowPath<P> {
-    pub fn new(neigh: Neighbours<P>) -> Self {
+    pub fn new(neigh: Neighbours<P>, fnhe: Learner) -> Self {
         SlowPath {
             neigh,
+            fnhe,
             actions: Vec::new(),
         }
     }
@@ -58,6 +62,24 @@ impl<P: PacketBuf> SlowPath<P> {
             } => self
                 .neigh
                 .resolve(out_if, nexthop, pkt, punt, now, &mut self.actions),
+            Punt::Icmp { in_if } => {
+                let learned = self.fnhe.icmp_in(
+                    snap,
+                    &mut self.neigh,
+                    in_if,
+                    pkt.data(),
+                    ctx.now,
+                    now,
+                    &mut self.actions,
+                );
+                ctx.stats.inc(Stat::IcmpErrorsIn);
+                match learned {
+                    Learned::Pmtu { .. } => ctx.stats.inc(Stat::PmtuUpdates),
+                    Learned::Redirect { .. } => ctx.stats.inc(Stat::RedirectsAccepted),
+                    Learned::Rejected(_) => ctx.stats.inc(Stat::RedirectsRejected),
+                    Learned::Resolving | Learned::Nothing(_) => {}
+                }
+            }
         }
         self.run(snap, ctx, io, now);
     }
@@ -234,8 +256,10 @@ impl<P: PacketBuf> SlowPath<P> {
             ) => self
                 .neigh
                 .resolve(out_if, nexthop, pkt, punt, now, &mut self.actions),
-            // An ICMP error never asks for a redirect or an ARP punt.
-            Verdict::Punt(Punt::Arp { .. }) | Verdict::Redirect { .. } | Verdict::Drop => {}
+            // An ICMP error never asks for a redirect, an ARP or ICMP punt.
+            Verdict::Punt(Punt::Arp { .. } | Punt::Icmp { .. })
+            | Verdict::Redirect { .. }
+            | Verdict::Drop => {}
         }
     }
 
@@ -308,6 +332,10 @@ mod tests {
         s
     }
 
+    fn learner() -> Learner {
+        Learner::new(crate::exceptions::FnheParams::defaults(1_000_000))
+    }
+
     fn arp(op: u16, sha: [u8; 6], sip: Ipv4Addr, tip: Ipv4Addr, dst: [u8; 6]) -> VecBuf {
         let mut f = vec![0u8; FRAME_LEN];
         arp::write(
@@ -347,7 +375,7 @@ mod tests {
         let stats = LcoreStats::new(0);
         let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
         let t0 = Instant::now();
-        let mut sp = SlowPath::new(Neighbours::new(NeighParams::default(), 100, t0));
+        let mut sp = SlowPath::new(Neighbours::new(NeighParams::default(), 100, t0), learner());
         let mut w = Wire::default();
         let (pkt, punt) = held();
         sp.handle(&s, &mut ctx, &mut w, pkt, punt, t0);
@@ -378,7 +406,7 @@ mod tests {
         let stats = LcoreStats::new(0);
         let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, 1));
         let t0 = Instant::now();
-        let mut sp = SlowPath::new(Neighbours::new(NeighParams::default(), 100, t0));
+        let mut sp = SlowPath::new(Neighbours::new(NeighParams::default(), 100, t0), learner());
         let mut w = Wire::default();
         let (pkt, punt) = held();
         sp.handle(&s, &mut ctx, &mut w, pkt, punt, t0);
@@ -412,7 +440,7 @@ mod tests {
             gc_thresh2: 1,
             ..NeighParams::default()
         };
-        let mut sp = SlowPath::new(Neighbours::new(params, 100, t0));
+        let mut sp = SlowPath::new(Neighbours::new(params, 100, t0), learner());
         let mut w = Wire::default();
         let (pkt, punt) = held();
         sp.handle(&s, &mut ctx, &mut w, pkt, punt, t0);

@@ -10,10 +10,11 @@
 //! entry the table already has (`arp_accept = 0`).
 
 use crate::drop::DropReason;
+use crate::fib::FlowKey;
 use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf};
-use crate::route::martian;
+use crate::route::{martian, validate_source, InputRoute};
 use crate::snapshot::Snapshot;
 use crate::wire::arp::{op, ArpPacket};
 use crate::wire::ethernet::{ethertype, EthernetFrame};
@@ -80,7 +81,7 @@ pub fn arp_process<P: PacketBuf>(
         return ArpIn::Dropped;
     }
     let for_us = operation == op::REQUEST && sip != tip && snap.is_local(tip);
-    if for_us && !bad_sender(snap, sip, tip) {
+    if for_us && !bad_sender(snap, in_if, sip, tip) {
         let learn = (!sip.is_unspecified()).then_some((sip, sha));
         reply(snap, pkt, in_if, sip, tip, sha);
         return ArpIn::Answered { learn };
@@ -188,11 +189,22 @@ pub fn write_gratuitous(snap: &Snapshot, frame: &mut [u8], iface: IfIndex, addr:
 /// lookup (`if (sip == 0) { ... arp_send(ARPOP_REPLY, ...) }`). Any other sender must
 /// pass `ip_route_input_noref(skb, tip, sip, 0, dev)`, whose source checks are the ones
 /// IPv4 input applies ([`martian`], `ip_route_input_slow` + `fib_validate_source`): an
-/// error there means no reply. Class E senders (240/4 but not 255.255.255.255) pass, as
-/// in Linux.
+/// error there means no reply: a martian, or a sender the reverse path filter of `in_if`
+/// refuses ([`validate_source`] of a local input route). Class E senders (240/4 but not
+/// 255.255.255.255) pass, as in Linux.
 #[inline]
-fn bad_sender(snap: &Snapshot, sip: Ipv4Addr, tip: Ipv4Addr) -> bool {
-    !sip.is_unspecified() && martian(snap, sip, tip).is_some()
+fn bad_sender(snap: &Snapshot, in_if: IfIndex, sip: Ipv4Addr, tip: Ipv4Addr) -> bool {
+    if sip.is_unspecified() {
+        return false;
+    }
+    let key = FlowKey {
+        daddr: tip,
+        saddr: sip,
+        iif: Some(in_if),
+        tos: 0,
+        mark: 0,
+    };
+    martian(snap, sip, tip).is_some() || validate_source(snap, &key, &InputRoute::Local).is_err()
 }
 
 #[cfg(test)]

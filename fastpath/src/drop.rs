@@ -101,6 +101,10 @@ drop_reasons! {
     Broadcast => "broadcast",
     /// ICMP message for us with a bad checksum or too short.
     IcmpMalformed => "icmp_malformed",
+    /// Reverse path filter (`rp_filter` 1 strict: the route back to the source does not
+    /// leave by the interface the packet came in on; 1 or 2: there is no unicast route
+    /// back at all), as Linux's `fib_validate_source` (`IPReversePathFilter`).
+    RpFilter => "rp_filter",
     /// A reply was due (echo) but there is no route or neighbour back to the source.
     NoRouteBack => "no_route_back",
 }

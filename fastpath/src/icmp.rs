@@ -70,7 +70,7 @@ pub fn send_error_from<P: PacketBuf>(
         return Verdict::Drop;
     }
     let orig_src = ip.src_addr();
-    let Some((dst, egress_src)) = route_output(snap, orig_src) else {
+    let Some((dst, egress_src)) = route_output(snap, orig_src, ctx.now) else {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
         return Verdict::Drop;
     };
@@ -161,7 +161,7 @@ pub fn send_redirect<P: PacketBuf>(
         ctx.stats.inc(Stat::IcmpRateLimited);
         return None;
     }
-    let Some((dst, src)) = route_output(snap, orig_src) else {
+    let Some((dst, src)) = route_output(snap, orig_src, ctx.now) else {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
         return None;
     };
@@ -244,7 +244,7 @@ pub(crate) fn echo_reply<P: PacketBuf>(
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
     let (orig_src, pinged, tos, hlen) = (ip.src_addr(), ip.dst_addr(), ip.tos(), ip.header_len());
     let icmp_len = ip.total_len() as usize - hlen;
-    let Some((dst, egress_src)) = route_output(snap, orig_src) else {
+    let Some((dst, egress_src)) = route_output(snap, orig_src, ctx.now) else {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
         return ctx.drop(DropReason::NoRouteBack);
     };

@@ -12,7 +12,7 @@ use crate::lcore::LcoreCtx;
 use crate::nexthop::NhId;
 use crate::output::ip_finish_output2;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
-use crate::route::{dst_mtu, nexthop_dst};
+use crate::route::{dst_mtu_forward, exception_dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::icmp::{msg_type, unreach_code};
@@ -26,7 +26,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Ipcb {
     /// The interface the packet came in on (`skb->dev`).
     pub iif: IfIndex,
-    /// `IPSKB_DOREDIRECT`: see [`crate::route::input_redirect`].
+    /// `IPSKB_DOREDIRECT`: see [`crate::route::validate_source`].
     pub redirect: bool,
     /// The options when they have a Record Route or Timestamp to record this hop in
     /// (`rr_needaddr`, `ts_needtime`, ...; None otherwise).
@@ -34,7 +34,10 @@ pub struct Ipcb {
 }
 
 /// Forwards a packet through next hop `nh`, as `ip_forward` -> `ip_forward_finish` ->
-/// `ip_output`. The MTU is the dst's (`dst_mtu`), where a PMTU exception can lower it. A
+/// `ip_output`. The dst is this lcore's cached one for `nh` ([`crate::dst_cache`]) with the
+/// destination's nexthop exception filled in, if any (a redirect's gateway, a PMTU); the
+/// MTU is [`dst_mtu_forward`]'s (the device's, unless `ip_forward_use_pmtu` or a locked
+/// PMTU say otherwise). A
 /// packet larger than that with DF set gets ICMP fragmentation needed (`ip_exceeds_mtu`);
 /// without DF it is forwarded in fragments: the verdict is [`Verdict::Fragment`], and
 /// [`crate::output::ip_fragment`] counts it when it splits it (`ip_finish_output` ->
@@ -42,7 +45,7 @@ pub struct Ipcb {
 ///
 /// A Record Route or Timestamp option gets this hop ([`record_options`]) and the header
 /// checksum is computed anew. `cb.redirect` is the input route's `IPSKB_DOREDIRECT`
-/// ([`crate::route::input_redirect`]): a packet that passes these checks then gets a
+/// ([`crate::route::validate_source`]): a packet that passes these checks then gets a
 /// redirect to its source naming the next hop (`rt_nexthop`: the gateway, or the
 /// destination when on-link), unless the source is in its backoff
 /// ([`crate::icmp_limit::RedirectPeers`], `redirects_suppressed`). Linux has already
@@ -67,8 +70,10 @@ pub fn forward<P: PacketBuf>(
         ctx.stats.drop(DropReason::TtlExceeded);
         return crate::icmp::send_error(snap, ctx, pkt, l2, msg_type::TIME_EXCEEDED, 0, 0);
     }
-    let dst = nexthop_dst(snap, nh);
-    let mtu = dst_mtu(&dst);
+    let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
+    let (dst, _) = ctx.dst_cache.get(snap, nh, ctx.stats);
+    let dst = exception_dst(snap, nh, dst, daddr, ctx.now);
+    let mtu = dst_mtu_forward(snap, &dst);
     let too_big = ip.total_len() > mtu;
     if too_big && ip.dont_frag() {
         ctx.stats.drop(DropReason::FragNeeded);
@@ -82,7 +87,6 @@ pub fn forward<P: PacketBuf>(
             mtu as u32,
         );
     }
-    let (saddr, daddr) = (ip.src_addr(), ip.dst_addr());
     Ipv4Packet::new_unchecked(&mut pkt.data_mut()[ETH..]).decrement_ttl();
     if let Some(summary) = cb.record {
         record_options(snap, pkt, &summary, &dst, cb.iif, saddr, daddr);
@@ -141,8 +145,8 @@ fn record_options<P: PacketBuf>(
     let egress = snap.ifaces[dst.iface as usize]
         .source_for(dst.nexthop(daddr))
         .unwrap_or(Ipv4Addr::UNSPECIFIED);
-    let spec_dst = crate::route::route_output(snap, saddr)
-        .map(|(_, src)| src)
+    let spec_dst = crate::route::output_nexthop(snap, saddr)
+        .and_then(|(_, d)| snap.ifaces[d.iface as usize].source_for(d.nexthop(saddr)))
         .or_else(|| snap.ifaces.get(iif as usize)?.source_for(saddr))
         .unwrap_or(Ipv4Addr::UNSPECIFIED);
     let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {

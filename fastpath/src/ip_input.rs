@@ -9,7 +9,7 @@ use crate::iface::IfIndex;
 use crate::ip_forward::Ipcb;
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
-use crate::route::{input_redirect, martian, route_input, InputRoute};
+use crate::route::{martian, route_input, validate_source, InputRoute};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::icmp::{msg_type, param_problem_code};
@@ -26,6 +26,14 @@ pub struct Routable {
     pub bad_options: Option<OptionsError>,
     /// Options with a Record Route or Timestamp, which forwarding records this hop in.
     pub record: Option<OptionsSummary>,
+}
+
+impl Routable {
+    /// The interface it came in on.
+    #[inline]
+    pub fn iif(&self) -> IfIndex {
+        self.key.iif.unwrap_or_default()
+    }
 }
 
 /// The outcome of validation: already decided, or needs a route lookup.
@@ -101,10 +109,13 @@ pub fn validate<P: PacketBuf>(
     }
     // Limited broadcast, and 0.0.0.0 -> 0.0.0.0, are broadcast input (brd_input).
     if daddr.is_broadcast() || (saddr.is_unspecified() && daddr.is_unspecified()) {
+        if let Err(reason) = validate_source(snap, &key, &InputRoute::Broadcast) {
+            return Pre::Done(ctx.drop(reason));
+        }
         if let Some(e) = bad {
             return Pre::Done(bad_options(snap, ctx, pkt, l2, InputRoute::Broadcast, e));
         }
-        return Pre::Done(crate::local::local_input(snap, ctx, pkt, l2, true));
+        return Pre::Done(crate::local::local_input(snap, ctx, pkt, in_if, l2, true));
     }
     Pre::Route(Routable {
         key,
@@ -172,14 +183,11 @@ pub fn dispatch<P: PacketBuf>(
         }
     };
     let route = route_input(snap, &r.key, res, l4);
-    // The source check __mkroute_input makes of a packet leaving by the interface it came
-    // in on, before any option is looked at.
-    let redirect = match route {
-        InputRoute::Forward(nh) => match input_redirect(snap, &r.key, nh) {
-            Ok(redirect) => redirect,
-            Err(reason) => return ctx.drop(reason),
-        },
-        _ => false,
+    // The source check of the input route (rp_filter, and whether a packet leaving by
+    // the interface it came in on gets a redirect), before any option is looked at.
+    let redirect = match validate_source(snap, &r.key, &route) {
+        Ok(redirect) => redirect,
+        Err(reason) => return ctx.drop(reason),
     };
     if let Some(e) = r.bad_options {
         return bad_options(snap, ctx, pkt, r.l2, route, e);
@@ -187,14 +195,14 @@ pub fn dispatch<P: PacketBuf>(
     match route {
         InputRoute::Forward(nh) => {
             let cb = Ipcb {
-                iif: r.key.iif.unwrap_or_default(),
+                iif: r.iif(),
                 redirect,
                 record: r.record,
             };
             crate::ip_forward::forward(snap, ctx, pkt, nh, r.l2, cb)
         }
-        InputRoute::Local => crate::local::local_input(snap, ctx, pkt, r.l2, false),
-        InputRoute::Broadcast => crate::local::local_input(snap, ctx, pkt, r.l2, true),
+        InputRoute::Local => crate::local::local_input(snap, ctx, pkt, r.iif(), r.l2, false),
+        InputRoute::Broadcast => crate::local::local_input(snap, ctx, pkt, r.iif(), r.l2, true),
         InputRoute::Reject(reason, code) => {
             ctx.stats.drop(reason);
             if let Some(code) = code {

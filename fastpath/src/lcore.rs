@@ -5,6 +5,7 @@
 
 use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
+use crate::dst_cache::DstCache;
 use crate::icmp_limit::{PeerLimiter, RateLimiter, RedirectPeers};
 use crate::packet::Verdict;
 use crate::stats::{LcoreStats, Stage};
@@ -46,6 +47,8 @@ pub struct LcoreCtx<'a> {
     pub icmp_peers: PeerLimiter,
     /// Backoff of ICMP redirects per source host (`ip_rt_send_redirect`).
     pub redirect_peers: RedirectPeers,
+    /// This lcore's dst per next hop (`nhc_pcpu_rth_output`).
+    pub dst_cache: DstCache,
     /// IPv4 identification for packets we originate.
     pub ip_ident: u16,
     /// TSC at the start of the current burst.
@@ -60,6 +63,7 @@ impl<'a> LcoreCtx<'a> {
             icmp_peers: PeerLimiter::new(1000, 6168, icmp_limit.hz()),
             redirect_peers: RedirectPeers::new(icmp_limit.hz()),
             icmp_limit,
+            dst_cache: DstCache::default(),
             ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37),
             now: 0,
             clock: StageClock::default(),

@@ -34,7 +34,7 @@
 //! `RTN_*` -> [`fib::RouteType`]; `skb->pkt_type` -> [`packet::L2Dest`];
 //! `in_ifaddr` -> [`iface::IfAddr`]; `icmp_global_allow` -> [`icmp_limit::RateLimiter`];
 //! `ip_rt_send_redirect` -> [`icmp::send_redirect`] with [`icmp_limit::RedirectPeers`];
-//! `IPSKB_DOREDIRECT` -> [`route::input_redirect`]; `in_device->cnf` -> [`snapshot::DevConf`];
+//! `IPSKB_DOREDIRECT` -> [`route::validate_source`]; `in_device->cnf` -> [`snapshot::DevConf`];
 //! `ip_list_rcv` -> [`pipeline::process_burst`].
 #![deny(unsafe_code)]
 
@@ -42,7 +42,9 @@ pub mod arp;
 #[allow(unsafe_code)]
 pub mod dpdk;
 pub mod drop;
+pub mod dst_cache;
 pub mod fib;
+pub mod fnhe;
 pub mod icmp;
 pub mod icmp_limit;
 pub mod iface;

@@ -15,8 +15,10 @@
 
 use crate::drop::DropReason;
 use crate::icmp::{echo_reply, push_reply, send_error_from, write_headers_for};
+use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
+use crate::punt::Punt;
 use crate::route::route_output;
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
@@ -37,6 +39,7 @@ pub fn local_input<P: PacketBuf>(
     snap: &Snapshot,
     ctx: &mut LcoreCtx,
     pkt: &mut P,
+    in_if: IfIndex,
     l2: L2Dest,
     broadcast: bool,
 ) -> Verdict {
@@ -60,6 +63,9 @@ pub fn local_input<P: PacketBuf>(
         return ctx.drop(DropReason::Broadcast);
     }
     let (src, dst, seg) = (ip.src_addr(), ip.dst_addr(), ip.payload());
+    if proto == protocol::ICMP && teaches_route(snap, seg) {
+        return Verdict::Punt(Punt::Icmp { in_if });
+    }
     let answer = match proto {
         protocol::UDP => udp_ok(src, dst, seg).then_some(unreach_code::PORT),
         protocol::TCP => {
@@ -87,6 +93,34 @@ pub fn local_input<P: PacketBuf>(
         ),
         None => Verdict::Drop,
     }
+}
+
+/// An ICMP fragmentation needed or redirect that the control core learns from
+/// (`icmp_unreach` / `icmp_redirect` -> `icmp_socket_deliver` -> `icmp_err`): a right
+/// checksum, a quoted IPv4 header (IHL 5 at least) with the 8 bytes after it, quoting an
+/// ICMP echo reply from one of our addresses: the only packet of ours Linux's `icmp_err`
+/// learns from (`ipv4_update_pmtu`, `ipv4_redirect`) without a socket. (The other packets
+/// we originate are ICMP errors, about which no ICMP error is sent, and TCP resets, which
+/// Linux's `tcp_v4_err` only takes for a socket.)
+fn teaches_route(snap: &Snapshot, icmp: &[u8]) -> bool {
+    if icmp.len() < ICMP_HDR + IP_HDR {
+        return false;
+    }
+    let (typ, code) = (icmp[0], icmp[1]);
+    let wanted = (typ == msg_type::DEST_UNREACHABLE && code & 15 == unreach_code::FRAG_NEEDED)
+        || typ == msg_type::REDIRECT;
+    if !wanted || checksum::checksum(icmp) != 0 {
+        return false;
+    }
+    let quoted = &icmp[ICMP_HDR..];
+    let ihl = usize::from(quoted[0] & 0x0f) * 4;
+    if ihl < IP_HDR || quoted.len() < ihl + 8 {
+        return false;
+    }
+    let q = Ipv4Packet::new_unchecked(quoted);
+    q.protocol() == protocol::ICMP
+        && quoted[ihl] == msg_type::ECHO_REPLY
+        && snap.is_local(q.src_addr())
 }
 
 /// A UDP datagram Linux would take to the socket lookup: length within the packet, and a
@@ -133,7 +167,7 @@ fn tcp_reset<P: PacketBuf>(snap: &Snapshot, ctx: &mut LcoreCtx, pkt: &mut P) -> 
             data + u32::from(flags & tcp_flags::SYN != 0) + u32::from(flags & tcp_flags::FIN != 0);
         (0, Some(read_u32(seg, tcp_field::SEQ).wrapping_add(len)))
     };
-    let Some((dst, _)) = route_output(snap, peer) else {
+    let Some((dst, _)) = route_output(snap, peer, ctx.now) else {
         ctx.stats.inc(Stat::IcmpNoRouteBack);
         return Verdict::Drop;
     };

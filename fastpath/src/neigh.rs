@@ -66,7 +66,22 @@ impl NeighTable {
 
     #[inline]
     pub fn lookup(&self, iface: IfIndex, addr: Ipv4Addr) -> Option<EthernetAddress> {
-        self.map.get(&(iface, u32::from(addr))).map(|e| e.mac)
+        self.entry(iface, addr).map(|e| e.mac)
+    }
+
+    /// The usable entry of `addr` on `iface`, without marking it used (a dst keeps it).
+    #[inline]
+    pub fn entry(&self, iface: IfIndex, addr: Ipv4Addr) -> Option<NeighEntry> {
+        self.map.get(&(iface, u32::from(addr))).copied()
+    }
+
+    /// Number of usable entries.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
     }
 
     /// What to do with a packet for neighbour `nexthop` on `iface` (the lookup of
@@ -76,7 +91,7 @@ impl NeighTable {
     pub fn neigh_output(&self, iface: IfIndex, nexthop: Ipv4Addr) -> NeighOutput {
         match self.map.get(&(iface, u32::from(nexthop))) {
             Some(e) => {
-                self.touch(e.slot);
+                self.touch(e);
                 NeighOutput::Reachable(e.mac)
             }
             None => NeighOutput::MustResolve,
@@ -84,10 +99,10 @@ impl NeighTable {
     }
 
     /// Sets the entry's use flag unless it is set already (a read, and a write at most
-    /// once per control tick).
+    /// once per control tick): `neigh_output` through a dst that holds the entry.
     #[inline(always)]
-    fn touch(&self, slot: u32) {
-        if let Some(flag) = self.used.as_ref().and_then(|u| u.get(slot as usize)) {
+    pub fn touch(&self, e: &NeighEntry) {
+        if let Some(flag) = self.used.as_ref().and_then(|u| u.get(e.slot as usize)) {
             if !flag.load(Relaxed) {
                 flag.store(true, Relaxed);
             }

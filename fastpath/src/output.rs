@@ -13,7 +13,7 @@ use crate::lcore::LcoreCtx;
 use crate::neigh::NeighOutput;
 use crate::packet::{PacketBuf, ETH};
 use crate::punt::Punt;
-use crate::route::{dst_mtu, Dst};
+use crate::route::{dst_mtu, dst_mtu_forward, Dst};
 use crate::snapshot::Snapshot;
 use crate::stats::Stat;
 use crate::wire::ethernet::{ethertype, EthernetFrame};
@@ -37,6 +37,13 @@ pub fn ip_finish_output2<P: PacketBuf>(
     dst: &Dst,
     forwarded: bool,
 ) -> Result<(), Punt> {
+    // A gateway's neighbour comes with the dst (valid under its genid); an on-link
+    // destination is its own neighbour, looked up for each packet.
+    if let Some(e) = &dst.neigh {
+        snap.neigh.touch(e);
+        write_eth(pkt.data_mut(), e.mac, dst.src_mac, ethertype::IPV4);
+        return Ok(());
+    }
     let daddr = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]).dst_addr();
     let nexthop = dst.nexthop(daddr);
     match snap.neigh.neigh_output(dst.iface, nexthop) {
@@ -47,7 +54,11 @@ pub fn ip_finish_output2<P: PacketBuf>(
         NeighOutput::MustResolve => Err(Punt::Resolve {
             out_if: dst.iface,
             nexthop,
-            mtu: dst_mtu(dst),
+            mtu: if forwarded {
+                dst_mtu_forward(snap, dst)
+            } else {
+                dst_mtu(dst)
+            },
             forwarded,
         }),
     }

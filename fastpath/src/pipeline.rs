@@ -8,15 +8,16 @@
 //! in their own buffer and sent: no allocation on the packet path.
 
 use crate::drop::DropReason;
-use crate::fib::{FibResult, FlowKey};
+use crate::fib::{FibResult, FlowKey, RouteType};
 use crate::iface::IfIndex;
 use crate::ip_input::{Pre, Routable};
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf, Verdict};
 use crate::punt::Punt;
 use crate::snapshot::Snapshot;
-use crate::stats::Stage;
+use crate::stats::{Stage, Stat};
 use crate::wire::ethernet::{ethertype, EthernetFrame};
+use std::net::Ipv4Addr;
 
 /// L2 filter and dispatch on ethertype, then everything up to the route lookup: ARP is
 /// answered here; IPv4 is validated (`ip_input::validate`).
@@ -92,9 +93,14 @@ pub fn redirect_first<P: PacketBuf>(
 pub struct BurstScratch {
     idx: Vec<usize>,
     routable: Vec<Routable>,
+    /// Per routable packet: the earlier one whose lookup it reuses (a route hint).
+    hint: Vec<Option<usize>>,
+    /// The routable packets that are looked up, and their keys.
+    looked: Vec<usize>,
     keys: Vec<FlowKey>,
     addrs: Vec<u32>,
     vals: Vec<u32>,
+    found: Vec<Option<FibResult>>,
     res: Vec<Option<FibResult>>,
 }
 
@@ -104,12 +110,29 @@ impl Default for BurstScratch {
         BurstScratch {
             idx: Vec::with_capacity(n),
             routable: Vec::with_capacity(n),
+            hint: Vec::with_capacity(n),
+            looked: Vec::with_capacity(n),
             keys: Vec::with_capacity(n),
             addrs: vec![0; n],
             vals: vec![0; n],
+            found: vec![None; n],
             res: vec![None; n],
         }
     }
+}
+
+/// Whether the decision of a lookup can be reused by the next packets of the burst with
+/// the same destination and TOS (`ip_extract_route_hint`): not for a local or broadcast
+/// route, and not for a multipath one, whose member depends on the source.
+#[inline]
+fn hint_usable(res: &Option<FibResult>) -> bool {
+    !matches!(
+        res,
+        Some(FibResult {
+            route: RouteType::Local | RouteType::Broadcast | RouteType::Multipath(_),
+            ..
+        })
+    )
 }
 
 /// Processes a burst received on `in_if` in three passes, as `ip_list_rcv` does for a
@@ -117,6 +140,14 @@ impl Default for BurstScratch {
 /// overlaps their memory accesses), then forward or answer each. Same outcome per packet
 /// as [`process`]. `verdicts` gets one entry per packet. Each pass is one stage of the
 /// sampled cycle accounting.
+///
+/// Route hints (`ip_list_rcv_finish` -> `ip_can_use_hint`): with the default rules only
+/// (policy rules could tell packets to the same destination apart), a packet whose
+/// destination and TOS are those of the previous routable packet of the burst is not
+/// looked up: it takes that packet's FIB result, if that one may be reused
+/// ([`hint_usable`]; else it is looked up after all), and counts as `hint_hits`. Only the
+/// lookup is shared: the source checks (martians, rp_filter), the next-hop choice and
+/// everything after are made for each packet.
 pub fn process_burst<P: PacketBuf>(
     snap: &Snapshot,
     ctx: &mut LcoreCtx,
@@ -128,13 +159,28 @@ pub fn process_burst<P: PacketBuf>(
     debug_assert!(pkts.len() <= s.addrs.len() && verdicts.len() >= pkts.len());
     s.idx.clear();
     s.routable.clear();
+    s.hint.clear();
+    s.looked.clear();
     s.keys.clear();
+    let hints = snap.fib.default_rules_only();
+    // The last looked-up packet: (destination, TOS, its index among the routable).
+    let mut last: Option<(Ipv4Addr, u8, usize)> = None;
     for (i, pkt) in pkts.iter_mut().enumerate() {
         verdicts[i] = match classify(snap, ctx, pkt, in_if) {
             Pre::Done(v) => v,
             Pre::Route(r) => {
+                let j = s.routable.len();
+                let hint = match last {
+                    Some((d, t, src)) if hints && d == r.key.daddr && t == r.key.tos => Some(src),
+                    _ => None,
+                };
+                if hint.is_none() {
+                    last = Some((r.key.daddr, r.key.tos, j));
+                    s.looked.push(j);
+                    s.keys.push(r.key);
+                }
+                s.hint.push(hint);
                 s.idx.push(i);
-                s.keys.push(r.key);
                 s.routable.push(r);
                 Verdict::Drop
             }
@@ -143,9 +189,26 @@ pub fn process_burst<P: PacketBuf>(
     ctx.mark(Stage::Parse);
     let n = s.keys.len();
     snap.fib
-        .lookup_burst(&s.keys, &mut s.addrs, &mut s.vals, &mut s.res[..n]);
+        .lookup_burst(&s.keys, &mut s.addrs, &mut s.vals, &mut s.found[..n]);
+    for (k, &j) in s.looked.iter().enumerate() {
+        s.res[j] = s.found[k];
+    }
+    let mut hits = 0;
+    for j in 0..s.routable.len() {
+        if let Some(src) = s.hint[j] {
+            s.res[j] = if hint_usable(&s.res[src]) {
+                hits += 1;
+                s.res[src]
+            } else {
+                snap.fib.lookup(&s.routable[j].key)
+            };
+        }
+    }
+    if hits > 0 {
+        ctx.stats.add(Stat::HintHits, hits);
+    }
     ctx.mark(Stage::Lookup);
-    for j in 0..n {
+    for j in 0..s.routable.len() {
         let i = s.idx[j];
         verdicts[i] = crate::ip_input::dispatch(snap, ctx, &mut pkts[i], &s.routable[j], s.res[j]);
     }

@@ -24,6 +24,10 @@ pub enum Punt {
         mtu: u16,
         forwarded: bool,
     },
+    /// An ICMP fragmentation needed or redirect addressed to us, received on `in_if`,
+    /// about an echo reply we sent ([`crate::local`]): the control core learns a nexthop
+    /// exception from it, or not.
+    Icmp { in_if: IfIndex },
 }
 
 impl Punt {
@@ -32,7 +36,7 @@ impl Punt {
     #[inline]
     pub fn uncounted(&self) -> bool {
         match *self {
-            Punt::Arp { .. } => true,
+            Punt::Arp { .. } | Punt::Icmp { .. } => true,
             Punt::Resolve { forwarded, .. } => forwarded,
         }
     }

@@ -8,15 +8,19 @@
 
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey, RouteType};
+use crate::fnhe::Fnhe;
 use crate::iface::IfIndex;
+use crate::neigh::NeighEntry;
 use crate::nexthop::{multipath_hash, NhId};
 use crate::snapshot::Snapshot;
 use crate::wire::EthernetAddress;
 use std::net::Ipv4Addr;
 
 /// Where and how to send a packet through one next hop (the kernel's `rtable`, whose
-/// `dst_entry` is the output half). Built by [`nexthop_dst`]; read the MTU with
-/// [`dst_mtu`].
+/// `dst_entry` is the output half). Built by [`nexthop_dst`], kept per next hop in each
+/// lcore's [`crate::dst_cache::DstCache`], and filled in by a nexthop exception
+/// ([`crate::fnhe::Fnhe::apply`]) for the destinations that have one. Read the MTU with
+/// [`dst_mtu`] (our own packets) or [`dst_mtu_forward`] (forwarded ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Dst {
     /// The output interface (`dst->dev`).
@@ -26,24 +30,78 @@ pub struct Dst {
     /// The gateway (`rt_gw4` with `rt_uses_gateway`), or None when the destination is
     /// on-link and is its own neighbour.
     pub gateway: Option<Ipv4Addr>,
-    /// The path MTU: the device's for now; a PMTU exception will lower it.
+    /// The gateway's neighbour entry when the dst was built, if it was usable then (the
+    /// kernel keeps it in the neighbour's `hh_cache`): a dst built under the current
+    /// genid still has the right MAC, since any neighbour change bumps it. None for
+    /// on-link next hops (the neighbour is the destination, looked up per packet) and
+    /// for an unresolved gateway.
+    pub neigh: Option<NeighEntry>,
+    /// The device MTU.
     mtu: u16,
+    /// A path MTU from a nexthop exception (`rt_pmtu`), 0 if none.
+    pub pmtu: u16,
+    /// The PMTU is locked (below `min_pmtu`): forwarded packets use it too.
+    pub mtu_locked: bool,
+    /// The gateway comes from an ICMP redirect (`RTCF_REDIRECTED`).
+    pub redirected: bool,
 }
 
 impl Dst {
+    /// A dst through `gateway` (None: on-link) out of `iface` with device MTU `mtu`, no
+    /// neighbour cached and no exception.
+    pub fn new(
+        iface: IfIndex,
+        src_mac: EthernetAddress,
+        gateway: Option<Ipv4Addr>,
+        mtu: u16,
+    ) -> Dst {
+        Dst {
+            iface,
+            src_mac,
+            gateway,
+            neigh: None,
+            mtu,
+            pmtu: 0,
+            mtu_locked: false,
+            redirected: false,
+        }
+    }
+
     /// The neighbour a packet to `daddr` is handed to (`rt_nexthop`): the gateway, or
     /// `daddr` itself when on-link.
     #[inline]
     pub fn nexthop(&self, daddr: Ipv4Addr) -> Ipv4Addr {
         self.gateway.unwrap_or(daddr)
     }
+
+    /// The device MTU, whatever the exceptions say.
+    #[inline]
+    pub fn dev_mtu(&self) -> u16 {
+        self.mtu
+    }
 }
 
-/// The MTU of a dst (the kernel's `dst_mtu`; for forwarded packets,
-/// `ip_dst_mtu_maybe_forward(dst, true)`): what `ip_forward` checks a packet against.
+/// The MTU of a dst for packets we originate (the kernel's `dst_mtu`, `ipv4_mtu`): the
+/// PMTU when an exception has one, else the device's.
 #[inline]
 pub fn dst_mtu(dst: &Dst) -> u16 {
-    dst.mtu
+    if dst.pmtu != 0 {
+        dst.pmtu
+    } else {
+        dst.mtu
+    }
+}
+
+/// The MTU a forwarded packet is checked against (`ip_dst_mtu_maybe_forward(dst, true)`):
+/// the device's, unless `ip_forward_use_pmtu` is set or the PMTU is locked, as in Linux
+/// (a router does not trust a PMTU learned from ICMP for others' packets).
+#[inline]
+pub fn dst_mtu_forward(snap: &Snapshot, dst: &Dst) -> u16 {
+    if snap.settings.ip_forward_use_pmtu || dst.mtu_locked {
+        dst_mtu(dst)
+    } else {
+        dst.mtu
+    }
 }
 
 /// The outcome of an input route lookup (`ip_route_input_slow`).
@@ -118,43 +176,87 @@ pub fn route_input(
     }
 }
 
-/// What the input route of a packet that is forwarded through `nh` says about ICMP
-/// redirects, as `__mkroute_input`: `Ok(true)` when it leaves by the interface it came in
-/// on (`key.iif`), that interface sends redirects ([`Snapshot::tx_redirects`]), and the
-/// source is directly connected there (`IPSKB_DOREDIRECT`). `ip_forward` then sends one
-/// (see [`crate::icmp::send_redirect`]).
+/// The source check of an input route (`fib_validate_source`), for a packet received on
+/// `key.iif` whose route is `route`: Ok(true) when it is forwarded through `nh` back out of
+/// the interface it came in on, that interface sends redirects
+/// ([`Snapshot::tx_redirects`]), and the source is directly connected there
+/// (`__mkroute_input`'s `IPSKB_DOREDIRECT`: `ip_forward` then sends a redirect, see
+/// [`crate::icmp::send_redirect`]); Ok(false) when the packet goes on without one; Err
+/// when it is dropped: `rp_filter`, or `martian_source` for a source whose route is local
+/// or broadcast (which [`martian`] has already refused for every such route this FIB has).
 ///
-/// Whether the source is directly connected is `fib_validate_source`'s answer, which
-/// Linux computes in full only in this case (out = in with redirects on; rp_filter is 0):
-/// the reverse route (to the source, from the destination, `iif` the output interface)
-/// must use the interface through a next hop without a gateway (`nhc_scope` host). No
-/// reverse route, or a blackhole, unreachable or prohibit one (whose `fib_lookup` fails
-/// the same way: `last_resort`), is no redirect; a local or broadcast one makes the
-/// source a martian (`Err(MartianSource)`), which [`martian`] has already refused for
-/// every such route this FIB has. When the reverse route does not use the
-/// interface, Linux looks again bound to it (`flowi4_oif`); this takes that answer to be
-/// whether one of the interface's subnets holds the source (a more specific route through
-/// a gateway there would say no in Linux).
+/// Linux makes the full check only when the interface's `rp_filter` ([`Snapshot::rp_filter`])
+/// is on, or for the redirect case (out = in with redirects on); otherwise nothing is
+/// looked up. The full check (`__fib_validate_source`) looks up the reverse route: to the
+/// source, from the destination (0 for a broadcast), `iif` the output interface of a
+/// forwarded packet, none for local input (Linux's `iif lo`), with the packet's TOS:
+/// - none, or a blackhole, unreachable or prohibit route (`fib_lookup` fails:
+///   `last_resort`): dropped under rp_filter, else no redirect;
+/// - a local or broadcast route: `martian_source`;
+/// - a route one of whose next hops uses the input interface: accepted, and the source is
+///   directly connected if the first next hop has no gateway (`nhc_scope` host);
+/// - otherwise strict mode (1) drops; loose mode (2), and the redirect check, look again
+///   bound to the interface (`flowi4_oif`), which this takes to be whether one of the
+///   interface's subnets holds the source (a more specific route through a gateway there
+///   would say no in Linux); the packet is accepted either way. An interface without
+///   addresses goes to `last_resort` instead.
 ///
-/// The gateway is not checked: `shared_media` is 1 in Linux by default (`conf.all` and
-/// `conf.default`), which skips `inet_addr_onlink`, and there is no such knob here.
+/// Every packet is checked, whatever cache decided its route (a hint or a cached dst
+/// never skips it). The gateway is not checked for the redirect: `shared_media` is 1 in
+/// Linux by default (`conf.all` and `conf.default`), which skips `inet_addr_onlink`.
 #[inline]
-pub fn input_redirect(snap: &Snapshot, key: &FlowKey, nh: NhId) -> Result<bool, DropReason> {
+pub fn validate_source(
+    snap: &Snapshot,
+    key: &FlowKey,
+    route: &InputRoute,
+) -> Result<bool, DropReason> {
     let Some(in_if) = key.iif else {
         return Ok(false);
     };
-    if snap.nexthops.get(nh).iface != in_if || !snap.tx_redirects(in_if) {
-        return Ok(false);
-    }
+    let rpf = snap.rp_filter(in_if);
+    let (oif, spec_dst) = match *route {
+        InputRoute::Forward(nh) => {
+            let out = snap.nexthops.get(nh).iface;
+            if rpf == 0 && (out != in_if || !snap.tx_redirects(in_if)) {
+                return Ok(false);
+            }
+            (Some(out), key.daddr)
+        }
+        InputRoute::Local if rpf != 0 => (None, key.daddr),
+        // brd_input: a broadcast from 0.0.0.0 (a DHCP client) is not checked.
+        InputRoute::Broadcast if rpf != 0 && !key.saddr.is_unspecified() => {
+            (None, Ipv4Addr::UNSPECIFIED)
+        }
+        _ => return Ok(false),
+    };
+    let on_link = full_source_check(snap, key, in_if, oif, spec_dst, rpf)?;
+    Ok(on_link && oif == Some(in_if) && snap.tx_redirects(in_if))
+}
+
+/// `__fib_validate_source`: Ok(whether the source is directly connected on `in_if`), or
+/// the drop (see [`validate_source`]).
+fn full_source_check(
+    snap: &Snapshot,
+    key: &FlowKey,
+    in_if: IfIndex,
+    oif: Option<IfIndex>,
+    spec_dst: Ipv4Addr,
+    rpf: u8,
+) -> Result<bool, DropReason> {
+    let last_resort = if rpf != 0 {
+        Err(DropReason::RpFilter)
+    } else {
+        Ok(false)
+    };
     let reverse = FlowKey {
         daddr: key.saddr,
-        saddr: key.daddr,
-        iif: Some(in_if),
+        saddr: spec_dst,
+        iif: oif,
         tos: key.tos,
         mark: 0,
     };
     let Some(res) = snap.fib.lookup(&reverse) else {
-        return Ok(false);
+        return last_resort;
     };
     // FIB_RES_NHC: the first next hop of the route; dev_match: any of them on the interface.
     let (first, dev_match) = match res.route {
@@ -165,52 +267,89 @@ pub fn input_redirect(snap: &Snapshot, key: &FlowKey, nh: NhId) -> Result<bool, 
         RouteType::Multipath(g) => {
             let members = &snap.nexthops.group(g).members;
             let Some(&(first, _)) = members.first() else {
-                return Ok(false);
+                return last_resort;
             };
             let on_dev = members
                 .iter()
                 .any(|&(m, _)| snap.nexthops.get(m).iface == in_if);
             (*snap.nexthops.get(first), on_dev)
         }
-        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit => return Ok(false),
+        RouteType::Blackhole | RouteType::Unreachable | RouteType::Prohibit => return last_resort,
         RouteType::Local | RouteType::Broadcast => return Err(DropReason::MartianSource),
     };
-    Ok(if dev_match {
-        first.gateway.is_none()
-    } else {
-        snap.ifaces[in_if as usize]
-            .addrs
-            .iter()
-            .any(|a| a.contains(key.saddr))
-    })
+    if dev_match {
+        return Ok(first.gateway.is_none());
+    }
+    let addrs = &snap.ifaces[in_if as usize].addrs;
+    if addrs.is_empty() {
+        return last_resort;
+    }
+    if rpf == 1 {
+        return Err(DropReason::RpFilter);
+    }
+    Ok(addrs.iter().any(|a| a.contains(key.saddr)))
 }
 
-/// The [`Dst`] of next hop `nh` (`rt_set_nexthop`: device, gateway, MTU). The same for
-/// every destination reached through `nh`. Caller holds a snapshot reference.
+/// The [`Dst`] of next hop `nh` (`rt_set_nexthop`: device, gateway, MTU; and the
+/// gateway's neighbour, `rt_cache_route` keeps it with the dst). The same for every
+/// destination reached through `nh`. Caller holds a snapshot reference.
 #[inline]
 pub fn nexthop_dst(snap: &Snapshot, nh: NhId) -> Dst {
     let nh = snap.nexthops.get(nh);
     let iface = &snap.ifaces[nh.iface as usize];
-    Dst {
-        iface: nh.iface,
-        src_mac: iface.mac,
-        gateway: nh.gateway,
-        mtu: iface.mtu,
+    let mut dst = Dst::new(nh.iface, iface.mac, nh.gateway, iface.mtu);
+    dst.neigh = nh.gateway.and_then(|gw| snap.neigh.entry(nh.iface, gw));
+    dst
+}
+
+/// The dst of a packet to `daddr` through `nh`: the next hop's, with its exception for
+/// `daddr` filled in if one applies at `now` (`find_exception` + `rt_bind_exception`).
+#[inline]
+pub fn exception_dst(snap: &Snapshot, nh: NhId, dst: Dst, daddr: Ipv4Addr, now: u64) -> Dst {
+    match snap.exceptions.find(nh, daddr, now) {
+        Some(e) => apply_exception(e, dst),
+        None => dst,
     }
+}
+
+/// `fill_route_from_fnhe`: the exception's gateway (a new neighbour: the cached one is
+/// dropped and looked up at output) and PMTU, in a copy of the next hop's dst.
+#[inline]
+pub fn apply_exception(e: &Fnhe, mut dst: Dst) -> Dst {
+    if let Some(gw) = e.gw {
+        if dst.gateway != Some(gw) {
+            dst.gateway = Some(gw);
+            dst.neigh = None;
+        }
+        dst.redirected = true;
+    }
+    if e.pmtu != 0 {
+        dst.pmtu = e.pmtu;
+        dst.mtu_locked = e.mtu_locked;
+    }
+    dst
 }
 
 /// Output route for a packet we originate to `daddr` (an ICMP error or reply): the
 /// [`Dst`] and the source address to use (`ip_route_output_key` with saddr unset; the
-/// lookup has no input interface, like Linux's `iif lo`). The neighbour is resolved when
-/// the packet is sent ([`crate::output::ip_finish_output2`]).
+/// lookup has no input interface, like Linux's `iif lo`), with the destination's
+/// exception applied at `now` (its PMTU sizes our packets, its gateway takes them). The
+/// neighbour is resolved when the packet is sent ([`crate::output::ip_finish_output2`]).
 #[inline]
-pub fn route_output(snap: &Snapshot, daddr: Ipv4Addr) -> Option<(Dst, Ipv4Addr)> {
+pub fn route_output(snap: &Snapshot, daddr: Ipv4Addr, now: u64) -> Option<(Dst, Ipv4Addr)> {
+    let (nh, dst) = output_nexthop(snap, daddr)?;
+    let dst = exception_dst(snap, nh, dst, daddr, now);
+    let src = snap.ifaces[dst.iface as usize].source_for(dst.nexthop(daddr))?;
+    Some((dst, src))
+}
+
+/// The next hop of the output route to `daddr` and its dst, before exceptions.
+#[inline]
+pub fn output_nexthop(snap: &Snapshot, daddr: Ipv4Addr) -> Option<(NhId, Dst)> {
     let key = FlowKey::new(daddr);
     let rt = snap.fib.lookup(&key)?.route;
     let nh = select_nexthop(snap, rt, &key, || None)?;
-    let dst = nexthop_dst(snap, nh);
-    let src = snap.ifaces[dst.iface as usize].source_for(dst.nexthop(daddr))?;
-    Some((dst, src))
+    Some((nh, nexthop_dst(snap, nh)))
 }
 
 /// Source and destination checks of `ip_route_input_slow` (route_localnet = 0,
@@ -301,11 +440,40 @@ mod tests {
         // egress address towards the neighbour; whether the neighbour answers is decided
         // at output.
         let (s, _, _) = snap();
-        let (d, src) = route_output(&s, Ipv4Addr::new(10, 0, 2, 9)).unwrap();
+        let (d, src) = route_output(&s, Ipv4Addr::new(10, 0, 2, 9), 0).unwrap();
         assert_eq!(
             (d.iface, d.gateway, src),
             (1, None, Ipv4Addr::new(10, 0, 2, 1))
         );
-        assert_eq!(route_output(&s, Ipv4Addr::new(192, 0, 2, 1)), None);
+        assert_eq!(route_output(&s, Ipv4Addr::new(192, 0, 2, 1), 0), None);
+    }
+
+    #[test]
+    fn an_exception_fills_in_gateway_and_pmtu() {
+        let (s, via, _) = snap();
+        let d = nexthop_dst(&s, via);
+        let e = Fnhe {
+            daddr: Ipv4Addr::new(198, 51, 100, 1),
+            gw: Some(Ipv4Addr::new(10, 0, 2, 3)),
+            pmtu: 552,
+            mtu_locked: true,
+            expires: 1,
+            stamp: 0,
+        };
+        let x = apply_exception(&e, d);
+        assert_eq!(x.gateway, Some(Ipv4Addr::new(10, 0, 2, 3)));
+        assert_eq!((x.pmtu, x.mtu_locked, x.redirected), (552, true, true));
+        assert_eq!((dst_mtu(&x), x.dev_mtu()), (552, 1400));
+        // Locked: forwarded packets use it too; unlocked, only with ip_forward_use_pmtu.
+        assert_eq!(dst_mtu_forward(&s, &x), 552);
+        let unlocked = Dst {
+            mtu_locked: false,
+            pmtu: 1300,
+            ..x
+        };
+        assert_eq!(dst_mtu_forward(&s, &unlocked), 1400);
+        let mut s2 = s.clone();
+        s2.settings.ip_forward_use_pmtu = true;
+        assert_eq!(dst_mtu_forward(&s2, &unlocked), 1300);
     }
 }

@@ -3,6 +3,7 @@
 //! [`crate::rcu::Rcu`]; cloning one is cheap (tables are shared immutable versions).
 
 use crate::fib::{Change, Fib, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
+use crate::fnhe::Exceptions;
 use crate::iface::{IfIndex, Iface};
 use crate::neigh::NeighTable;
 use crate::nexthop::{Nexthop, NexthopTable};
@@ -28,6 +29,13 @@ pub struct Settings {
     /// ICMP redirects (`net.ipv4.conf.all.send_redirects`); an interface sends them when
     /// this or its own [`DevConf::send_redirects`] is set (`IN_DEV_TX_REDIRECTS`).
     pub send_redirects: bool,
+    /// Forwarded packets are checked against a learned PMTU, not only the device MTU
+    /// (`net.ipv4.ip_forward_use_pmtu`, default false).
+    pub ip_forward_use_pmtu: bool,
+    /// Reverse path filter of every interface (`net.ipv4.conf.all.rp_filter`): 0 off, 1
+    /// strict, 2 loose; an interface uses the larger of this and its own
+    /// ([`Snapshot::rp_filter`], `IN_DEV_RPFILTER`).
+    pub rp_filter: u8,
 }
 
 impl Default for Settings {
@@ -41,6 +49,8 @@ impl Default for Settings {
             icmp_echo_ignore_broadcasts: true,
             fib_multipath_hash_policy: 0,
             send_redirects: true,
+            ip_forward_use_pmtu: false,
+            rp_filter: 0,
         }
     }
 }
@@ -50,12 +60,15 @@ impl Default for Settings {
 pub struct DevConf {
     /// `net.ipv4.conf.<dev>.send_redirects` (default true, as `conf.default`).
     pub send_redirects: bool,
+    /// `net.ipv4.conf.<dev>.rp_filter` (default 0).
+    pub rp_filter: u8,
 }
 
 impl Default for DevConf {
     fn default() -> Self {
         DevConf {
             send_redirects: true,
+            rp_filter: 0,
         }
     }
 }
@@ -69,6 +82,8 @@ pub struct Snapshot {
     pub fib: Fib,
     pub nexthops: NexthopTable,
     pub neigh: NeighTable,
+    /// Nexthop exceptions (PMTU, redirects), learned by the control core.
+    pub exceptions: Exceptions,
     pub settings: Settings,
     /// Per-interface settings, by [`IfIndex`]; an interface without an entry has the
     /// defaults ([`Snapshot::devconf`]).
@@ -174,6 +189,13 @@ impl Snapshot {
     #[inline]
     pub fn tx_redirects(&self, iface: IfIndex) -> bool {
         self.settings.send_redirects || self.devconf(iface).send_redirects
+    }
+
+    /// The reverse path filter of interface `iface`: the larger of `all` and its own
+    /// (`IN_DEV_RPFILTER` = `IN_DEV_MAXCONF`).
+    #[inline]
+    pub fn rp_filter(&self, iface: IfIndex) -> u8 {
+        self.settings.rp_filter.max(self.devconf(iface).rp_filter)
     }
 
     /// The interface with this DPDK port id.

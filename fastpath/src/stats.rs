@@ -77,6 +77,37 @@ stats! {
     /// ICMP redirects not sent because the source host is in its backoff (20 ms << n
     /// after the n-th, none after 9 until 20.48 s of silence).
     RedirectsSuppressed => "redirects_suppressed",
+    /// ICMP fragmentation needed and redirects addressed to us about a packet we sent,
+    /// taken by the control core (`icmp_unreach`, `icmp_redirect`): each ends here,
+    /// whether it taught anything (`pmtu_updates`, `redirects_accepted`) or not.
+    IcmpErrorsIn => "icmp_errors_in",
+    /// Nexthop exceptions created or lowered by a fragmentation needed
+    /// (`__ip_rt_update_pmtu`).
+    PmtuUpdates => "pmtu_updates",
+    /// ICMP redirects that set a nexthop exception's gateway (`__ip_do_redirect`).
+    RedirectsAccepted => "redirects_accepted",
+    /// ICMP redirects refused by `__ip_do_redirect`'s rules (or `accept_redirects` off).
+    RedirectsRejected => "redirects_rejected",
+    /// Packets whose dst came from this lcore's dst cache, built under the current genid.
+    DstHits => "dst_hits",
+    /// Dsts built for a next hop this lcore had not used yet.
+    DstMisses => "dst_misses",
+    /// Dsts rebuilt because the genid moved since they were built.
+    DstRebuilds => "dst_rebuilds",
+    /// Packets routed by the previous packet's lookup in their burst (same destination
+    /// and TOS: `ip_can_use_hint`), with no FIB lookup of their own.
+    HintHits => "hint_hits",
+}
+
+impl Stat {
+    /// The routing caches' counters: how a decision was reached (`dst_hits`, ...), not
+    /// what became of a packet.
+    pub const fn is_cache(self) -> bool {
+        matches!(
+            self,
+            Stat::DstHits | Stat::DstMisses | Stat::DstRebuilds | Stat::HintHits
+        )
+    }
 }
 
 /// Pipeline stages timed by the sampled cycle accounting (`show fwd stats`).

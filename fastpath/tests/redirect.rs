@@ -311,6 +311,7 @@ fn send_redirects_is_all_or_the_interface() {
         s.devconf = vec![
             DevConf {
                 send_redirects: dev,
+                ..DevConf::default()
             },
             DevConf::default(),
         ];
@@ -329,6 +330,7 @@ fn send_redirects_is_all_or_the_interface() {
     s.devconf = vec![
         DevConf {
             send_redirects: false,
+            ..DevConf::default()
         },
         DevConf::default(),
     ];

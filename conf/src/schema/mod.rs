@@ -89,6 +89,14 @@ pub(crate) struct RawPort {
     pub tx_desc: u64,
     #[serde(default = "default_true")]
     pub send_redirects: bool,
+    #[serde(default)]
+    pub rp_filter: u64,
+    #[serde(default = "default_true")]
+    pub accept_redirects: bool,
+    #[serde(default = "default_true")]
+    pub secure_redirects: bool,
+    #[serde(default = "default_true")]
+    pub shared_media: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_reachable_time_ms: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -199,6 +207,14 @@ pub(crate) struct RawSettings {
     pub unres_qlen: u64,
     pub arp_notify: bool,
     pub send_redirects: bool,
+    pub rp_filter: u64,
+    pub accept_redirects: bool,
+    pub secure_redirects: bool,
+    pub shared_media: bool,
+    pub ip_forward_use_pmtu: bool,
+    pub min_pmtu: u64,
+    pub mtu_expires: u64,
+    pub gc_timeout: u64,
 }
 
 impl Default for RawSettings {
@@ -231,6 +247,14 @@ impl From<&Settings> for RawSettings {
             unres_qlen: s.unres_qlen.into(),
             arp_notify: s.arp_notify,
             send_redirects: s.send_redirects,
+            rp_filter: s.rp_filter.into(),
+            accept_redirects: s.accept_redirects,
+            secure_redirects: s.secure_redirects,
+            shared_media: s.shared_media,
+            ip_forward_use_pmtu: s.ip_forward_use_pmtu,
+            min_pmtu: s.min_pmtu.into(),
+            mtu_expires: s.mtu_expires.into(),
+            gc_timeout: s.gc_timeout.into(),
         }
     }
 }

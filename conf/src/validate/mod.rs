@@ -145,6 +145,38 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
         icmp_ratemask: s.icmp_ratemask,
         icmp_echo_ignore_broadcasts: s.icmp_echo_ignore_broadcasts,
         send_redirects: s.send_redirects,
+        rp_filter: in_range(
+            s.rp_filter,
+            0,
+            2,
+            node!["settings", "rp_filter"],
+            "rp_filter",
+        )?,
+        accept_redirects: s.accept_redirects,
+        secure_redirects: s.secure_redirects,
+        shared_media: s.shared_media,
+        ip_forward_use_pmtu: s.ip_forward_use_pmtu,
+        min_pmtu: in_range(
+            s.min_pmtu,
+            68,
+            65535,
+            node!["settings", "min_pmtu"],
+            "min_pmtu",
+        )?,
+        mtu_expires: in_range(
+            s.mtu_expires,
+            1,
+            u32::MAX.into(),
+            node!["settings", "mtu_expires"],
+            "mtu_expires",
+        )?,
+        gc_timeout: in_range(
+            s.gc_timeout,
+            1,
+            u32::MAX.into(),
+            node!["settings", "gc_timeout"],
+            "gc_timeout",
+        )?,
         burst: in_range(s.burst, 1, 256, node!["settings", "burst"], "burst")?,
         mbufs: in_range(
             s.mbufs,
@@ -432,7 +464,8 @@ mod tests {
              `icmp_msgs_burst`, `icmp_ratelimit`, `icmp_ratemask`, `icmp_echo_ignore_broadcasts`, `burst`, `mbufs`, \
              `fib_multipath_hash_policy`, `base_reachable_time_ms`, `delay_first_probe_time`, `retrans_time_ms`, \
              `ucast_solicit`, `mcast_solicit`, `gc_stale_time`, `gc_thresh1`, `gc_thresh2`, `gc_thresh3`, `unres_qlen`, `arp_notify`, \
-             `send_redirects`"
+             `send_redirects`, `rp_filter`, `accept_redirects`, `secure_redirects`, `shared_media`, \
+             `ip_forward_use_pmtu`, `min_pmtu`, `mtu_expires`, `gc_timeout`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),

@@ -78,6 +78,16 @@ pub(super) fn ports(v: &Validator, raw: Vec<RawPort>) -> Result<Vec<PortConf>, I
             addresses: addresses(&out, i, &p)?,
             name: p.name,
             send_redirects: p.send_redirects,
+            rp_filter: in_range(
+                p.rp_filter,
+                0,
+                2,
+                node!["ports", i, "rp_filter"],
+                "rp_filter",
+            )?,
+            accept_redirects: p.accept_redirects,
+            secure_redirects: p.secure_redirects,
+            shared_media: p.shared_media,
             neigh: PortNeigh {
                 base_reachable_time_ms: p
                     .base_reachable_time_ms
