@@ -51,7 +51,8 @@ DROP_COUNTERS = (
     "arp_ignored bad_version bad_ihl bad_total_length bad_checksum bad_options source_route "
     "martian_source martian_destination multicast l2_broadcast_forward no_route blackhole "
     "unreachable prohibit ttl_exceeded frag_needed frag_no_mbuf no_neighbor local_unhandled "
-    "local_fragment broadcast icmp_malformed neigh_queue_full neigh_table_full punt_ring_full"
+    "local_fragment broadcast icmp_malformed neigh_queue_full neigh_table_full punt_ring_full "
+    "rp_filter"
 ).split()
 KNOWN_COUNTERS = EVENT_COUNTERS + DROP_COUNTERS
 # Also printed, read by name where a test needs them: punted, arp_requests,
@@ -90,10 +91,14 @@ def config_yaml(
     extra_neighbors: tuple[tuple[str, str], ...] = (),
     send_redirects: bool | None = None,
     p0_send_redirects: bool | None = None,
+    rp_filter: int | None = None,
+    p0_rp_filter: int | None = None,
+    p1_rp_filter: int | None = None,
 ) -> str:
     """The topology's config; ``workdir`` holds in0/in1/out0/out1.pcap. ``extra_neighbors``
-    are (address, MAC) pairs on p0; the ``send_redirects`` knobs are left out (their
-    defaults) when None."""
+    are (address, MAC) pairs on p0; the ``send_redirects`` and ``rp_filter`` knobs
+    (global in ``settings``, per port in the port's mapping) are left out (their defaults)
+    when None."""
     routes = ["{ prefix: 198.51.100.0/24, via: 10.0.2.2 }"]
     if default_route:
         routes.append("{ prefix: 0.0.0.0/0, via: 10.0.1.2 }")
@@ -108,8 +113,11 @@ def config_yaml(
                           for a, m in extra_neighbors)
     p0_extra = ("" if p0_send_redirects is None
                 else f"    send_redirects: {str(p0_send_redirects).lower()}\n")
+    p0_extra += "" if p0_rp_filter is None else f"    rp_filter: {p0_rp_filter}\n"
+    p1_extra = "" if p1_rp_filter is None else f"    rp_filter: {p1_rp_filter}\n"
     settings_extra = ("" if send_redirects is None
                       else f", send_redirects: {str(send_redirects).lower()}")
+    settings_extra += "" if rp_filter is None else f", rp_filter: {rp_filter}"
     return f"""\
 ports:
   - name: p0
@@ -122,7 +130,7 @@ ports:
     mac: {R1_MAC}
     mtu: {p1_mtu}
     addresses: [10.0.2.1/24]
-neighbors:
+{p1_extra}neighbors:
   - {{ address: 10.0.1.2, mac: "{N0_MAC}", port: p0 }}
   - {{ address: 10.0.2.2, mac: "{N1_MAC}", port: p1 }}
 {neigh_lines}routes:
