@@ -45,7 +45,10 @@ Commands:
   show fib stats                         tables, prefixes, memory, FIB version
   route show [table T] [PREFIX]          routes of a table (default main), iproute2 layout
   route get ADDR [from ADDR] [iif PORT] [tos N]
-                                         the rule, table, route, next hop and MAC ADDR uses
+                                         the route as `ip route get` prints it (cache line:
+                                         exception), rule, table, next hop, MAC, caches used
+  route show cache | show exceptions     nexthop exceptions (PMTU, redirects), lifetimes
+  route flush cache                      drop every exception, invalidate every cached dst
   route add|replace PREFIX via ADDR [dev PORT] [metric N] [table T]
   route add PREFIX nexthop via A [weight W] nexthop via B [weight W] ...   (ECMP)
   route add PREFIX nhid N | dev PORT | type blackhole|unreachable|prohibit
@@ -148,8 +151,10 @@ impl Control {
             );
         }
         let fnhe = Learner::new(FnheParams::new(&cfg, hz));
+        let mut routing = Routing::new(cfg, router);
+        routing.tsc_hz = hz;
         let mut c = Control {
-            routing: Routing::new(cfg, router),
+            routing,
             dp,
             slow: SlowPath::new(neigh, fnhe),
             ctx,
@@ -342,6 +347,15 @@ impl Control {
                 }
             }
             ["show", "fwd", "stats"] => show::fwd_stats(&mut out, &self.fwd_stats()),
+            ["route", "flush", "cache"] => {
+                let n = self.slow.fnhe.flush();
+                self.publish_neigh();
+                let _ = writeln!(
+                    out,
+                    "ok: flushed {n} exception(s); every cached dst is stale (genid {})",
+                    self.routing.router.work.genid
+                );
+            }
             ["show", "neigh"] | ["neigh"] => return self.neigh(&["show"]),
             ["neigh", rest @ ..] => return self.neigh(rest),
             ["clear", "fwd", "stats"] => {

@@ -4,9 +4,11 @@
 use crate::rib::{Rib, RibRoute};
 use conf::Config;
 use fastpath::drop::DropReason;
+use fastpath::dst_cache::DstCache;
 use fastpath::fib::{FlowKey, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
-use fastpath::route::{martian, nexthop_dst, select_nexthop};
+use fastpath::route::{apply_exception, martian, nexthop_dst, select_nexthop, Dst};
 use fastpath::snapshot::Snapshot;
+use fastpath::stats::LcoreStats;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -95,9 +97,24 @@ fn unrouted(reason: DropReason) -> &'static str {
     }
 }
 
-/// `route get`: the rule, table, route and next hop the data plane would use; or, for a
-/// destination (or source) it never routes, what it does instead.
-pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &FlowKey) {
+/// `route get`: the route line as iproute2 prints it (with a `cache` line for the
+/// destination's nexthop exception), then the rule, table, route and next hop the data
+/// plane would use, and how this lcore reached it (its dst cache for the next hop, whether
+/// a route hint could carry the decision); or, for a destination (or source) it never
+/// routes, what it does instead. `cache` is the control lcore's own dst cache (`stats` its
+/// counters) and `now` the TSC, for the exceptions' remaining lifetime.
+#[allow(clippy::too_many_arguments)]
+pub fn get(
+    out: &mut String,
+    cfg: &Config,
+    rib: &Rib,
+    snap: &Snapshot,
+    key: &FlowKey,
+    cache: &mut DstCache,
+    stats: &LcoreStats,
+    now: u64,
+    tsc_hz: u64,
+) {
     let (saddr, daddr) = (key.saddr, key.daddr);
     // The data plane's checks before any lookup (route::martian). Without `from`,
     // only the destination's: what happens to it whatever the source.
@@ -148,7 +165,34 @@ pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &Flo
         .max_by_key(|(_, p, _)| p.len)
         .map(|(t, p, r)| (t, Some(p), Some(r)))
         .unwrap_or((res.table, None, None));
-    let _ = writeln!(out, "{}", header(snap, key));
+    let nh = select_nexthop(snap, res.route, key, || None);
+    match nh {
+        Some(nh) => {
+            let (dst, how) = cache.get(snap, nh, stats);
+            let fnhe = snap.exceptions.find(nh, key.daddr, now);
+            let dst = fnhe.map_or(dst, |e| apply_exception(e, dst));
+            iproute2_get(out, snap, key, &dst, fnhe.map(|e| e.expires), now, tsc_hz);
+            let _ = writeln!(
+                out,
+                "    dst cache {} (genid {}, control lcore; workers: show fwd stats)",
+                how.name(),
+                snap.genid
+            );
+        }
+        None => {
+            let _ = writeln!(out, "{}", header(snap, key));
+        }
+    }
+    let hint = if !snap.fib.default_rules_only() {
+        "not usable: policy rules"
+    } else {
+        match res.route {
+            RouteType::Local | RouteType::Broadcast => "not usable: local or broadcast route",
+            RouteType::Multipath(_) => "not usable: multipath route",
+            _ => "usable: packets after the first to it in a burst skip the lookup",
+        }
+    };
+    let _ = writeln!(out, "    route hint {hint}");
     // The configured rule behind the data plane's, printed by conf's one rule formatter.
     let hit = snap.fib.rules().iter().find(|r| r.pref == res.rule);
     let defaults = conf::default_rules();
@@ -182,7 +226,7 @@ pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &Flo
             let _ = writeln!(out, "    {} (from the rule's action)", res.route.name());
         }
     }
-    match select_nexthop(snap, res.route, key, || None) {
+    match nh {
         Some(nh) => {
             let n = snap.nexthops.get(nh);
             let iface = &snap.ifaces[n.iface as usize];
@@ -211,6 +255,81 @@ pub fn get(out: &mut String, cfg: &Config, rib: &Rib, snap: &Snapshot, key: &Flo
             let _ = writeln!(out, "    {what}");
         }
     }
+}
+
+/// `ip route get`'s answer for a forwarded destination: `D [from S] via G dev P src A`,
+/// then its `cache` line: `<redirected>` for a redirect's gateway, `expires Nsec` and
+/// `mtu [lock] M` for an exception, `iif P` for an input route.
+fn iproute2_get(
+    out: &mut String,
+    snap: &Snapshot,
+    key: &FlowKey,
+    dst: &Dst,
+    expires: Option<u64>,
+    now: u64,
+    tsc_hz: u64,
+) {
+    let mut l = key.daddr.to_string();
+    if !key.saddr.is_unspecified() {
+        let _ = write!(l, " from {}", key.saddr);
+    }
+    if let Some(gw) = dst.gateway {
+        let _ = write!(l, " via {gw}");
+    }
+    let iface = &snap.ifaces[dst.iface as usize];
+    let _ = write!(l, " dev {}", iface.name);
+    if key.iif.is_none() {
+        if let Some(src) = iface.source_for(dst.nexthop(key.daddr)) {
+            let _ = write!(l, " src {src}");
+        }
+    }
+    let mut c = String::from("    cache");
+    if dst.redirected {
+        c.push_str(" <redirected>");
+    }
+    if let Some(at) = expires {
+        let _ = write!(c, " expires {}sec", at.saturating_sub(now) / tsc_hz.max(1));
+    }
+    if dst.pmtu != 0 {
+        let lock = if dst.mtu_locked { "lock " } else { "" };
+        let _ = write!(c, " mtu {lock}{}", dst.pmtu);
+    }
+    if let Some(i) = key.iif {
+        let _ = write!(c, " iif {}", snap.ifaces[i as usize].name);
+    }
+    let _ = writeln!(out, "{l}\n{c}");
+}
+
+/// `route show cache` (`ip route show cache`): every nexthop exception as `ip route get`
+/// prints its destination, with its remaining lifetime; expired ones not yet reaped are
+/// left out.
+pub fn show_cache(out: &mut String, snap: &Snapshot, now: u64, tsc_hz: u64) {
+    let mut all: Vec<_> = snap
+        .exceptions
+        .iter()
+        .filter(|(_, e)| e.valid(now))
+        .collect();
+    all.sort_by_key(|(nh, e)| (e.daddr, *nh));
+    for (nh, e) in &all {
+        let dst = apply_exception(e, nexthop_dst(snap, *nh));
+        iproute2_get(
+            out,
+            snap,
+            &FlowKey::new(e.daddr),
+            &dst,
+            Some(e.expires),
+            now,
+            tsc_hz,
+        );
+    }
+    let _ = writeln!(
+        out,
+        "{} exception(s) on {} next hop(s), {} bytes (genid {})",
+        all.len(),
+        snap.exceptions.tables(),
+        snap.exceptions.memory(),
+        snap.genid
+    );
 }
 
 /// `8.8.8.8 from 10.0.1.2 iif p0`: the question `route get` answers.

@@ -7,7 +7,9 @@ use crate::reply::{error, Cursor, Reply};
 use crate::router::Router;
 use crate::{change_cmd, routes_cmd};
 use conf::{quote, Config};
+use fastpath::dst_cache::DstCache;
 use fastpath::fib::{FlowKey, Prefix, TABLE_MAIN};
+use fastpath::stats::LcoreStats;
 use std::fmt::Write;
 use std::net::Ipv4Addr;
 
@@ -19,6 +21,12 @@ pub struct Routing {
     pub cfg: Config,
     pub router: Router,
     load: Option<Load>,
+    /// The control lcore's own dst cache, which `route get` goes through, and its
+    /// counters.
+    dst_cache: DstCache,
+    dst_stats: LcoreStats,
+    /// TSC frequency (the exceptions' lifetimes are in cycles).
+    pub tsc_hz: u64,
 }
 
 /// What [`Routing::dispatch`] made of a command.
@@ -36,6 +44,9 @@ impl Routing {
             cfg,
             router,
             load: None,
+            dst_cache: DstCache::default(),
+            dst_stats: LcoreStats::new(u32::MAX),
+            tsc_hz: 1,
         }
     }
 
@@ -77,6 +88,10 @@ impl Routing {
                 out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?
             }
             ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.router),
+            ["route", "show" | "list", "cache"] | ["show", "exceptions"] => {
+                let now = fastpath::dpdk::rdtsc();
+                routes_cmd::show_cache(&mut out, &self.router.work, now, self.tsc_hz);
+            }
             ["route", "show", rest @ ..] | ["route", "list", rest @ ..] => {
                 let (table, prefix) = parse_show(&self.cfg, rest)?;
                 let Some(p) = prefix else {
@@ -96,6 +111,10 @@ impl Routing {
                     &self.router.rib,
                     &self.router.work,
                     &key,
+                    &mut self.dst_cache,
+                    &self.dst_stats,
+                    fastpath::dpdk::rdtsc(),
+                    self.tsc_hz,
                 );
             }
             _ => return Ok(Handled::NotMine),
