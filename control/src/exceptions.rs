@@ -385,3 +385,476 @@ fn default_gateway(
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::neigh::{NeighParams, Nud};
+    use fastpath::fib::{Prefix, TABLE_MAIN};
+    use fastpath::icmp_limit::RateLimiter;
+    use fastpath::iface::{IfAddr, Iface};
+    use fastpath::lcore::LcoreCtx;
+    use fastpath::nexthop::Nexthop;
+    use fastpath::packet::{PacketBuf, VecBuf, Verdict};
+    use fastpath::snapshot::Settings;
+    use fastpath::stats::LcoreStats;
+    use fastpath::wire::ipv4::{protocol, Ipv4Repr};
+    use fastpath::wire::EthernetAddress;
+
+    const HZ: u64 = 1_000_000;
+    const US: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 1);
+    const G2: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
+    const G3: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 3);
+    const G3_MAC: EthernetAddress = EthernetAddress([2, 0, 0, 0, 2, 3]);
+    const FAR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 1);
+
+    /// p0 10.0.1.1/24, p1 10.0.2.1/24 (MTU 1500), 198.51.100.0/24 via 10.0.2.2, and a
+    /// default route via 10.0.2.2 (secure_redirects' known gateway), a blackhole.
+    fn snap() -> Snapshot {
+        let iface = |name: &str, mac: u8, addr| Iface {
+            name: name.into(),
+            port_id: 0,
+            mac: EthernetAddress([2, 0, 0, 0, 0, mac]),
+            mtu: 1500,
+            addrs: vec![IfAddr::new(addr, 24)],
+        };
+        let mut s = Snapshot::with_ifaces(
+            vec![
+                iface("p0", 1, Ipv4Addr::new(10, 0, 1, 1)),
+                iface("p1", 2, US),
+            ],
+            Settings::default(),
+        );
+        let via = s.nexthops.intern(Nexthop {
+            iface: 1,
+            gateway: Some(G2),
+        });
+        s.add_route(TABLE_MAIN, Prefix::new(FAR, 24), RouteType::Unicast(via));
+        s.add_route(
+            TABLE_MAIN,
+            Prefix::new(Ipv4Addr::new(203, 0, 113, 0), 24),
+            RouteType::Blackhole,
+        );
+        s.neigh.insert(1, G2, EthernetAddress([2, 0, 0, 0, 2, 2]));
+        s.neigh.insert(1, G3, G3_MAC);
+        s.neigh.insert(
+            0,
+            Ipv4Addr::new(10, 0, 1, 2),
+            EthernetAddress([2, 0, 0, 0, 1, 2]),
+        );
+        s
+    }
+
+    struct Lab {
+        snap: Snapshot,
+        neigh: Neighbours<VecBuf>,
+        learner: Learner,
+        actions: Vec<Action<VecBuf>>,
+        t0: Instant,
+    }
+
+    fn lab(accept: bool) -> Lab {
+        let t0 = Instant::now();
+        let mut neigh = Neighbours::new(NeighParams::default(), 100, t0);
+        let mut none = Vec::new();
+        for (a, m) in [(G2, [2, 0, 0, 0, 2, 2]), (G3, G3_MAC.0)] {
+            neigh.admin_set(1, a, EthernetAddress(m), Nud::Permanent, t0, &mut none);
+        }
+        let mut p = FnheParams::defaults(HZ);
+        p.all.accept_redirects = accept;
+        let mut learner = Learner::new(p);
+        let snap = snap();
+        learner.default_route = Some(RouteType::Unicast(snap.nexthops.len() as NhId - 1));
+        Lab {
+            snap,
+            neigh,
+            learner,
+            actions: Vec::new(),
+            t0,
+        }
+    }
+
+    /// An ICMP error from `from` (type, code, rest of header) quoting our echo reply to
+    /// `FAR`, as a worker punts it: Ethernet, IPv4, ICMP, quoted header + 8 bytes.
+    fn icmp(from: Ipv4Addr, typ: u8, code: u8, rest: u32) -> Vec<u8> {
+        let mut quoted = vec![0u8; 28];
+        Ipv4Repr {
+            src_addr: US,
+            dst_addr: FAR,
+            protocol: protocol::ICMP,
+            payload_len: 64,
+            ttl: 64,
+            tos: 0,
+            ident: 7,
+            dont_frag: false,
+        }
+        .emit(&mut Ipv4Packet::new_unchecked(&mut quoted[..20]));
+        let mut f = vec![0u8; ETH + 20 + 8];
+        f.extend(quoted);
+        Ipv4Repr {
+            src_addr: from,
+            dst_addr: US,
+            protocol: protocol::ICMP,
+            payload_len: 8 + 28,
+            ttl: 64,
+            tos: 0,
+            ident: 1,
+            dont_frag: false,
+        }
+        .emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH..ETH + 20]));
+        let mut m = Icmpv4Packet::new_unchecked(&mut f[ETH + 20..]);
+        m.set_msg_type(typ);
+        m.set_msg_code(code);
+        m.set_rest_of_header(rest);
+        m.fill_checksum();
+        f
+    }
+
+    impl Lab {
+        fn send(&mut self, frame: &[u8], at_s: u64) -> Learned {
+            self.learner.icmp_in(
+                &self.snap,
+                &mut self.neigh,
+                1,
+                frame,
+                at_s * HZ,
+                self.t0,
+                &mut self.actions,
+            )
+        }
+        fn frag_needed(&mut self, mtu: u16, at_s: u64) -> Learned {
+            self.send(&icmp(G2, 3, 4, u32::from(mtu)), at_s)
+        }
+        fn redirect(&mut self, from: Ipv4Addr, code: u8, gw: Ipv4Addr) -> Learned {
+            self.send(&icmp(from, 5, code, u32::from(gw)), 1)
+        }
+        /// The exception for FAR at `at_s`: (gateway, PMTU, locked).
+        fn fnhe(&self, at_s: u64) -> Option<(Option<Ipv4Addr>, u16, bool)> {
+            self.learner
+                .exceptions
+                .iter()
+                .find(|(_, e)| e.daddr == FAR && e.valid(at_s * HZ))
+                .map(|(_, e)| (e.gw, e.pmtu, e.mtu_locked))
+        }
+    }
+
+    #[test]
+    fn pmtu_only_lowers_and_locks_at_min_pmtu() {
+        let mut l = lab(false);
+        assert!(matches!(
+            l.frag_needed(1400, 1),
+            Learned::Pmtu {
+                mtu: 1400,
+                locked: false,
+                ..
+            }
+        ));
+        assert_eq!(l.fnhe(2), Some((None, 1400, false)));
+        assert_eq!(
+            l.frag_needed(1450, 2),
+            Learned::Nothing("not lower than the MTU in use")
+        );
+        assert_eq!(
+            l.frag_needed(1400, 3),
+            Learned::Nothing("PMTU already known")
+        );
+        assert!(matches!(
+            l.frag_needed(1300, 3),
+            Learned::Pmtu { mtu: 1300, .. }
+        ));
+        // Below min_pmtu (552), and 0 (no MTU given): locked at 552.
+        assert!(matches!(
+            l.frag_needed(300, 4),
+            Learned::Pmtu {
+                mtu: 552,
+                locked: true,
+                ..
+            }
+        ));
+        assert_eq!(l.fnhe(5), Some((None, 552, true)));
+        assert_eq!(l.frag_needed(500, 5), Learned::Nothing("PMTU locked"));
+        let mut l = lab(false);
+        assert!(matches!(
+            l.frag_needed(0, 1),
+            Learned::Pmtu {
+                mtu: 552,
+                locked: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn pmtu_expires_after_mtu_expires_and_is_reaped() {
+        let mut l = lab(false);
+        l.frag_needed(1400, 10);
+        assert!(l.fnhe(609).is_some());
+        assert!(l.fnhe(610).is_none(), "600 s later it no longer applies");
+        assert!(!l.learner.reap(609 * HZ));
+        assert!(l.learner.reap(610 * HZ));
+        assert!(l.learner.exceptions.is_empty());
+        // Renewed only in the second half of its life.
+        l.frag_needed(1400, 700);
+        assert_eq!(
+            l.frag_needed(1400, 999),
+            Learned::Nothing("PMTU already known")
+        );
+        assert!(matches!(l.frag_needed(1400, 1001), Learned::Pmtu { .. }));
+        assert!(l.fnhe(1600).is_some());
+    }
+
+    #[test]
+    fn a_redirect_from_the_gateway_changes_it_until_gc_timeout() {
+        let mut l = lab(true);
+        assert_eq!(
+            l.redirect(G2, 1, G3),
+            Learned::Redirect { daddr: FAR, gw: G3 }
+        );
+        assert_eq!(l.fnhe(300), Some((Some(G3), 0, false)));
+        assert!(l.fnhe(301).is_none(), "gc_timeout 300 s");
+        // Now G3 is the gateway for FAR: a redirect from G2 is no longer from it.
+        assert_eq!(
+            l.redirect(G2, 1, G3),
+            Learned::Rejected("not from the current gateway")
+        );
+        // Net and TOS redirects are taken as host redirects.
+        let mut l = lab(true);
+        assert!(matches!(l.redirect(G2, 0, G3), Learned::Redirect { .. }));
+        let mut l = lab(true);
+        assert!(matches!(l.redirect(G2, 3, G3), Learned::Redirect { .. }));
+    }
+
+    #[test]
+    fn every_rejection_rule_of_ip_do_redirect() {
+        let cases: [(&str, bool, Ipv4Addr, u8, Ipv4Addr, Learned); 9] = [
+            (
+                "accept_redirects off",
+                false,
+                G2,
+                1,
+                G3,
+                Learned::Rejected("accept_redirects is off"),
+            ),
+            (
+                "not from the gateway",
+                true,
+                G3,
+                1,
+                G3,
+                Learned::Rejected("not from the current gateway"),
+            ),
+            (
+                "unknown code",
+                true,
+                G2,
+                4,
+                G3,
+                Learned::Nothing("unknown redirect code"),
+            ),
+            (
+                "new = old",
+                true,
+                G2,
+                1,
+                G2,
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+            ),
+            (
+                "multicast",
+                true,
+                G2,
+                1,
+                Ipv4Addr::new(224, 0, 0, 1),
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+            ),
+            (
+                "limited broadcast",
+                true,
+                G2,
+                1,
+                Ipv4Addr::BROADCAST,
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+            ),
+            (
+                "0/8",
+                true,
+                G2,
+                1,
+                Ipv4Addr::new(0, 0, 0, 9),
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+            ),
+            (
+                "our address",
+                true,
+                G2,
+                1,
+                US,
+                Learned::Rejected("new gateway is not a unicast address"),
+            ),
+            (
+                "blackhole",
+                true,
+                G2,
+                1,
+                Ipv4Addr::new(203, 0, 113, 1),
+                Learned::Rejected("new gateway is not a unicast address"),
+            ),
+        ];
+        for (what, accept, from, code, gw, want) in cases {
+            let mut l = lab(accept);
+            assert_eq!(l.redirect(from, code, gw), want, "{what}");
+            assert!(l.learner.exceptions.is_empty(), "{what}: nothing learned");
+            assert!(!l.learner.dirty, "{what}: nothing to publish");
+        }
+        // Our subnet's broadcast is ours too (not unicast).
+        let mut l = lab(true);
+        assert_eq!(
+            l.redirect(G2, 1, Ipv4Addr::new(10, 0, 2, 255)),
+            Learned::Rejected("new gateway is not a unicast address")
+        );
+        // The port's own accept_redirects off: IN_DEV_ANDCONF.
+        let mut l = lab(true);
+        l.learner.params.ports = vec![
+            PortRedirects {
+                accept_redirects: true,
+                secure_redirects: true,
+                shared_media: true,
+            },
+            PortRedirects {
+                accept_redirects: false,
+                secure_redirects: true,
+                shared_media: true,
+            },
+        ];
+        assert_eq!(
+            l.redirect(G2, 1, G3),
+            Learned::Rejected("accept_redirects is off")
+        );
+    }
+
+    #[test]
+    fn without_shared_media_the_new_gateway_must_be_on_link_and_under_secure_redirects_known() {
+        let no_shared = |secure| PortRedirects {
+            accept_redirects: true,
+            secure_redirects: secure,
+            shared_media: false,
+        };
+        let mut l = lab(true);
+        l.learner.params.all = no_shared(false);
+        l.learner.params.ports = vec![no_shared(false); 2];
+        assert_eq!(
+            l.redirect(G2, 1, Ipv4Addr::new(10, 0, 1, 9)),
+            Learned::Rejected("new gateway not on the old one's subnet")
+        );
+        assert!(matches!(l.redirect(G2, 1, G3), Learned::Redirect { .. }));
+        // secure_redirects: only a gateway of the default route (10.0.2.2 here).
+        let mut l = lab(true);
+        l.learner.params.all = no_shared(true);
+        l.learner.params.ports = vec![no_shared(true); 2];
+        let via_g2 = l.snap.nexthops.intern(Nexthop {
+            iface: 1,
+            gateway: Some(G2),
+        });
+        l.learner.default_route = Some(RouteType::Unicast(via_g2));
+        assert_eq!(
+            l.redirect(G2, 1, G3),
+            Learned::Rejected("secure_redirects: new gateway is not a default gateway")
+        );
+    }
+
+    #[test]
+    fn an_unresolved_new_gateway_is_solicited_not_used() {
+        let mut l = lab(true);
+        let g4 = Ipv4Addr::new(10, 0, 2, 4);
+        assert_eq!(l.redirect(G2, 1, g4), Learned::Resolving);
+        assert!(l.learner.exceptions.is_empty());
+        assert!(l
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Solicit { iface: 1, target, .. } if *target == g4)));
+    }
+
+    #[test]
+    fn random_frag_needed_for_random_destinations_stays_bounded() {
+        let mut l = lab(false);
+        // Every destination behind the default route's next hop.
+        let dflt = l.snap.nexthops.intern(Nexthop {
+            iface: 1,
+            gateway: Some(G2),
+        });
+        l.snap.add_route(
+            TABLE_MAIN,
+            Prefix::new(Ipv4Addr::UNSPECIFIED, 0),
+            RouteType::Unicast(dflt),
+        );
+        let mut x = 0x9e37_79b9u32;
+        for i in 0..100_000u64 {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            let mut f = icmp(G2, 3, 4, 1400);
+            // Quote a packet of ours to a random destination (the quoted daddr).
+            let q = ETH + 28 + 16;
+            f[q..q + 4].copy_from_slice(&x.to_be_bytes());
+            l.learner
+                .icmp_in(&l.snap, &mut l.neigh, 1, &f, i, l.t0, &mut l.actions);
+        }
+        let n = l.learner.exceptions.len();
+        assert!(n <= 2 * 2048 * fastpath::fnhe::FNHE_RECLAIM_DEPTH, "{n}");
+        assert!(l.learner.exceptions.tables() <= l.snap.nexthops.len());
+    }
+
+    /// What the learning changes in the data plane: the exception, published with the
+    /// snapshot, sends forwarded packets to the redirect's gateway and sizes our ICMP
+    /// errors by the PMTU.
+    #[test]
+    fn published_exceptions_change_what_the_data_plane_sends() {
+        let mut l = lab(true);
+        l.redirect(G2, 1, G3);
+        l.frag_needed(300, 1);
+        let mut snap = l.snap.clone();
+        snap.exceptions = l.learner.exceptions.clone();
+        snap.genid += 1;
+        let stats = LcoreStats::new(1);
+        let mut ctx = LcoreCtx::new(&stats, RateLimiter::new(1000, 50, HZ));
+        ctx.now = 2 * HZ;
+        // A UDP packet from 10.0.1.2 (p0) to FAR, 1000 bytes, DF clear.
+        let mut f = vec![0u8; ETH + 1000];
+        f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 1]);
+        f[12..14].copy_from_slice(&[8, 0]);
+        let repr = |len: usize, df| Ipv4Repr {
+            src_addr: Ipv4Addr::new(10, 0, 1, 2),
+            dst_addr: FAR,
+            protocol: protocol::UDP,
+            payload_len: len - 20,
+            ttl: 64,
+            tos: 0,
+            ident: 9,
+            dont_frag: df,
+        };
+        repr(1000, false).emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH..ETH + 20]));
+        let mut pkt = VecBuf::new(&f);
+        let v = fastpath::pipeline::process(&snap, &mut ctx, &mut pkt, 0);
+        // The locked PMTU applies to forwarded packets too: fragmented at 552, to G3.
+        assert_eq!(v, Verdict::Fragment(1, 552));
+        assert_eq!(pkt.data()[..6], G3_MAC.0, "to the redirect's gateway");
+        // With DF: frag-needed carrying 552.
+        repr(1000, true).emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH..ETH + 20]));
+        let mut pkt = VecBuf::new(&f);
+        let v = fastpath::pipeline::process(&snap, &mut ctx, &mut pkt, 0);
+        assert_eq!(v, Verdict::Tx(0));
+        let err = Icmpv4Packet::new_unchecked(&pkt.data()[ETH + 20..]);
+        assert_eq!((err.msg_type(), err.msg_code()), (3, 4));
+        assert_eq!(err.rest_of_header() & 0xffff, 552);
+        // Without exceptions: straight through to G2 at the device MTU.
+        snap.exceptions = Exceptions::default();
+        snap.genid += 1;
+        repr(1000, false).emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH..ETH + 20]));
+        let mut pkt = VecBuf::new(&f);
+        assert_eq!(
+            fastpath::pipeline::process(&snap, &mut ctx, &mut pkt, 0),
+            Verdict::Tx(1)
+        );
+        assert_eq!(pkt.data()[..6], [2, 0, 0, 0, 2, 2]);
+    }
+}
