@@ -135,6 +135,45 @@ pub fn nexthop_add(
     Ok("ok\n".into())
 }
 
+/// `nexthop replace id N ...` (`ip nexthop replace`): the object gets its new definition,
+/// every route that uses it follows at once (one publish, one genid). Refused while it is
+/// a member of a group; an unknown id is added.
+pub fn nexthop_replace(
+    cfg: &mut Config,
+    router: &mut Router,
+    words: &[&str],
+) -> Result<String, String> {
+    let n = conf::cli::parse_nexthop(words)?;
+    if !router.nh_objects.contains_key(&n.id) {
+        return nexthop_add(cfg, router, words);
+    }
+    if let Some(g) = cfg.nexthops.iter().find(|g| in_group(g, n.id)) {
+        return Err(format!(
+            "nexthop replace: id {} is a member of group {}",
+            n.id, g.id
+        ));
+    }
+    let mut without = cfg.clone();
+    without.nexthops.retain(|m| m.id != n.id);
+    without.check_nexthop(&n)?;
+    let rt = compile::nexthop_object(&without, router, &n).map_err(|e| e.to_string())?;
+    router.nh_objects.insert(n.id, (n.clone(), rt));
+    if let Some(slot) = cfg.nexthops.iter_mut().find(|m| m.id == n.id) {
+        *slot = n.clone();
+    }
+    let routes = router.rib.set_nhid_route(n.id, rt);
+    let changes = router.commit();
+    Ok(format!(
+        "ok: replaced nexthop {} and moved its {routes} route(s) ({changes} FIB change(s), genid {})\n",
+        n.id, router.work.genid
+    ))
+}
+
+/// Whether nexthop object `g` is a group with member `id`.
+fn in_group(g: &conf::NexthopConf, id: u32) -> bool {
+    matches!(&g.kind, conf::NexthopKind::Group(m) if m.iter().any(|(m, _)| *m == id))
+}
+
 /// `nexthop del id N`: the object and, as in Linux, the routes that use it. Refused
 /// while it is a member of a group.
 pub fn nexthop_del(
@@ -146,8 +185,7 @@ pub fn nexthop_del(
     if !router.nh_objects.contains_key(&id) {
         return Err(format!("nexthop del: no nexthop id {id}"));
     }
-    let in_group = |n: &conf::NexthopConf| matches!(&n.kind, conf::NexthopKind::Group(m) if m.iter().any(|(g, _)| *g == id));
-    if let Some(g) = cfg.nexthops.iter().find(|n| in_group(n)) {
+    if let Some(g) = cfg.nexthops.iter().find(|n| in_group(n, id)) {
         return Err(format!(
             "nexthop del: id {id} is a member of group {}",
             g.id

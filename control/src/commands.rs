@@ -60,6 +60,7 @@ Commands:
            (table T | blackhole | unreachable | prohibit)
   rule del [pref N] [selectors...]       the first rule matching all given
   nexthop add id N (via ADDR [dev PORT] | dev PORT | blackhole | group A[,W]/B[,W])
+  nexthop replace id N ...               new definition; its routes follow at once
   nexthop del id N | nexthop show
   neigh show [dev PORT]                  neighbours and their states (ip neigh)
   neigh add|replace ADDR lladdr MAC dev PORT [nud permanent|noarp|reachable|stale]

@@ -254,6 +254,29 @@ impl Rib {
         doomed.len()
     }
 
+    /// Points every route that was given next-hop object `id` at `route` (the object was
+    /// replaced: `ip nexthop replace`); returns how many.
+    pub fn set_nhid_route(&mut self, id: u32, route: RouteType) -> usize {
+        let uses = |r: &RibRoute| r.nhid == Some(id);
+        let mut moved: Vec<(u32, Prefix, RibRoute)> = Vec::new();
+        for (&t, routes) in &self.best {
+            moved.extend(
+                routes
+                    .iter()
+                    .filter(|(_, r)| uses(r))
+                    .map(|(p, r)| (t, *p, *r)),
+            );
+        }
+        for (&(t, p), routes) in &self.others {
+            moved.extend(routes.iter().filter(|r| uses(r)).map(|r| (t, p, *r)));
+        }
+        for (t, p, r) in &moved {
+            let _ = self.del(*t, *p, Some(r.metric), Some(r.route));
+            let _ = self.add(*t, *p, RibRoute { route, ..*r });
+        }
+        moved.len()
+    }
+
     /// The best routes of `table` as FIB input.
     pub fn table_routes(&self, table: u32) -> Vec<(u32, u8, u32)> {
         self.best

@@ -84,6 +84,9 @@ impl Routing {
             ["nexthop", "add", rest @ ..] => {
                 out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)?
             }
+            ["nexthop", "replace", rest @ ..] => {
+                out = change_cmd::nexthop_replace(&mut self.cfg, &mut self.router, rest)?
+            }
             ["nexthop", "del" | "delete", rest @ ..] => {
                 out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?
             }
@@ -371,6 +374,48 @@ rules:
                 "{q}: {out}"
             );
         }
+    }
+
+    /// `rt_genid_bump_ipv4`: every change a command publishes moves the genid, so every
+    /// lcore's cached dsts are rebuilt on their next use; a command that changes nothing
+    /// leaves it. (Neighbour and exception changes are published by the control core's
+    /// event loop, `Control::publish_neigh`, each with a bump of its own.)
+    #[test]
+    fn every_published_change_bumps_the_genid_and_no_cached_dst_survives_it() {
+        let mut r = routing();
+        r.router.publish();
+        run(&mut r, "nexthop add id 7 via 10.0.2.2").unwrap();
+        let get = |r: &mut Routing| run(r, "route get 198.51.100.7").unwrap();
+        assert!(get(&mut r).contains("dst cache miss"), "{}", get(&mut r));
+        assert!(get(&mut r).contains("dst cache hit"));
+        for cmd in [
+            "route add 198.51.100.0/25 via 10.0.2.2",
+            "route replace 198.51.100.0/25 via 10.0.1.2",
+            "route del 198.51.100.0/25",
+            "rule add pref 50 from 192.0.2.0/24 table main",
+            "rule del pref 50",
+            "route add 198.51.100.0/25 nhid 7",
+            "nexthop replace id 7 via 10.0.1.2",
+            "nexthop del id 7",
+        ] {
+            let before = r.router.work.genid;
+            run(&mut r, cmd).unwrap();
+            assert_eq!(r.router.work.genid, before + 1, "{cmd}");
+            // Rebuilt, or built for the first time if the route now uses another next hop.
+            let out = get(&mut r);
+            assert!(
+                out.contains("dst cache rebuilt") || out.contains("dst cache miss"),
+                "{cmd}: {out}"
+            );
+            assert!(get(&mut r).contains("dst cache hit"), "{cmd}");
+        }
+        let before = r.router.work.genid;
+        assert!(run(&mut r, "route del 198.51.100.0/25").is_err());
+        run(&mut r, "route show").unwrap();
+        assert_eq!(
+            r.router.work.genid, before,
+            "nothing changed, nothing bumped"
+        );
     }
 
     #[test]
