@@ -368,6 +368,12 @@ pub struct Settings {
     pub mtu_expires: u32,
     /// Seconds a redirect's gateway lasts (`net.ipv4.route.gc_timeout`), default 300.
     pub gc_timeout: u32,
+    /// The per-lcore dst cache, default true; false builds every packet's dst anew (to
+    /// measure what the cache buys).
+    pub dst_cache: bool,
+    /// Route hints across a burst, default true; false looks every packet up (to
+    /// measure what they buy).
+    pub route_hints: bool,
 }
 
 impl Default for Settings {
@@ -402,6 +408,8 @@ impl Default for Settings {
             min_pmtu: 552,
             mtu_expires: 600,
             gc_timeout: 300,
+            dst_cache: true,
+            route_hints: true,
         }
     }
 }

@@ -66,6 +66,8 @@
 //!   min_pmtu: 552             # route.min_pmtu: lower frag-needed MTUs lock the PMTU at this
 //!   mtu_expires: 600          # route.mtu_expires: s a learned PMTU lasts
 //!   gc_timeout: 300           # route.gc_timeout: s a redirect's gateway lasts
+//!   dst_cache: true           # per-lcore dst per next hop (false: to measure what it buys)
+//!   route_hints: true         # route hints across a burst (false: likewise)
 //!   burst: 32                 # rx burst, 1..=256
 //!   mbufs: 8191               # mempool size, >= 512
 //!   base_reachable_time_ms: 30000  # neighbours (ARP), as net.ipv4.neigh.default.*:

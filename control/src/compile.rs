@@ -38,6 +38,8 @@ pub fn settings(s: &conf::Settings) -> Settings {
         send_redirects: s.send_redirects,
         ip_forward_use_pmtu: s.ip_forward_use_pmtu,
         rp_filter: s.rp_filter,
+        dst_cache: s.dst_cache,
+        route_hints: s.route_hints,
     }
 }
 

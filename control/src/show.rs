@@ -135,6 +135,22 @@ pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
             s.get(Stat::Forwarded),
             s.total_drops()
         );
+        let cache = [
+            Stat::DstHits,
+            Stat::DstMisses,
+            Stat::DstRebuilds,
+            Stat::HintHits,
+        ];
+        if cache.iter().any(|&c| s.get(c) != 0) {
+            let _ = writeln!(
+                out,
+                "            dst cache: hits {} misses {} rebuilds {}, route hints: {}",
+                s.get(Stat::DstHits),
+                s.get(Stat::DstMisses),
+                s.get(Stat::DstRebuilds),
+                s.get(Stat::HintHits)
+            );
+        }
     }
     let _ = writeln!(out, "  Totals:");
     for &st in Stat::ALL {

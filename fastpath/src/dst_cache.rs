@@ -54,6 +54,9 @@ impl DstCache {
     /// `rt_set_nexthop` + `rt_cache_route`), counted as a hit, a miss or a rebuild. The
     /// array grows to the number of next hops of the snapshot the first time one past
     /// its end is used (after a configuration change, never per packet).
+    ///
+    /// With the cache off (`settings.dst_cache`, for measuring it) every call builds the
+    /// dst and counts a miss.
     #[inline]
     pub fn get(&mut self, snap: &Snapshot, nh: NhId, stats: &LcoreStats) -> (Dst, DstUse) {
         let i = nh as usize;
@@ -62,6 +65,10 @@ impl DstCache {
                 stats.inc(Stat::DstHits);
                 return (s.dst, DstUse::Hit);
             }
+        }
+        if !snap.settings.dst_cache {
+            stats.inc(Stat::DstMisses);
+            return (nexthop_dst(snap, nh), DstUse::Miss);
         }
         self.fill(snap, nh, stats)
     }

@@ -13,9 +13,13 @@
 //! - `output` (ip_output.c): `ip_finish_output2`, the neighbour of the dst resolved at
 //!   output and the Ethernet header written; `ip_fragment` (`ip_do_fragment`), run by
 //!   the worker for a [`packet::Verdict::Fragment`].
-//! - `route` (route.c): input route decisions and martians, FIB result -> next hop ->
-//!   [`route::Dst`], one per next hop (interface, source MAC, MTU, gateway or on-link),
-//!   and `dst_mtu`.
+//! - `route` (route.c): input route decisions, martians and the source check
+//!   (`fib_validate_source`: rp_filter, redirects), FIB result -> next hop ->
+//!   [`route::Dst`], one per next hop (interface, source MAC, MTU, gateway or on-link, the
+//!   gateway's neighbour), a nexthop exception filled in, and `dst_mtu`.
+//! - `dst_cache` (route.c's `nhc_pcpu_rth_output`): each lcore's dst per next hop, checked
+//!   against the snapshot's genid. `fnhe` (route.c's `fib_nh_exception`): the bounded
+//!   per-next-hop exception tables (PMTU, redirects) the control core learns.
 //! - Shared by every stage: `lcore` ([`lcore::LcoreCtx`]: the lcore's counters, ICMP rate
 //!   limiters from `icmp_limit`, IP ids, sampled cycle accounting); `packet`
 //!   ([`packet::PacketBuf`], mbuf or test buffer; [`packet::L2Dest`]; [`packet::Verdict`]);
@@ -36,6 +40,21 @@
 //! `ip_rt_send_redirect` -> [`icmp::send_redirect`] with [`icmp_limit::RedirectPeers`];
 //! `IPSKB_DOREDIRECT` -> [`route::validate_source`]; `in_device->cnf` -> [`snapshot::DevConf`];
 //! `ip_list_rcv` -> [`pipeline::process_burst`].
+//!
+//! Routing caches: `rt_genid` / `rt_genid_bump_ipv4` -> [`snapshot::Snapshot::genid`]
+//! (bumped by every publish: `control/src/router.rs`); `rt_cache_valid` +
+//! `nhc_pcpu_rth_output` + `rt_cache_route` -> [`dst_cache::DstCache::get`];
+//! `fib_nh_exception` -> [`fnhe::Fnhe`] in [`fnhe::Exceptions`] (`nhc_exceptions`);
+//! `find_exception` -> [`fnhe::Exceptions::find`]; `update_or_create_fnhe` ->
+//! [`fnhe::Exceptions::update_or_create`]; `rt_bind_exception` / `fill_route_from_fnhe` ->
+//! [`route::exception_dst`] / [`route::apply_exception`]; `FNHE_HASH_SIZE`,
+//! `FNHE_RECLAIM_DEPTH` -> [`fnhe::FNHE_HASH_SIZE`], [`fnhe::FNHE_RECLAIM_DEPTH`];
+//! `ip_dst_mtu_maybe_forward` -> [`route::dst_mtu_forward`]; `ip_mtu_locked` ->
+//! [`route::Dst::mtu_locked`]; `ip_extract_route_hint` / `ip_can_use_hint` -> the hint pass
+//! of [`pipeline::process_burst`]; `fib_validate_source` / `__fib_validate_source` ->
+//! [`route::validate_source`]; `IN_DEV_RPFILTER` -> [`snapshot::Snapshot::rp_filter`];
+//! `__ip_rt_update_pmtu`, `__ip_do_redirect`, `icmp_err` -> `control/src/exceptions.rs`
+//! (`Learner`), fed by [`punt::Punt::Icmp`] from [`local`].
 #![deny(unsafe_code)]
 
 pub mod arp;

@@ -162,7 +162,7 @@ pub fn process_burst<P: PacketBuf>(
     s.hint.clear();
     s.looked.clear();
     s.keys.clear();
-    let hints = snap.fib.default_rules_only();
+    let hints = snap.settings.route_hints && snap.fib.default_rules_only();
     // The last looked-up packet: (destination, TOS, its index among the routable).
     let mut last: Option<(Ipv4Addr, u8, usize)> = None;
     for (i, pkt) in pkts.iter_mut().enumerate() {

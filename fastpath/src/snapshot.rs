@@ -36,6 +36,12 @@ pub struct Settings {
     /// strict, 2 loose; an interface uses the larger of this and its own
     /// ([`Snapshot::rp_filter`], `IN_DEV_RPFILTER`).
     pub rp_filter: u8,
+    /// Workers keep a dst per next hop ([`crate::dst_cache`]); off, every packet's dst
+    /// is built anew (to measure what the cache buys; no Linux knob).
+    pub dst_cache: bool,
+    /// Route hints across a burst ([`crate::pipeline::process_burst`]); off, every
+    /// packet is looked up (to measure what they buy; no Linux knob).
+    pub route_hints: bool,
 }
 
 impl Default for Settings {
@@ -51,6 +57,8 @@ impl Default for Settings {
             send_redirects: true,
             ip_forward_use_pmtu: false,
             rp_filter: 0,
+            dst_cache: true,
+            route_hints: true,
         }
     }
 }

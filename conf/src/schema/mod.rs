@@ -215,6 +215,8 @@ pub(crate) struct RawSettings {
     pub min_pmtu: u64,
     pub mtu_expires: u64,
     pub gc_timeout: u64,
+    pub dst_cache: bool,
+    pub route_hints: bool,
 }
 
 impl Default for RawSettings {
@@ -255,6 +257,8 @@ impl From<&Settings> for RawSettings {
             min_pmtu: s.min_pmtu.into(),
             mtu_expires: s.mtu_expires.into(),
             gc_timeout: s.gc_timeout.into(),
+            dst_cache: s.dst_cache,
+            route_hints: s.route_hints,
         }
     }
 }

@@ -177,6 +177,8 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
             node!["settings", "gc_timeout"],
             "gc_timeout",
         )?,
+        dst_cache: s.dst_cache,
+        route_hints: s.route_hints,
         burst: in_range(s.burst, 1, 256, node!["settings", "burst"], "burst")?,
         mbufs: in_range(
             s.mbufs,
@@ -465,7 +467,7 @@ mod tests {
              `fib_multipath_hash_policy`, `base_reachable_time_ms`, `delay_first_probe_time`, `retrans_time_ms`, \
              `ucast_solicit`, `mcast_solicit`, `gc_stale_time`, `gc_thresh1`, `gc_thresh2`, `gc_thresh3`, `unres_qlen`, `arp_notify`, \
              `send_redirects`, `rp_filter`, `accept_redirects`, `secure_redirects`, `shared_media`, \
-             `ip_forward_use_pmtu`, `min_pmtu`, `mtu_expires`, `gc_timeout`"
+             `ip_forward_use_pmtu`, `min_pmtu`, `mtu_expires`, `gc_timeout`, `dst_cache`, `route_hints`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),
