@@ -846,6 +846,50 @@ mod tests {
         let err = Icmpv4Packet::new_unchecked(&pkt.data()[ETH + 20..]);
         assert_eq!((err.msg_type(), err.msg_code()), (3, 4));
         assert_eq!(err.rest_of_header() & 0xffff, 552);
+        // Our own ICMP errors to FAR are sized by the PMTU: 552 bytes, not 576. And once it
+        // has expired, forwarded packets go to G2 at the device MTU.
+        let time_exceeded_len = |snap: &Snapshot, ctx: &mut LcoreCtx| {
+            let mut f = vec![0u8; ETH + 1000];
+            f[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+            f[12..14].copy_from_slice(&[8, 0]);
+            Ipv4Repr {
+                src_addr: FAR,
+                dst_addr: Ipv4Addr::new(10, 0, 1, 2),
+                protocol: protocol::UDP,
+                payload_len: 980,
+                ttl: 1,
+                tos: 0,
+                ident: 3,
+                dont_frag: false,
+            }
+            .emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH..ETH + 20]));
+            let mut pkt = VecBuf::new(&f);
+            let v = fastpath::pipeline::process(snap, ctx, &mut pkt, 1);
+            assert_eq!(v, Verdict::Tx(1));
+            assert_eq!(
+                pkt.data()[..6],
+                G3_MAC.0,
+                "the error goes by the exception's gateway"
+            );
+            Ipv4Packet::new_unchecked(&pkt.data()[ETH..]).total_len()
+        };
+        assert_eq!(time_exceeded_len(&snap, &mut ctx), 552);
+        ctx.now = 302 * HZ;
+        repr(1000, false).emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH..ETH + 20]));
+        let mut pkt = VecBuf::new(&f);
+        // One deadline for the entry, the last update's (the PMTU's, 600 s), as Linux's
+        // fnhe_expires: the redirect's gateway lasts with it.
+        assert_eq!(
+            fastpath::pipeline::process(&snap, &mut ctx, &mut pkt, 0),
+            Verdict::Fragment(1, 552)
+        );
+        assert_eq!(pkt.data()[..6], G3_MAC.0);
+        ctx.now = 602 * HZ;
+        let mut pkt = VecBuf::new(&f);
+        assert_eq!(
+            fastpath::pipeline::process(&snap, &mut ctx, &mut pkt, 0),
+            Verdict::Tx(1)
+        );
         // Without exceptions: straight through to G2 at the device MTU.
         snap.exceptions = Exceptions::default();
         snap.genid += 1;
