@@ -8,7 +8,10 @@
 //!   wrong: RST with seq = the segment's ack when it has ACK, else RST|ACK with seq 0 and
 //!   ack = seq + SYN + FIN + data; window 0, DF set, IP id 0, the segment's TOS;
 //! - other protocols (IGMP aside, which Linux takes silently) get ICMP protocol
-//!   unreachable (`ip_protocol_deliver_rcu`).
+//!   unreachable (`ip_protocol_deliver_rcu`);
+//! - ICMP fragmentation needed and redirects that quote an echo reply we sent go to the
+//!   control core ([`Punt::Icmp`]), which may learn a nexthop exception from them; other
+//!   ICMP but echo requests is `local_unhandled`.
 //!
 //! None of these answers a broadcast destination, and ICMP errors none a link-layer
 //! broadcast frame (`icmp_send`).
