@@ -3,11 +3,12 @@
 //! them at any time (relaxed loads) and keeps baselines for `clear`.
 //!
 //! Accounting invariant, checked by tests: every received packet ends in exactly one of
-//! `forwarded`, `arp_replies`, `arp_updates`, `echo_replies`, `icmp_errors_in` or a [`DropReason`] (a packet
-//! answered with an ICMP error counts under the reason it was not forwarded; a fragmented
-//! one is one `forwarded`, whatever the number of fragments it became). A packet a worker
-//! punts (`punted`, not an end) gets its one count on the control core, whose counters are
-//! part of the totals.
+//! `forwarded`, `arp_replies`, `arp_updates`, `echo_replies`, `icmp_errors_in` or a
+//! [`DropReason`] (a packet answered with an ICMP error counts under the reason it was not
+//! forwarded; a fragmented one is one `forwarded`, whatever the number of fragments it
+//! became). A packet a worker punts (`punted`, not an end) gets its one count on the
+//! control core, whose counters are part of the totals. The caches' counters
+//! ([`Stat::is_cache`]) say how a decision was reached, not what became of a packet.
 
 use crate::drop::DropReason;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
