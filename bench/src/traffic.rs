@@ -6,10 +6,14 @@
 //! | `few-flows` | `flows` (4) destinations sampled as above | `flows` fixed tuples, sent in runs of `run` (16) packets: hint-friendly |
 //! | `many-flows` | sampled as above, one per flow | `flows` (1M) distinct tuples, packet `i` belongs to flow `i mod flows` |
 //! | `random` | uniform over the addresses the table covers | random per packet |
+//! | `flood` | as `random` | random per packet, and the source uniform over every unicast address |
 //!
 //! Every destination is covered by the table, so every contender forwards every packet
 //! (none goes to ICMP or back out of the input port). Sources are 10.0.1.2-10.0.1.254 (the
-//! subnet of the router's input port, never its own 10.0.1.1), TTL 64, DF set.
+//! subnet of the router's input port, never its own 10.0.1.1), but for `flood`, whose
+//! sources are drawn from the whole 32-bit space less what a router refuses as a martian
+//! source (0/8, 127/8, 224/3, and the router's 10.0.1.0/24 and 10.0.2.0/24), with
+//! rp_filter off: a flood no per-flow cache could hold; TTL 64, DF set.
 
 use std::net::Ipv4Addr;
 
@@ -28,6 +32,8 @@ pub enum Profile {
     ManyFlows,
     /// Per packet: uniformly random over the address space the table covers.
     Random,
+    /// As `random`, and sources uniformly random over the unicast 32-bit space.
+    Flood,
 }
 
 /// Frame sizes.
@@ -127,8 +133,10 @@ impl<'t> Generator<'t> {
             Protos::Udp => Proto::Udp,
             Protos::Tcp => Proto::Tcp,
             Protos::Mix
-                if self.spec.profile == Profile::Sampled
-                    || self.spec.profile == Profile::Random =>
+                if matches!(
+                    self.spec.profile,
+                    Profile::Sampled | Profile::Random | Profile::Flood
+                ) =>
             {
                 if self.tuple_rng.next_u32() & 1 == 0 {
                     Proto::Udp
@@ -176,6 +184,18 @@ impl<'t> Generator<'t> {
         }
     }
 
+    /// A source from the whole unicast space that no router refuses as a martian.
+    fn flood_source(&mut self) -> Ipv4Addr {
+        loop {
+            let a = Ipv4Addr::from(self.tuple_rng.next_u32());
+            let o = a.octets();
+            let ours = o[0] == 10 && o[1] == 0 && (o[2] == 1 || o[2] == 2);
+            if o[0] != 0 && o[0] != 127 && o[0] < 224 && !ours {
+                return a;
+            }
+        }
+    }
+
     /// The next frame's flow and wire size, or `None` after `count` frames.
     pub fn next_flow(&mut self) -> Option<(Flow, usize)> {
         if self.next >= self.spec.count {
@@ -191,6 +211,12 @@ impl<'t> Generator<'t> {
             Profile::Random => {
                 let d = self.table.sample_covered_address(&mut self.dst_rng);
                 self.random_flow(d)
+            }
+            Profile::Flood => {
+                let d = self.table.sample_covered_address(&mut self.dst_rng);
+                let mut f = self.random_flow(d);
+                f.src = self.flood_source();
+                f
             }
             Profile::FewFlows => {
                 self.flows[((i / self.spec.run.max(1)) % self.flows.len() as u64) as usize]
@@ -328,5 +354,23 @@ mod tests {
         assert!((n[0] as f64 / 70_000.0 - 1.0).abs() < 0.02, "{n:?}");
         assert!((n[1] as f64 / 40_000.0 - 1.0).abs() < 0.03, "{n:?}");
         assert!((n[2] as f64 / 10_000.0 - 1.0).abs() < 0.05, "{n:?}");
+    }
+
+    #[test]
+    fn flood_sources_span_the_unicast_space_without_martians() {
+        let t = table();
+        let mut g = Generator::new(&t, spec(Profile::Flood));
+        let mut first_octets = HashSet::new();
+        while let Some((f, _)) = g.next_flow() {
+            let o = f.src.octets();
+            assert!(o[0] != 0 && o[0] != 127 && o[0] < 224, "{}", f.src);
+            assert!(
+                !(o[0] == 10 && o[1] == 0 && (o[2] == 1 || o[2] == 2)),
+                "{}",
+                f.src
+            );
+            first_octets.insert(o[0]);
+        }
+        assert!(first_octets.len() > 200, "{}", first_octets.len());
     }
 }

@@ -260,6 +260,7 @@ PROFILES = {
     "few-flows-64": (["--profile", "few-flows", "--size", "64", "--proto", "udp", "--flows", "4", "--run", "16"], 65536),
     "many-flows-64": (["--profile", "many-flows", "--size", "64", "--proto", "mix", "--flows", "1048576"], 1048576),
     "random-64": (["--profile", "random", "--size", "64", "--proto", "udp"], 65536),
+    "flood-64": (["--profile", "flood", "--size", "64", "--proto", "udp"], 65536),
 }
 HEADLINE = "sampled-64"
 TESTPMD, L3FWD = "testpmd-io", "l3fwd-lpm"
