@@ -444,6 +444,8 @@ settings: {json.dumps(settings)}
                     if rx == 0:
                         raise BenchError(f"{name}: nothing received during {p}'s interval")
                     s = {"mpps": tx / (t1 - t0) / 1e6, "fwd": tx / rx, "cycles": cyc}
+                    if c.kind == "fastpath":
+                        s["rss_mb"] = vm_rss_mb(c.proc.pid)
                     samples[name].append(s)
                     line.append(f"{name} {s['mpps']:.2f}")
                 log(f"round {r + 1}/{args.rounds}: " + ", ".join(line) + " Mpps")
@@ -456,6 +458,8 @@ settings: {json.dumps(settings)}
                     "samples": mpps,
                     "fwd_min": min(s["fwd"] for s in ss),
                 }
+                if "rss_mb" in ss[0]:
+                    entry["rss_mb"] = [ss[0]["rss_mb"], ss[-1]["rss_mb"]]
                 cycs = [s["cycles"] for s in ss if s["cycles"]]
                 if cycs:
                     entry["cycles"] = {key: statistics.median(c[key] for c in cycs if key in c) for key in cycs[0]}
@@ -505,6 +509,15 @@ settings: {json.dumps(settings)}
     report(out)
 
 
+def vm_rss_mb(pid):
+    """Resident memory of a process, in MB (VmRSS of /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
 def ratio(out, p, fp, base):
     r = out["profiles"][p]
     if "ratios" in r:
@@ -536,6 +549,16 @@ def report(out):
         cyc = cs["fastpath"].get("cycles")
         row += "   " + (" ".join(f"{k}={v:.0f}" for k, v in cyc.items()) if cyc else "n/a (no cycles/packet line)")
         log(row)
+    if len(fps) > 1 or any("rss_mb" in r["contenders"]["fastpath"] for r in out["profiles"].values()):
+        log("")
+        log("fastpath contenders: cycles/packet (sampled, median of the rounds); RSS after the first and the last round")
+        for p, r in out["profiles"].items():
+            for fp in fps:
+                e = r["contenders"][fp]
+                cyc = e.get("cycles")
+                rss = e.get("rss_mb")
+                log(f"  {p:<15} {fp:<18} " + (" ".join(f"{k}={v:.0f}" for k, v in cyc.items()) if cyc else "n/a")
+                    + (f"   RSS {rss[0]:.0f} -> {rss[1]:.0f} MB" if rss else ""))
     log("")
     log("(Mpps: median of the rounds; ratios: median of the per-round ratios)")
     for p in out["profiles"]:
