@@ -165,7 +165,7 @@ impl Control {
             last_show: vec![None; n],
             fwd_base,
         };
-        c.publish_neigh();
+        c.publish_learned();
         if !c.routing.cfg.settings.arp_notify {
             return c;
         }
@@ -183,7 +183,7 @@ impl Control {
 
     /// Publishes the neighbour table and the exceptions if they changed (one snapshot,
     /// one genid, for all of it).
-    fn publish_neigh(&mut self) {
+    fn publish_learned(&mut self) {
         let mut changed = false;
         if let Some(view) = self.slow.neigh.view() {
             self.routing.router.work.neigh = view;
@@ -230,7 +230,7 @@ impl Control {
             self.slow.tick(snap, &mut self.ctx, &mut io, now);
         }
         self.dp.tx.flush();
-        self.publish_neigh();
+        self.publish_learned();
     }
 
     /// After the workers stopped: what is still punted or held is dropped (and counted).
@@ -350,7 +350,7 @@ impl Control {
             ["show", "fwd", "stats"] => show::fwd_stats(&mut out, &self.fwd_stats()),
             ["route", "flush", "cache"] => {
                 let n = self.slow.fnhe.flush();
-                self.publish_neigh();
+                self.publish_learned();
                 let _ = writeln!(
                     out,
                     "ok: flushed {n} exception(s); every cached dst is stale (genid {})",
@@ -406,7 +406,7 @@ impl Control {
         };
         self.slow.run(snap, &mut self.ctx, &mut io, Instant::now());
         self.dp.tx.flush();
-        self.publish_neigh();
+        self.publish_learned();
         r.map(Reply::ok)
     }
 

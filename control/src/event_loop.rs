@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 
 /// How long the loop waits for a request before its periodic work.
 const TICK: Duration = Duration::from_millis(1);
+/// The longest a command waits for every worker to use the state it changed.
+const SYNC_TIMEOUT: Duration = Duration::from_millis(100);
 
 /// Why the loop stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,10 +42,15 @@ pub fn run(
     loop {
         match rx.recv_timeout(TICK) {
             Ok(Request { cmd, reply }) => {
+                let genid = control.routing.router.work.genid;
                 let r = match cmd {
                     Command::Line(line) => control.execute(&line),
                     Command::Resume(cursor) => Some(control.resume(cursor)),
                 };
+                // A change is answered once every worker uses it.
+                if control.routing.router.work.genid != genid {
+                    control.routing.router.synchronize(SYNC_TIMEOUT);
+                }
                 match r {
                     Some(r) => {
                         let quit = matches!(r, Reply::Done { quit: true, .. });

@@ -121,6 +121,24 @@ impl Router {
         }
     }
 
+    /// Waits until no worker reads a snapshot older than the last one published (the
+    /// kernel's `synchronize_rcu`: every worker has passed a quiescent state since), or
+    /// `timeout` went by; true if it did not time out. After it, every packet is handled
+    /// by the new state: a command's answer then means its change is in effect.
+    pub fn synchronize(&self, timeout: std::time::Duration) -> bool {
+        let Some(rcu) = &self.rcu else {
+            return true;
+        };
+        let end = std::time::Instant::now() + timeout;
+        while rcu.reclaim() > 0 {
+            if std::time::Instant::now() >= end {
+                return false;
+            }
+            std::thread::yield_now();
+        }
+        true
+    }
+
     /// Publishes the working snapshot with the next genid.
     pub fn publish(&mut self) {
         self.work.genid += 1;

@@ -379,7 +379,7 @@ rules:
     /// `rt_genid_bump_ipv4`: every change a command publishes moves the genid, so every
     /// lcore's cached dsts are rebuilt on their next use; a command that changes nothing
     /// leaves it. (Neighbour and exception changes are published by the control core's
-    /// event loop, `Control::publish_neigh`, each with a bump of its own.)
+    /// event loop, `Control::publish_learned`, each with a bump of its own.)
     #[test]
     fn every_published_change_bumps_the_genid_and_no_cached_dst_survives_it() {
         let mut r = routing();

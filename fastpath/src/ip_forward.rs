@@ -37,9 +37,9 @@ pub struct Ipcb {
 /// `ip_output`. The dst is this lcore's cached one for `nh` ([`crate::dst_cache`]) with the
 /// destination's nexthop exception filled in, if any (a redirect's gateway, a PMTU); the
 /// MTU is [`dst_mtu_forward`]'s (the device's, unless `ip_forward_use_pmtu` or a locked
-/// PMTU say otherwise). A
-/// packet larger than that with DF set gets ICMP fragmentation needed (`ip_exceeds_mtu`);
-/// without DF it is forwarded in fragments: the verdict is [`Verdict::Fragment`], and
+/// PMTU say otherwise). A packet larger than that with DF set gets ICMP fragmentation
+/// needed (`ip_exceeds_mtu`); without DF it is forwarded in fragments: the verdict is
+/// [`Verdict::Fragment`], and
 /// [`crate::output::ip_fragment`] counts it when it splits it (`ip_finish_output` ->
 /// `ip_fragment`).
 ///
