@@ -54,15 +54,14 @@ G2_MAC, G3_MAC = "02:00:00:00:02:02", "02:00:00:00:02:03"
 G2_NEW_MAC = "02:00:00:00:02:22"
 H4_ADDR, H4_PREFIX = "198.51.100.1", "198.51.100.0/24"
 
-# After fastpath-ctl returns, a worker may still finish the one pass it began with the old
-# snapshot (it picks up the new one at the start of each pass): at most one rx burst
-# (settings.burst, 32) of h1's packets, sent together by one tx call, so within GRACE of
-# each other. fastpath replies after publishing and the test reads the clock only once
-# fastpath-ctl has exited (1-5 ms later), so when the worker is not preempted nothing old
-# arrives after that at all; a worker preempted mid-pass (a busy machine) may send its one
-# old burst a few ms late. Anything more (a second burst, or frames spread out) fails:
-# traffic is a ping every 50 ms plus a TCP burst every ~8 ms, so a stale cache cannot
-# hide behind this.
+# fastpath answers a change only once every worker has passed a quiescent state since it
+# published it (Router::synchronize), so nothing is forwarded by the old snapshot after
+# fastpath-ctl returns. What the capture may still show after that is the last burst sent
+# before it, timestamped late when the receiving namespace's softirq runs late on a busy
+# machine: at most one rx burst (settings.burst, 32) of h1's packets, sent together by one
+# tx call, so within GRACE of each other. Anything more (a second burst, or frames spread
+# out) fails: traffic is a ping every 50 ms plus a TCP burst every ~8 ms, so a stale cache
+# cannot hide behind this.
 BURST, GRACE = 32, 0.002
 # An ARP frame is punted to the control core (a 1 ms loop), which publishes the new
 # neighbour table with the next snapshot; the brief's bound for that is 50 ms.
