@@ -285,9 +285,9 @@ impl Learner {
         if new_gw == old_gw
             || new_gw.is_multicast()
             || new_gw.is_broadcast()
-            || new_gw.octets()[0] == 0
+            || new_gw.is_unspecified()
         {
-            return Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8");
+            return Learned::Rejected("new gateway is the old one, multicast, broadcast or 0.0.0.0");
         }
         let (all, port) = (self.params.all, self.params.port(in_if));
         if !(all.shared_media || port.shared_media) {
@@ -657,7 +657,7 @@ mod tests {
                 G2,
                 1,
                 G2,
-                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0.0.0.0"),
             ),
             (
                 "multicast",
@@ -665,7 +665,7 @@ mod tests {
                 G2,
                 1,
                 Ipv4Addr::new(224, 0, 0, 1),
-                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0.0.0.0"),
             ),
             (
                 "limited broadcast",
@@ -673,15 +673,15 @@ mod tests {
                 G2,
                 1,
                 Ipv4Addr::BROADCAST,
-                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0.0.0.0"),
             ),
             (
-                "0/8",
+                "0.0.0.0",
                 true,
                 G2,
                 1,
-                Ipv4Addr::new(0, 0, 0, 9),
-                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0/8"),
+                Ipv4Addr::UNSPECIFIED,
+                Learned::Rejected("new gateway is the old one, multicast, broadcast or 0.0.0.0"),
             ),
             (
                 "our address",

@@ -121,7 +121,7 @@ pub fn get(
     let reason = if saddr.is_unspecified() {
         if daddr.is_broadcast() {
             None
-        } else if daddr.octets()[0] == 0 || daddr.is_loopback() {
+        } else if daddr.is_unspecified() || daddr.is_loopback() {
             Some(DropReason::MartianDestination)
         } else {
             daddr.is_multicast().then_some(DropReason::Multicast)

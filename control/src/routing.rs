@@ -358,7 +358,7 @@ rules:
         for (q, says) in [
             ("127.0.0.1", "127.0.0.1: martian destination: dropped"),
             ("224.0.0.5", "224.0.0.5: multicast: dropped"),
-            ("0.1.2.3", "0.1.2.3: martian destination: dropped"),
+            ("0.0.0.0", "0.0.0.0: martian destination: dropped"),
             (
                 "8.8.8.8 from 10.0.2.1 iif p0",
                 "8.8.8.8 from 10.0.2.1 iif p0: martian source",

@@ -5,7 +5,7 @@
 //! and address probes (sender 0.0.0.0, RFC 5227) are answered to defend the address.
 //! Any other request is answered only if Linux would route an IP packet from the sender
 //! to the target (`ip_route_input_noref(skb, tip, sip, ...)` must give `RTN_LOCAL`), so a
-//! martian sender (127/8, 224/4, 0/8, 255.255.255.255, one of our own addresses, which
+//! martian sender (127/8, 224/4, 255.255.255.255, one of our own addresses, which
 //! covers gratuitous ARP for our address) is ignored. Everything else may only update an
 //! entry the table already has (`arp_accept = 0`).
 
@@ -403,8 +403,6 @@ mod tests {
             Ipv4Addr::new(239, 255, 255, 250),
             // ipv4_is_lbcast(saddr) -> martian_source.
             Ipv4Addr::BROADCAST,
-            // ipv4_is_zeronet(saddr), not 0.0.0.0 itself -> martian_source.
-            Ipv4Addr::new(0, 1, 2, 3),
             // fib_validate_source: one of our addresses (here another port's) or
             // subnet broadcasts.
             OTHER_OF_OURS,

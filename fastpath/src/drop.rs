@@ -40,7 +40,7 @@ drop_reasons! {
     /// ARP that is not Ethernet/IPv4, or truncated.
     ArpMalformed => "arp_malformed",
     /// ARP request for an address that is not ours, or from a martian sender (127/8,
-    /// 224/4, 0/8 but 0.0.0.0, 255.255.255.255, one of our addresses: `arp_process` only
+    /// 224/4, 255.255.255.255, one of our addresses: `arp_process` only
     /// answers when `ip_route_input` accepts sender -> target), gratuitous ARP, or an ARP
     /// reply (static neighbours only for now).
     ArpIgnored => "arp_ignored",
@@ -58,9 +58,10 @@ drop_reasons! {
     BadOptions => "bad_options",
     /// Loose or strict source route (accept_source_route = 0, as Linux).
     SourceRoute => "source_route",
-    /// Source is multicast, limited broadcast, 0/8, 127/8, or one of our own addresses.
+    /// Source is multicast, limited broadcast, 0.0.0.0 (but to a limited broadcast), 127/8,
+    /// or one of our own addresses (Linux's `ipv4_is_zeronet` is 0.0.0.0 alone since 5.3).
     MartianSource => "martian_source",
-    /// Destination is 0/8 or 127/8.
+    /// Destination is 0.0.0.0 or 127/8.
     MartianDestination => "martian_destination",
     /// Destination is multicast (no multicast routing).
     Multicast => "multicast",

@@ -130,7 +130,7 @@ pub fn forward<P: PacketBuf>(
 /// addresses gets the address towards the source (`fib_compute_spec_dst`: the source of
 /// the route back, else the ingress interface's), which Linux 6.18 leaves there; a
 /// prespecified address is ours when it is not a unicast one to `inet_addr_type` (our
-/// addresses and broadcasts, 0/8, 255.255.255.255, multicast). The time is milliseconds
+/// addresses and broadcasts, 0.0.0.0, 255.255.255.255, multicast). The time is milliseconds
 /// since midnight UT (`inet_current_timestamp`), read only for such packets.
 #[cold]
 fn record_options<P: PacketBuf>(
@@ -158,7 +158,7 @@ fn record_options<P: PacketBuf>(
         now_ms,
     };
     let is_ours = |a: Ipv4Addr| {
-        snap.is_local_or_broadcast(a) || a.octets()[0] == 0 || a.is_broadcast() || a.is_multicast()
+        snap.is_local_or_broadcast(a) || a.is_unspecified() || a.is_broadcast() || a.is_multicast()
     };
     let mut ip = Ipv4Packet::new_unchecked(&mut pkt.data_mut()[ETH..]);
     if forward_options(ip.options_mut(), summary, &rec, is_ours) {

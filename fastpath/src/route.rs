@@ -364,10 +364,11 @@ pub fn martian(snap: &Snapshot, saddr: Ipv4Addr, daddr: Ipv4Addr) -> Option<Drop
         return (!saddr.is_unspecified() && snap.is_local_or_broadcast(saddr))
             .then_some(DropReason::MartianSource);
     }
-    if saddr.octets()[0] == 0 {
+    // ipv4_is_zeronet: 0.0.0.0 only since Linux 5.3 (the rest of 0/8 is unicast).
+    if saddr.is_unspecified() {
         return Some(DropReason::MartianSource);
     }
-    if daddr.octets()[0] == 0 || daddr.is_loopback() {
+    if daddr.is_unspecified() || daddr.is_loopback() {
         return Some(DropReason::MartianDestination);
     }
     if saddr.is_loopback() {

@@ -698,10 +698,10 @@ fn every_drop_reason_is_reachable_and_counted_once() {
         ("source 127.0.0.1", from_a(&Ip::udp(Ipv4Addr::LOCALHOST, FAR_B, 8)), MartianSource, false),
         ("source 224.0.0.1", from_a(&Ip::udp(Ipv4Addr::new(224, 0, 0, 1), FAR_B, 8)), MartianSource, false),
         ("source 255.255.255.255", from_a(&Ip::udp(Ipv4Addr::BROADCAST, FAR_B, 8)), MartianSource, false),
-        ("source 0.1.2.3", from_a(&Ip::udp(Ipv4Addr::new(0, 1, 2, 3), FAR_B, 8)), MartianSource, false),
+        ("source 0.0.0.0", from_a(&Ip::udp(Ipv4Addr::UNSPECIFIED, FAR_B, 8)), MartianSource, false),
         ("source is our address", from_a(&Ip::udp(R1, FAR_B, 8)), MartianSource, false),
         ("source is our subnet broadcast", from_a(&Ip::udp(Ipv4Addr::new(10, 0, 1, 255), FAR_B, 8)), MartianSource, false),
-        ("destination 0.1.2.3", from_a(&udp(Ipv4Addr::new(0, 1, 2, 3))), MartianDestination, false),
+        ("destination 0.0.0.0", from_a(&udp(Ipv4Addr::UNSPECIFIED)), MartianDestination, false),
         ("destination 127.0.0.1", from_a(&udp(Ipv4Addr::LOCALHOST)), MartianDestination, false),
         ("destination 224.0.0.5", from_a(&udp(Ipv4Addr::new(224, 0, 0, 5))), Multicast, false),
         ("L2 broadcast to a remote host", eth(BCAST_MAC, MAC_A, ETH_IPV4, &udp(FAR_B).bytes()), L2BroadcastForward, false),
@@ -1458,10 +1458,6 @@ fn arp_ignored_and_malformed() {
         (
             "limited broadcast sender",
             arp(BCAST_MAC, 1, MAC_A, Ipv4Addr::BROADCAST, [0; 6], R0),
-        ),
-        (
-            "0/8 sender",
-            arp(BCAST_MAC, 1, MAC_A, Ipv4Addr::new(0, 1, 2, 3), [0; 6], R0),
         ),
         (
             "sender is another of our addresses",

@@ -781,14 +781,16 @@ def local_cases() -> list[Case]:
     cases.append(arp_req("arp_who_has_other", 0, "10.0.1.99", {"arp_ignored": 1}, False))
     # Linux arp_process answers a request (other than a probe) only if
     # ip_route_input_noref(skb, tip, sip, ...) routes sender -> target as RTN_LOCAL, so a
-    # martian sender gets nothing: loopback, multicast, limited broadcast, 0/8
+    # martian sender gets nothing: loopback, multicast, limited broadcast
     # (ip_route_input_slow: martian_source) or one of our own addresses
-    # (fib_validate_source).
+    # (fib_validate_source). The rest of 0/8 is unicast since Linux 5.3
+    # (ipv4_is_zeronet is 0.0.0.0 alone) and is answered.
     for name, sender in (("loopback", "127.0.0.1"), ("multicast", "224.0.0.251"),
-                         ("limited_broadcast", "255.255.255.255"), ("zeronet", "0.1.2.3"),
-                         ("our_p1_address", R1_IP)):
+                         ("limited_broadcast", "255.255.255.255"), ("our_p1_address", R1_IP)):
         cases.append(arp_req(f"arp_from_{name}_sender_ignored", 0, R0_IP, {"arp_ignored": 1},
                              False, sender=sender))
+    cases.append(arp_req("arp_from_0_8_sender_answered", 0, R0_IP, {"arp_replies": 1}, True,
+                         sender="0.1.2.3"))
     # Sender 0.0.0.0 is a duplicate address probe (RFC 5227): arp_process answers it before
     # any route lookup, to 0.0.0.0 at the prober's MAC. A class E sender is no martian to
     # ip_route_input_slow, so it is answered too.
@@ -848,9 +850,9 @@ def malformed_cases() -> list[Case]:
     ip[10] ^= 0x10
     drop("bad_header_checksum", eth + bytes(ip), "bad_checksum")
 
-    for src in ("127.0.0.1", "224.0.0.1", "0.1.2.3", "255.255.255.255", R0_IP):
+    for src in ("127.0.0.1", "224.0.0.1", "0.0.0.0", "255.255.255.255", R0_IP):
         drop(f"martian_source_{src}", eth + _valid_ip(f"ms{src}", src=src), "martian_source")
-    for dst in ("127.0.0.1", "0.0.0.5"):
+    for dst in ("127.0.0.1", "0.0.0.0"):
         drop(f"martian_destination_{dst}", eth + _valid_ip(f"md{dst}", dst=dst),
              "martian_destination")
     drop("multicast_224.0.0.5", eth + _valid_ip("mc", dst="224.0.0.5"), "multicast",
