@@ -287,7 +287,9 @@ impl Learner {
             || new_gw.is_broadcast()
             || new_gw.is_unspecified()
         {
-            return Learned::Rejected("new gateway is the old one, multicast, broadcast or 0.0.0.0");
+            return Learned::Rejected(
+                "new gateway is the old one, multicast, broadcast or 0.0.0.0",
+            );
         }
         let (all, port) = (self.params.all, self.params.port(in_if));
         if !(all.shared_media || port.shared_media) {
@@ -874,6 +876,45 @@ mod tests {
             Ipv4Packet::new_unchecked(&pkt.data()[ETH..]).total_len()
         };
         assert_eq!(time_exceeded_len(&snap, &mut ctx), 552);
+        // An echo reply to FAR over the PMTU goes in fragments (Linux's ICMP socket is
+        // IP_PMTUDISC_DONT), counted once as an echo reply.
+        let mut e = vec![0u8; ETH + 1000];
+        e[..6].copy_from_slice(&[2, 0, 0, 0, 0, 2]);
+        e[12..14].copy_from_slice(&[8, 0]);
+        Ipv4Repr {
+            src_addr: FAR,
+            dst_addr: US,
+            protocol: protocol::ICMP,
+            payload_len: 980,
+            ttl: 60,
+            tos: 0,
+            ident: 4,
+            dont_frag: false,
+        }
+        .emit(&mut Ipv4Packet::new_unchecked(&mut e[ETH..ETH + 20]));
+        let mut m = Icmpv4Packet::new_unchecked(&mut e[ETH + 20..]);
+        m.set_msg_type(8);
+        m.fill_checksum();
+        let mut pkt = VecBuf::new(&e);
+        assert_eq!(
+            fastpath::pipeline::process(&snap, &mut ctx, &mut pkt, 1),
+            Verdict::FragmentLocal(1, 552)
+        );
+        let mut frags = Vec::new();
+        fastpath::output::ip_fragment_local(&ctx, pkt, 552, |f| frags.push(f)).unwrap();
+        let lens: Vec<u16> = frags
+            .iter()
+            .map(|f| Ipv4Packet::new_unchecked(&f.data()[ETH..]).total_len())
+            .collect();
+        assert_eq!(lens, [548, 472]);
+        let st = stats.snapshot();
+        assert_eq!(
+            (
+                st.get(fastpath::stats::Stat::EchoReplies),
+                st.get(fastpath::stats::Stat::Forwarded)
+            ),
+            (1, 0)
+        );
         ctx.now = 302 * HZ;
         repr(1000, false).emit(&mut Ipv4Packet::new_unchecked(&mut f[ETH..ETH + 20]));
         let mut pkt = VecBuf::new(&f);

@@ -12,7 +12,7 @@ use fastpath::arp::{self, ArpIn, FRAME_LEN};
 use fastpath::drop::DropReason;
 use fastpath::iface::IfIndex;
 use fastpath::lcore::LcoreCtx;
-use fastpath::output::{ip_fragment, write_eth};
+use fastpath::output::{ip_fragment, ip_fragment_local, write_eth};
 use fastpath::packet::{L2Dest, PacketBuf, Verdict};
 use fastpath::punt::Punt;
 use fastpath::snapshot::Snapshot;
@@ -202,7 +202,8 @@ impl<P: PacketBuf> SlowPath<P> {
                 write_eth(pkt.data_mut(), mac, src, ethertype::IPV4);
                 ctx.stats.inc(Stat::NeighReleased);
                 if !forwarded {
-                    io.send(out_if, pkt);
+                    // One of ours (an echo reply over the path MTU: fragmented).
+                    let _ = ip_fragment_local(ctx, pkt, mtu, |f| io.send(out_if, f));
                 } else if pkt.len() - fastpath::packet::ETH > mtu as usize {
                     // Only DF-clear packets are held over the MTU (ip_forward answered the
                     // others with frag-needed); ip_fragment counts it.
@@ -248,6 +249,9 @@ impl<P: PacketBuf> SlowPath<P> {
             Verdict::Tx(i) => io.send(i, pkt),
             Verdict::Fragment(i, mtu) => {
                 let _ = ip_fragment(ctx, pkt, mtu, |f| io.send(i, f));
+            }
+            Verdict::FragmentLocal(i, mtu) => {
+                let _ = ip_fragment_local(ctx, pkt, mtu, |f| io.send(i, f));
             }
             Verdict::Punt(
                 punt @ Punt::Resolve {

@@ -234,7 +234,7 @@ pub(crate) fn write_headers_for<'a>(frame: &'a mut [u8], repr: &Ipv4Repr) -> &'a
 
 /// Turns an echo request into its reply in place (`icmp_echo` + `icmp_reply`): source is
 /// the address that was pinged (or the egress address for a broadcast ping), IP options
-/// are not echoed.
+/// are not echoed; a reply over the path MTU is [`Verdict::FragmentLocal`].
 pub(crate) fn echo_reply<P: PacketBuf>(
     snap: &Snapshot,
     ctx: &mut LcoreCtx,
@@ -266,5 +266,12 @@ pub(crate) fn echo_reply<P: PacketBuf>(
     // incremental form cannot produce (RFC 1624 section 3).
     icmp.fill_checksum();
     ctx.stats.inc(Stat::EchoReplies);
-    push_reply(snap, pkt, &dst)
+    // Larger than the path MTU (a PMTU exception): sent in fragments, as Linux's ICMP
+    // socket (IP_PMTUDISC_DONT) builds it to dst_mtu.
+    match push_reply(snap, pkt, &dst) {
+        Verdict::Tx(out) if repr.payload_len + IP_HDR > usize::from(dst_mtu(&dst)) => {
+            Verdict::FragmentLocal(out, dst_mtu(&dst))
+        }
+        v => v,
+    }
 }

@@ -104,8 +104,31 @@ pub fn write_eth(
 /// `frag_creates`.
 pub fn ip_fragment<P: PacketBuf>(
     ctx: &LcoreCtx,
+    pkt: P,
+    mtu: u16,
+    emit: impl FnMut(P),
+) -> Result<(), P> {
+    fragment(ctx, pkt, mtu, true, emit)
+}
+
+/// [`ip_fragment`] for a packet we originate (an echo reply larger than the path MTU,
+/// which Linux's ICMP socket sends in fragments: `IP_PMTUDISC_DONT`): already counted
+/// when it was made, so it counts only as `frag_oks` (and its fragments as
+/// `frag_creates`), or as `tx_dropped` when a buffer cannot be had.
+pub fn ip_fragment_local<P: PacketBuf>(
+    ctx: &LcoreCtx,
+    pkt: P,
+    mtu: u16,
+    emit: impl FnMut(P),
+) -> Result<(), P> {
+    fragment(ctx, pkt, mtu, false, emit)
+}
+
+fn fragment<P: PacketBuf>(
+    ctx: &LcoreCtx,
     mut pkt: P,
     mtu: u16,
+    forwarded: bool,
     mut emit: impl FnMut(P),
 ) -> Result<(), P> {
     let ip = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]);
@@ -115,7 +138,9 @@ pub fn ip_fragment<P: PacketBuf>(
     let not_last_frag = ip.more_frags();
     let hdr = ETH + hlen;
     if total <= usize::from(mtu) {
-        ctx.stats.inc(Stat::Forwarded);
+        if forwarded {
+            ctx.stats.inc(Stat::Forwarded);
+        }
         emit(pkt);
         return Ok(());
     }
@@ -138,11 +163,11 @@ pub fn ip_fragment<P: PacketBuf>(
             break;
         }
         let Some(mut frag) = pkt.alloc_from_pool() else {
-            return Err(fail(ctx, created, pkt));
+            return Err(fail(ctx, created, forwarded, pkt));
         };
         if !frag.append(hdr + len) {
             drop(frag);
-            return Err(fail(ctx, created, pkt));
+            return Err(fail(ctx, created, forwarded, pkt));
         }
         let (src, dst) = (pkt.data(), frag.data_mut());
         dst[..hdr].copy_from_slice(if first { &src[..hdr] } else { &later[..hdr] });
@@ -172,7 +197,9 @@ pub fn ip_fragment<P: PacketBuf>(
     );
     emit(pkt);
     created += 1;
-    ctx.stats.inc(Stat::Forwarded);
+    if forwarded {
+        ctx.stats.inc(Stat::Forwarded);
+    }
     ctx.stats.inc(Stat::FragOks);
     ctx.stats.add(Stat::FragCreates, created);
     Ok(())
@@ -180,9 +207,13 @@ pub fn ip_fragment<P: PacketBuf>(
 
 /// Counts a datagram that could not be fragmented and the fragments of it already sent.
 #[cold]
-fn fail<P>(ctx: &LcoreCtx, created: u64, pkt: P) -> P {
+fn fail<P>(ctx: &LcoreCtx, created: u64, forwarded: bool, pkt: P) -> P {
     ctx.stats.add(Stat::FragCreates, created);
-    ctx.stats.drop(DropReason::FragNoMbuf);
+    if forwarded {
+        ctx.stats.drop(DropReason::FragNoMbuf);
+    } else {
+        ctx.stats.inc(Stat::TxDropped);
+    }
     pkt
 }
 

@@ -28,6 +28,10 @@ pub enum Verdict {
     /// rewritten; nothing is counted for it yet (`ip_fragment` counts it forwarded, or
     /// dropped if a buffer cannot be had).
     Fragment(IfIndex, u16),
+    /// A packet we originate (an echo reply) larger than this path MTU: split it with
+    /// [`crate::output::ip_fragment_local`] and send the fragments out of this interface.
+    /// Its headers are written and it is counted already.
+    FragmentLocal(IfIndex, u16),
     /// Hand it to the control core (its punt ring), which finishes it.
     Punt(Punt),
     /// Send its source an ICMP redirect naming `gw` ([`crate::icmp::send_redirect`]),

@@ -16,7 +16,7 @@ use crate::drop::DropReason;
 use crate::icmp_limit::{PeerLimiter, RateLimiter};
 use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
-use crate::output::ip_fragment;
+use crate::output::{ip_fragment, ip_fragment_local};
 use crate::packet::Verdict;
 use crate::pipeline::{process_burst, redirect_first, BurstScratch};
 use crate::punt::Punt;
@@ -139,6 +139,15 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
                     Verdict::Fragment(out, mtu) => {
                         let buf = &mut tx[out as usize];
                         let sent = ip_fragment(&ctx, m, mtu, |f| {
+                            enqueue(buf, f, snap, out, conf.tx_queue, stats)
+                        });
+                        if let Err(m) = sent {
+                            drops.push(m);
+                        }
+                    }
+                    Verdict::FragmentLocal(out, mtu) => {
+                        let buf = &mut tx[out as usize];
+                        let sent = ip_fragment_local(&ctx, m, mtu, |f| {
                             enqueue(buf, f, snap, out, conf.tx_queue, stats)
                         });
                         if let Err(m) = sent {
