@@ -475,10 +475,7 @@ STEPS = [
     Step("A-pmtu-1450-not-lower", act=icmp(frag_needed(1450)),
          want=(VIA2, "cache expires Nsec mtu 1400")),
     Step("A-echo-reply-1500-under-pmtu-1400", look=echo_1500,
-         want=[(1396, 1, 0), (124, 0, 172)],
-         xfail="own packets ignore the PMTU: fastpath's echo reply to 198.51.100.1 (a "
-               "1500-byte request) is one 1500-byte packet, [(len 1500, MF 0, off 0)]; "
-               "Linux fragments it to the learned PMTU 1400: [(1396, MF 1, 0), (124, MF 0, 172)]"),
+         want=[(1396, 1, 0), (124, 0, 172)]),
     Step("A-forwarded-df-1450-unlocked-pmtu-ignored", look=lambda r: forwarded(r, 1450, True),
          want={"to": [("g2", 1450, 0, 0)], "icmp": []}),
     Step("A-pmtu-300-locks-552", act=icmp(frag_needed(300)),
@@ -528,23 +525,16 @@ STEPS = [
     # range"): a gateway in 0/8 passes __ip_do_redirect's checks and inet_addr_type (no
     # route: RTN_UNICAST); it is ARPed for, and once it answers, taken.
     Step("B-redirect-to-0.1.2.3-arped", look=redirect_arp("0.1.2.3", src="10.0.2.3", mac=G3_MAC),
-         want={"route": (VIA3, "cache <redirected> expires Nsec mtu 1400"), "arp": ["0.1.2.3"]},
-         xfail="0/8: fastpath rejects a redirect to 0.1.2.3 (\"0/8\") and sends no ARP; "
-               "Linux (ipv4_is_zeronet: addr == 0 only) sends ARP who-has 0.1.2.3 and "
-               "learns nothing yet: arp linux ['0.1.2.3'], fastpath []"),
+         want={"route": (VIA3, "cache <redirected> expires Nsec mtu 1400"), "arp": ["0.1.2.3"]}),
     Step("B-redirect-to-0.1.2.3-once-resolved",
          act=icmp(redirect("0.1.2.3", src="10.0.2.3", mac=G3_MAC), "g3"),
-         want=(f"{DEST} via 0.1.2.3 dev p1 src 10.0.2.1", "cache <redirected> expires Nsec mtu 1400"),
-         xfail="0/8: Linux takes the redirect once 0.1.2.3 answers ARP: "
-               "'198.51.100.1 via 0.1.2.3 dev p1 src 10.0.2.1' / 'cache <redirected> expires "
-               "Nsec mtu 1400'; fastpath keeps '198.51.100.1 via 10.0.2.3 dev p1 src "
-               "10.0.2.1' / 'cache <redirected> expires Nsec mtu 1400'"),
+         want=(f"{DEST} via 0.1.2.3 dev p1 src 10.0.2.1", "cache <redirected> expires Nsec mtu 1400")),
     Step("B-flush", act=flush_both, want=PLAIN),
     Step("B-forwarded-back-to-g2", look=lambda r: forwarded(r),
          want={"to": [("g2", 200, 0, 0)], "icmp": []}),
     Step("B-counters", only="fastpath", look=counters,
-         want=counters_want(icmp_errors_in=17, pmtu_updates=1, redirects_accepted=3,
-                            redirects_rejected=11)),
+         want=counters_want(icmp_errors_in=17, pmtu_updates=1, redirects_accepted=4,
+                            redirects_rejected=9)),
     # C: lifetimes.
     Step("C-short-lifetimes", act=phase_c, want=PLAIN),
     Step("C-pmtu-1400-for-2s", act=icmp(frag_needed(1400)),
