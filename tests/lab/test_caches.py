@@ -41,8 +41,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("FASTPATH_BIN_DIR", REPO / "target/release"))
+from labnet import BIN, ctl, sh, stop
 PY = "/usr/bin/python3"
 ID = f"ca{os.getpid() % 100000}"
 SW, H1, G2, G3, H4, FP = (f"{ID}-{n}" for n in ("sw", "h1", "g2", "g3", "h4", "fp"))
@@ -123,27 +122,10 @@ print("garp", time.time(), flush=True)
 """
 
 
-def sh(*args, ns=None, check=True):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=30)
 
 
-def ctl(sock, *cmd):
-    return subprocess.run([str(BIN / "fastpath-ctl"), "--socket", str(sock), *cmd],
-                          capture_output=True, text=True, timeout=10)
 
 
-def stop(p, sig=signal.SIGTERM, timeout=10):
-    """Ends a process started here (in a session of its own) and what it started."""
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, sig)
-            p.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
 
 
 class Lab:

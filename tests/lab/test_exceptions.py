@@ -44,7 +44,6 @@ target/release).
 import ipaddress
 import os
 import re
-import signal
 import struct
 import subprocess
 import tempfile
@@ -55,8 +54,7 @@ import pytest
 from scapy.all import ARP, ICMP, IP, UDP, Ether, Raw
 from scapy.utils import checksum
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = Path(os.environ.get("FASTPATH_BIN_DIR", REPO / "target/release"))
+from labnet import BIN, ctl, sh, stop
 PY = "/usr/bin/python3"
 ID = f"ex{os.getpid() % 100000}"
 
@@ -119,22 +117,8 @@ settings: {{ arp_notify: false{settings} }}
 """
 
 
-def sh(*args, ns=None, check=True):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=30)
 
 
-def stop(p, sig=signal.SIGTERM, timeout=10):
-    """Ends a process started here (in a session of its own) and what it started."""
-    if p.poll() is None:
-        try:
-            os.killpg(p.pid, sig)
-            p.wait(timeout=timeout)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
 
 
 class Helper:

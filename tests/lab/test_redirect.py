@@ -21,8 +21,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-BIN = REPO / "target/release"
+from labnet import BIN, ctl, sh
 ID = f"rd{os.getpid() % 100000}"
 SW, H1, R2, FP = (f"{ID}-{n}" for n in ("sw", "h1", "r2", "fp"))
 
@@ -35,14 +34,8 @@ settings: { arp_notify: true }
 """
 
 
-def sh(*args, ns=None, check=True):
-    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
-    return subprocess.run(cmd, capture_output=True, text=True, check=check, timeout=30)
 
 
-def ctl(sock, *cmd):
-    return subprocess.run([str(BIN / "fastpath-ctl"), "--socket", str(sock), *cmd],
-                          capture_output=True, text=True, timeout=10)
 
 
 @pytest.fixture(scope="module")
