@@ -111,7 +111,9 @@ impl Lcore {
             .into_iter()
             .collect();
         match then {
-            Verdict::Tx(p) | Verdict::Fragment(p, _) => out.push((p, pkt.data().to_vec())),
+            Verdict::Tx(p) | Verdict::Fragment(p, _) | Verdict::FragmentLocal(p, _) => {
+                out.push((p, pkt.data().to_vec()))
+            }
             // Waiting for a neighbour on the control core: nothing leaves yet.
             Verdict::Drop | Verdict::Punt(_) => {}
             Verdict::Redirect { .. } => panic!("redirect_first left a redirect"),
