@@ -44,13 +44,7 @@ pub struct FnheParams {
 
 impl FnheParams {
     pub fn new(cfg: &conf::Config, tsc_hz: u64) -> FnheParams {
-        let s = &cfg.settings;
         FnheParams {
-            all: PortRedirects {
-                accept_redirects: s.accept_redirects,
-                secure_redirects: s.secure_redirects,
-                shared_media: s.shared_media,
-            },
             ports: cfg
                 .ports
                 .iter()
@@ -60,15 +54,17 @@ impl FnheParams {
                     shared_media: p.shared_media,
                 })
                 .collect(),
-            min_pmtu: s.min_pmtu,
-            mtu_expires: u64::from(s.mtu_expires) * tsc_hz,
-            gc_timeout: u64::from(s.gc_timeout) * tsc_hz,
+            ..FnheParams::from_settings(&cfg.settings, tsc_hz)
         }
     }
 
     /// Linux's defaults for a router (`accept_redirects` off), every port alike.
     pub fn defaults(tsc_hz: u64) -> FnheParams {
-        let s = conf::Settings::default();
+        FnheParams::from_settings(&conf::Settings::default(), tsc_hz)
+    }
+
+    /// The global knobs of `s`; ports take `all`'s until given their own.
+    fn from_settings(s: &conf::Settings, tsc_hz: u64) -> FnheParams {
         FnheParams {
             all: PortRedirects {
                 accept_redirects: s.accept_redirects,

@@ -36,17 +36,11 @@ impl DstUse {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Slot {
-    /// The genid it was built under; None: never built.
-    genid: Option<u64>,
-    dst: Dst,
-}
-
-/// One lcore's dsts, by next hop.
+/// One lcore's dsts, by next hop: each with the genid it was built under, None if never
+/// built.
 #[derive(Debug, Default)]
 pub struct DstCache {
-    slots: Vec<Slot>,
+    slots: Vec<Option<(u64, Dst)>>,
 }
 
 impl DstCache {
@@ -60,10 +54,10 @@ impl DstCache {
     #[inline]
     pub fn get(&mut self, snap: &Snapshot, nh: NhId, stats: &LcoreStats) -> (Dst, DstUse) {
         let i = nh as usize;
-        if let Some(s) = self.slots.get(i) {
-            if s.genid == Some(snap.genid) {
+        if let Some(Some((genid, dst))) = self.slots.get(i) {
+            if *genid == snap.genid {
                 stats.inc(Stat::DstHits);
-                return (s.dst, DstUse::Hit);
+                return (*dst, DstUse::Hit);
             }
         }
         if !snap.settings.dst_cache {
@@ -77,13 +71,9 @@ impl DstCache {
     fn fill(&mut self, snap: &Snapshot, nh: NhId, stats: &LcoreStats) -> (Dst, DstUse) {
         let i = nh as usize;
         if i >= self.slots.len() {
-            let empty = Slot {
-                genid: None,
-                dst: nexthop_dst(snap, nh),
-            };
-            self.slots.resize(snap.nexthops.len().max(i + 1), empty);
+            self.slots.resize(snap.nexthops.len().max(i + 1), None);
         }
-        let how = if self.slots[i].genid.is_some() {
+        let how = if self.slots[i].is_some() {
             stats.inc(Stat::DstRebuilds);
             DstUse::Rebuilt
         } else {
@@ -91,16 +81,13 @@ impl DstCache {
             DstUse::Miss
         };
         let dst = nexthop_dst(snap, nh);
-        self.slots[i] = Slot {
-            genid: Some(snap.genid),
-            dst,
-        };
+        self.slots[i] = Some((snap.genid, dst));
         (dst, how)
     }
 
     /// Next hops with a dst built (under any genid).
     pub fn len(&self) -> usize {
-        self.slots.iter().filter(|s| s.genid.is_some()).count()
+        self.slots.iter().flatten().count()
     }
 
     pub fn is_empty(&self) -> bool {
