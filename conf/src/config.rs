@@ -374,6 +374,33 @@ pub struct Settings {
     /// Route hints across a burst, default true; false looks every packet up (to
     /// measure what they buy).
     pub route_hints: bool,
+    /// The flowtable fastpath of established TCP and UDP flows, with the connection
+    /// tracking it needs (nftables' `flow add @ft`), default true.
+    pub flowtable: bool,
+    /// Connections each worker tracks at most (`net.netfilter.nf_conntrack_max`, per
+    /// worker here), 1..=16777216, default 65536; allocated at start.
+    pub nf_conntrack_max: u32,
+    /// Idle seconds of TCP connections with only a SYN seen (`net.netfilter.nf_conntrack_tcp_timeout_syn_sent`), default 120.
+    pub nf_conntrack_tcp_timeout_syn_sent: u32,
+    /// Idle seconds of TCP connections whose SYN-ACK was seen (`net.netfilter.nf_conntrack_tcp_timeout_syn_recv`), default 60.
+    pub nf_conntrack_tcp_timeout_syn_recv: u32,
+    /// Idle seconds of established TCP connections (`net.netfilter.nf_conntrack_tcp_timeout_established`), default 432000.
+    pub nf_conntrack_tcp_timeout_established: u32,
+    /// Idle seconds of TCP connections closing after a FIN (`net.netfilter.nf_conntrack_tcp_timeout_fin_wait`), default 120.
+    pub nf_conntrack_tcp_timeout_fin_wait: u32,
+    /// Idle seconds of TCP connections after an RST (`net.netfilter.nf_conntrack_tcp_timeout_close`), default 10.
+    pub nf_conntrack_tcp_timeout_close: u32,
+    /// Idle seconds of UDP flows without a reply (`net.netfilter.nf_conntrack_udp_timeout`), default 30.
+    pub nf_conntrack_udp_timeout: u32,
+    /// Idle seconds of UDP flows with a reply (`net.netfilter.nf_conntrack_udp_timeout_stream`), default 120.
+    pub nf_conntrack_udp_timeout_stream: u32,
+    /// Idle seconds of offloaded TCP flows, before they leave the flowtable (`net.netfilter.nf_flowtable_tcp_timeout`), default 30.
+    pub nf_flowtable_tcp_timeout: u32,
+    /// Idle seconds of offloaded UDP flows, before they leave the flowtable (`net.netfilter.nf_flowtable_udp_timeout`), default 30.
+    pub nf_flowtable_udp_timeout: u32,
+    /// Pick up TCP connections first seen mid-stream (`net.netfilter.nf_conntrack_tcp_loose`),
+    /// default true.
+    pub nf_conntrack_tcp_loose: bool,
 }
 
 impl Default for Settings {
@@ -410,6 +437,18 @@ impl Default for Settings {
             gc_timeout: 300,
             dst_cache: true,
             route_hints: true,
+            flowtable: true,
+            nf_conntrack_max: 65536,
+            nf_conntrack_tcp_timeout_syn_sent: 120,
+            nf_conntrack_tcp_timeout_syn_recv: 60,
+            nf_conntrack_tcp_timeout_established: 432000,
+            nf_conntrack_tcp_timeout_fin_wait: 120,
+            nf_conntrack_tcp_timeout_close: 10,
+            nf_conntrack_udp_timeout: 30,
+            nf_conntrack_udp_timeout_stream: 120,
+            nf_flowtable_tcp_timeout: 30,
+            nf_flowtable_udp_timeout: 30,
+            nf_conntrack_tcp_loose: true,
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::dataplane::{Dataplane, DpIo};
 use crate::exceptions::{FnheParams, Learner};
+use crate::flows_cmd;
 use crate::neigh::{NeighParams, Neighbours, Nud};
 use crate::reply::{error, Cursor, Reply};
 use crate::router::Router;
@@ -43,6 +44,12 @@ Commands:
   show memory                            FIB size, mbuf pool, neighbours, process memory
   show neigh                             neighbours (= neigh show)
   show fib stats                         tables, prefixes, memory, FIB version
+  show flows [N]                         the N (20) tracked connections with the most
+                                         packets, conntrack -L layout; [OFFLOAD]: in the
+                                         flowtable, forwarded without a route lookup
+  show flowtable stats                   per worker: connections, offloaded, hits; the
+                                         offload/teardown/eviction counters, timeouts
+  flush flows                            drop every tracked connection and offload
   route show [table T] [PREFIX]          routes of a table (default main), iproute2 layout
   route get ADDR [from ADDR] [iif PORT] [tos N]
                                          the route as `ip route get` prints it (cache line:
@@ -348,6 +355,21 @@ impl Control {
                 }
             }
             ["show", "fwd", "stats"] => show::fwd_stats(&mut out, &self.fwd_stats()),
+            ["show", "flows"] => {
+                let snap = &self.routing.router.work;
+                flows_cmd::show_flows(&mut out, &self.dp, snap, flows_cmd::DEFAULT_SHOWN)?
+            }
+            ["show", "flows", n] => {
+                let n = n.parse().map_err(|_| {
+                    format!("show flows: expected a number of flows, got {}", quote(n))
+                })?;
+                flows_cmd::show_flows(&mut out, &self.dp, &self.routing.router.work, n)?
+            }
+            ["show", "flowtable", "stats"] => {
+                let stats = self.fwd_stats();
+                flows_cmd::flowtable_stats(&mut out, &self.dp, &self.routing.router.work, &stats)
+            }
+            ["flush", "flows"] => flows_cmd::flush(&mut out, &self.dp)?,
             ["route", "flush", "cache"] => {
                 let n = self.slow.fnhe.flush();
                 self.publish_learned();
@@ -443,7 +465,7 @@ impl Control {
 
     fn unknown(&self, w: &[&str]) -> String {
         let known = [
-            "help", "show", "clear", "route", "rule", "nexthop", "neigh", "quit", "exit",
+            "help", "show", "clear", "route", "rule", "nexthop", "neigh", "flush", "quit", "exit",
         ];
         match w.first() {
             Some(first) if known.contains(first) => {

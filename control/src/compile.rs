@@ -5,6 +5,7 @@
 use crate::rib::{RibError, RibRoute, Source};
 use crate::router::Router;
 use conf::{Config, NexthopKind, RouteTarget};
+use fastpath::conntrack::CtTimeouts;
 use fastpath::fib::{Prefix, RouteType, Rule, RuleAction};
 use fastpath::iface::{IfAddr, IfIndex, Iface};
 use fastpath::nexthop::Nexthop;
@@ -40,6 +41,20 @@ pub fn settings(s: &conf::Settings) -> Settings {
         rp_filter: s.rp_filter,
         dst_cache: s.dst_cache,
         route_hints: s.route_hints,
+        flowtable: s.flowtable,
+        nf_conntrack_max: s.nf_conntrack_max,
+        conntrack: CtTimeouts {
+            tcp_syn_sent: s.nf_conntrack_tcp_timeout_syn_sent,
+            tcp_syn_recv: s.nf_conntrack_tcp_timeout_syn_recv,
+            tcp_established: s.nf_conntrack_tcp_timeout_established,
+            tcp_fin_wait: s.nf_conntrack_tcp_timeout_fin_wait,
+            tcp_close: s.nf_conntrack_tcp_timeout_close,
+            udp: s.nf_conntrack_udp_timeout,
+            udp_stream: s.nf_conntrack_udp_timeout_stream,
+            flowtable_tcp: s.nf_flowtable_tcp_timeout,
+            flowtable_udp: s.nf_flowtable_udp_timeout,
+            tcp_loose: s.nf_conntrack_tcp_loose,
+        },
     }
 }
 

@@ -12,6 +12,7 @@ use fastpath::dpdk::mempool::Mempool;
 use fastpath::dpdk::port::{self, PortInfo, PortSetup};
 use fastpath::dpdk::ring::{self, Consumer, Producer};
 use fastpath::dpdk::{eal, tsc_hz, DpdkError};
+use fastpath::flowtable::FlowCtl;
 use fastpath::iface::IfIndex;
 use fastpath::punt::Punt;
 use fastpath::rcu::Rcu;
@@ -62,6 +63,8 @@ pub struct Dataplane {
     pub pool: Mempool,
     /// What each worker punts.
     pub punts: Vec<Consumer<Punt>>,
+    /// Per worker: requests about its flows, and its flowtable gauges.
+    pub flows: Vec<Arc<FlowCtl>>,
     pub tx: ControlTx,
 }
 
@@ -241,12 +244,14 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     let (to_worker, from_control) = ring::channel::<IfIndex>("fp_ctl_tx", RING_SIZE, socket)?;
     let mut from_control = Some(from_control);
     let mut punts = Vec::new();
+    let flows: Vec<Arc<FlowCtl>> = workers.iter().map(|_| Arc::default()).collect();
     for (i, (w, st)) in workers.iter().zip(&stats).enumerate() {
         let (punt, from) = ring::channel::<Punt>(&format!("fp_punt_{i}"), RING_SIZE, socket)?;
         punts.push(from);
         let rings = WorkerRings {
             punt,
             inject: if i == 0 { from_control.take() } else { None },
+            flows: flows[i].clone(),
         };
         let (w2, sh, st) = (w.clone(), shared.clone(), st.clone());
         eal::launch(w.lcore, move || worker::run(&w2, &sh, &st, rings))?;
@@ -264,6 +269,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         stats,
         pool,
         punts,
+        flows,
         tx: ControlTx {
             queues,
             to_worker,

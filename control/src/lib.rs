@@ -31,6 +31,7 @@ pub mod ctl;
 pub mod dataplane;
 pub mod event_loop;
 pub mod exceptions;
+pub mod flows_cmd;
 pub mod load;
 pub mod neigh;
 pub mod neigh_cmd;

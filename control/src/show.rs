@@ -151,6 +151,22 @@ pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
                 s.get(Stat::HintHits)
             );
         }
+        if s.get(Stat::FlowNew) != 0 || s.get(Stat::FlowHits) != 0 {
+            let _ = writeln!(
+                out,
+                "            flowtable: hits {} offloads {} new {} teardowns {} evictions {} full {}",
+                s.get(Stat::FlowHits),
+                s.get(Stat::FlowOffloads),
+                s.get(Stat::FlowNew),
+                s.get(Stat::FlowTeardownGenid)
+                    + s.get(Stat::FlowTeardownFin)
+                    + s.get(Stat::FlowTeardownRst)
+                    + s.get(Stat::FlowTeardownTimeout)
+                    + s.get(Stat::FlowTeardownFlush),
+                s.get(Stat::FlowEvictions),
+                s.get(Stat::FlowTableFull)
+            );
+        }
     }
     let _ = writeln!(out, "  Totals:");
     for &st in Stat::ALL {

@@ -7,6 +7,7 @@
 //! than the MTU without DF).
 
 use crate::drop::DropReason;
+use crate::flowtable::FwdNote;
 use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
 use crate::nexthop::NhId;
@@ -87,6 +88,10 @@ pub fn forward<P: PacketBuf>(
             mtu as u32,
         );
     }
+    ctx.fwd = Some(FwdNote {
+        mtu,
+        nexthop: dst.nexthop(daddr),
+    });
     Ipv4Packet::new_unchecked(&mut pkt.data_mut()[ETH..]).decrement_ttl();
     if let Some(summary) = cb.record {
         record_options(snap, pkt, &summary, &dst, cb.iif, saddr, daddr);

@@ -6,6 +6,7 @@
 use crate::dpdk::rdtsc;
 use crate::drop::DropReason;
 use crate::dst_cache::DstCache;
+use crate::flowtable::{Flows, FwdNote};
 use crate::icmp_limit::{PeerLimiter, RateLimiter, RedirectPeers};
 use crate::packet::Verdict;
 use crate::stats::{LcoreStats, Stage};
@@ -49,6 +50,10 @@ pub struct LcoreCtx<'a> {
     pub redirect_peers: RedirectPeers,
     /// This lcore's dst per next hop (`nhc_pcpu_rth_output`).
     pub dst_cache: DstCache,
+    /// This lcore's connections and flowtable (empty until the worker sizes it).
+    pub flows: Flows,
+    /// What forwarding noted about the packet it just forwarded, for conntrack.
+    pub fwd: Option<FwdNote>,
     /// IPv4 identification for packets we originate.
     pub ip_ident: u16,
     /// TSC at the start of the current burst.
@@ -64,6 +69,8 @@ impl<'a> LcoreCtx<'a> {
             redirect_peers: RedirectPeers::new(icmp_limit.hz()),
             icmp_limit,
             dst_cache: DstCache::default(),
+            flows: Flows::default(),
+            fwd: None,
             ip_ident: (stats.lcore as u16).wrapping_mul(0x9e37),
             now: 0,
             clock: StageClock::default(),

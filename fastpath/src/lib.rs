@@ -58,11 +58,13 @@
 #![deny(unsafe_code)]
 
 pub mod arp;
+pub mod conntrack;
 #[allow(unsafe_code)]
 pub mod dpdk;
 pub mod drop;
 pub mod dst_cache;
 pub mod fib;
+pub mod flowtable;
 pub mod fnhe;
 pub mod icmp;
 pub mod icmp_limit;

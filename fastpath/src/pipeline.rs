@@ -9,6 +9,7 @@
 
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey, RouteType};
+use crate::flowtable::{self, Candidate};
 use crate::iface::IfIndex;
 use crate::ip_input::{Pre, Routable};
 use crate::lcore::LcoreCtx;
@@ -62,10 +63,52 @@ pub fn process<P: PacketBuf>(
     match classify(snap, ctx, pkt, in_if) {
         Pre::Done(v) => v,
         Pre::Route(r) => {
+            let cand = flow_candidate(snap, ctx, pkt, &r);
+            if let Some(Err(v)) = cand {
+                return v;
+            }
             let res = snap.fib.lookup(&r.key);
-            crate::ip_input::dispatch(snap, ctx, pkt, &r, res)
+            dispatch_tracked(snap, ctx, pkt, &r, res, cand.and_then(Result::ok))
         }
     }
+}
+
+/// The flowtable's part before the route lookup: None if the packet is not one it
+/// tracks (or the flowtable is off), `Err(verdict)` if an offloaded flow forwarded it at
+/// once, else `Ok` with what [`dispatch_tracked`] tracks it as.
+#[inline]
+fn flow_candidate<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    r: &Routable,
+) -> Option<Result<Candidate, Verdict>> {
+    if !snap.settings.flowtable || ctx.flows.table.capacity() == 0 {
+        return None;
+    }
+    let c = flowtable::candidate(r, pkt.data())?;
+    Some(match flowtable::offload_hit(snap, ctx, pkt, &c) {
+        Some(v) => Err(v),
+        None => Ok(c),
+    })
+}
+
+/// [`crate::ip_input::dispatch`], then conntrack of a flowtable candidate.
+#[inline]
+fn dispatch_tracked<P: PacketBuf>(
+    snap: &Snapshot,
+    ctx: &mut LcoreCtx,
+    pkt: &mut P,
+    r: &Routable,
+    res: Option<FibResult>,
+    cand: Option<Candidate>,
+) -> Verdict {
+    ctx.fwd = None;
+    let v = crate::ip_input::dispatch(snap, ctx, pkt, r, res);
+    if let Some(c) = &cand {
+        flowtable::track(snap, ctx, pkt, c, &v);
+    }
+    v
 }
 
 /// What the worker does first with a packet's verdict: for a [`Verdict::Redirect`],
@@ -93,6 +136,8 @@ pub fn redirect_first<P: PacketBuf>(
 pub struct BurstScratch {
     idx: Vec<usize>,
     routable: Vec<Routable>,
+    /// Per routable packet: what the flowtable tracks it as.
+    cand: Vec<Option<Candidate>>,
     /// Per routable packet: the earlier one whose lookup it reuses (a route hint).
     hint: Vec<Option<usize>>,
     /// The routable packets that are looked up, and their keys.
@@ -110,6 +155,7 @@ impl Default for BurstScratch {
         BurstScratch {
             idx: Vec::with_capacity(n),
             routable: Vec::with_capacity(n),
+            cand: Vec::with_capacity(n),
             hint: Vec::with_capacity(n),
             looked: Vec::with_capacity(n),
             keys: Vec::with_capacity(n),
@@ -159,6 +205,7 @@ pub fn process_burst<P: PacketBuf>(
     debug_assert!(pkts.len() <= s.addrs.len() && verdicts.len() >= pkts.len());
     s.idx.clear();
     s.routable.clear();
+    s.cand.clear();
     s.hint.clear();
     s.looked.clear();
     s.keys.clear();
@@ -168,7 +215,11 @@ pub fn process_burst<P: PacketBuf>(
     for (i, pkt) in pkts.iter_mut().enumerate() {
         verdicts[i] = match classify(snap, ctx, pkt, in_if) {
             Pre::Done(v) => v,
-            Pre::Route(r) => {
+            Pre::Route(r) => 'route: {
+                let cand = match flow_candidate(snap, ctx, pkt, &r) {
+                    Some(Err(v)) => break 'route v,
+                    c => c.and_then(Result::ok),
+                };
                 let j = s.routable.len();
                 let hint = match last {
                     Some((d, t, src)) if hints && d == r.key.daddr && t == r.key.tos => Some(src),
@@ -182,6 +233,7 @@ pub fn process_burst<P: PacketBuf>(
                 s.hint.push(hint);
                 s.idx.push(i);
                 s.routable.push(r);
+                s.cand.push(cand);
                 Verdict::Drop
             }
         };
@@ -210,7 +262,8 @@ pub fn process_burst<P: PacketBuf>(
     ctx.mark(Stage::Lookup);
     for j in 0..s.routable.len() {
         let i = s.idx[j];
-        verdicts[i] = crate::ip_input::dispatch(snap, ctx, &mut pkts[i], &s.routable[j], s.res[j]);
+        let (r, res, cand) = (&s.routable[j], s.res[j], s.cand[j]);
+        verdicts[i] = dispatch_tracked(snap, ctx, &mut pkts[i], r, res, cand);
     }
     ctx.mark(Stage::Rewrite);
 }

@@ -2,6 +2,7 @@
 //! neighbours, settings. The control core builds a new version and publishes it through
 //! [`crate::rcu::Rcu`]; cloning one is cheap (tables are shared immutable versions).
 
+use crate::conntrack::CtTimeouts;
 use crate::fib::{Change, Fib, Prefix, RouteType, TABLE_LOCAL, TABLE_MAIN};
 use crate::fnhe::Exceptions;
 use crate::iface::{IfIndex, Iface};
@@ -42,6 +43,14 @@ pub struct Settings {
     /// Route hints across a burst ([`crate::pipeline::process_burst`]); off, every
     /// packet is looked up (to measure what they buy; no Linux knob).
     pub route_hints: bool,
+    /// The flowtable of established flows ([`crate::flowtable`], nftables' `flow add
+    /// @ft`); off, no connection is tracked.
+    pub flowtable: bool,
+    /// Connections each worker tracks at most (`net.netfilter.nf_conntrack_max`, per
+    /// worker here).
+    pub nf_conntrack_max: u32,
+    /// Conntrack and flowtable timeouts.
+    pub conntrack: CtTimeouts,
 }
 
 impl Default for Settings {
@@ -59,6 +68,9 @@ impl Default for Settings {
             rp_filter: 0,
             dst_cache: true,
             route_hints: true,
+            flowtable: true,
+            nf_conntrack_max: 65536,
+            conntrack: CtTimeouts::default(),
         }
     }
 }

@@ -98,6 +98,28 @@ stats! {
     /// Packets routed by the previous packet's lookup in their burst (same destination
     /// and TOS: `ip_can_use_hint`), with no FIB lookup of their own.
     HintHits => "hint_hits",
+    /// Connections the flowtable's conntrack started tracking.
+    FlowNew => "flow_new",
+    /// Connections established both ways that entered the flowtable (`flow_offload_add`).
+    FlowOffloads => "flow_offloads",
+    /// Packets forwarded by the flowtable, with no route lookup (each also `forwarded`).
+    FlowHits => "flow_hits",
+    /// Offloaded flows torn down because the genid moved since their decision.
+    FlowTeardownGenid => "flow_teardown_genid",
+    /// Offloaded flows torn down by a TCP FIN.
+    FlowTeardownFin => "flow_teardown_fin",
+    /// Offloaded flows torn down by a TCP RST.
+    FlowTeardownRst => "flow_teardown_rst",
+    /// Offloaded flows idle for the flowtable timeout (or whose connection expired).
+    FlowTeardownTimeout => "flow_teardown_timeout",
+    /// Offloaded flows removed by `flush flows`.
+    FlowTeardownFlush => "flow_teardown_flush",
+    /// Connections removed after their state's idle timeout.
+    FlowExpired => "flow_expired",
+    /// Unestablished connections replaced by a new one in a full table.
+    FlowEvictions => "flow_evictions",
+    /// New connections not tracked: the table was full of established ones.
+    FlowTableFull => "flow_table_full",
 }
 
 impl Stat {
@@ -107,6 +129,24 @@ impl Stat {
         matches!(
             self,
             Stat::DstHits | Stat::DstMisses | Stat::DstRebuilds | Stat::HintHits
+        ) || self.is_flow()
+    }
+
+    /// The flowtable's counters (`flow_*`), also about decisions, not packets' ends.
+    pub const fn is_flow(self) -> bool {
+        matches!(
+            self,
+            Stat::FlowNew
+                | Stat::FlowOffloads
+                | Stat::FlowHits
+                | Stat::FlowTeardownGenid
+                | Stat::FlowTeardownFin
+                | Stat::FlowTeardownRst
+                | Stat::FlowTeardownTimeout
+                | Stat::FlowTeardownFlush
+                | Stat::FlowExpired
+                | Stat::FlowEvictions
+                | Stat::FlowTableFull
         )
     }
 }

@@ -13,6 +13,7 @@ use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
 use crate::dpdk::rdtsc;
 use crate::dpdk::ring::{Consumer, Producer};
 use crate::drop::DropReason;
+use crate::flowtable::{FlowCtl, Flows};
 use crate::icmp_limit::{PeerLimiter, RateLimiter};
 use crate::iface::IfIndex;
 use crate::lcore::LcoreCtx;
@@ -53,6 +54,8 @@ pub struct WorkerRings {
     /// Packets the control core sends out of ports that have no tx queue for it, each
     /// with its output interface; this worker sends them on its own queue.
     pub inject: Option<Consumer<IfIndex>>,
+    /// The control core's requests about this worker's flows.
+    pub flows: Arc<FlowCtl>,
 }
 
 /// State shared by control and workers. Shared: control rw, dataplane ro.
@@ -84,6 +87,15 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
     );
     ctx.icmp_peers = PeerLimiter::new(s.icmp_ratelimit, s.icmp_ratemask, shared.tsc_hz);
     ctx.clock.overhead = rdtsc_overhead();
+    if s.flowtable {
+        ctx.flows = Flows::new(s.nf_conntrack_max, s.conntrack, shared.tsc_hz);
+    }
+    let ft = &ctx.flows.table;
+    rings.flows.capacity.store(ft.capacity(), Ordering::Relaxed);
+    rings
+        .flows
+        .memory
+        .store(ft.memory() as u64, Ordering::Relaxed);
     let burst = conf.burst.clamp(1, MAX_BURST);
     let mut rx = Burst::default();
     let mut drops = Burst::default();
@@ -183,6 +195,9 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
             send(buf, snap, out as IfIndex, conf.tx_queue, stats);
         }
         ctx.mark(Stage::Tx);
+        ctx.now = rdtsc();
+        ctx.flows.gc(ctx.now, stats);
+        rings.flows.serve(&mut ctx.flows, ctx.now, stats);
         if ctx.clock.on && received > 0 {
             stats.add_sample(&ctx.clock.acc, received);
         }

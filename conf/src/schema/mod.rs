@@ -217,6 +217,18 @@ pub(crate) struct RawSettings {
     pub gc_timeout: u64,
     pub dst_cache: bool,
     pub route_hints: bool,
+    pub flowtable: bool,
+    pub nf_conntrack_max: u64,
+    pub nf_conntrack_tcp_timeout_syn_sent: u64,
+    pub nf_conntrack_tcp_timeout_syn_recv: u64,
+    pub nf_conntrack_tcp_timeout_established: u64,
+    pub nf_conntrack_tcp_timeout_fin_wait: u64,
+    pub nf_conntrack_tcp_timeout_close: u64,
+    pub nf_conntrack_udp_timeout: u64,
+    pub nf_conntrack_udp_timeout_stream: u64,
+    pub nf_flowtable_tcp_timeout: u64,
+    pub nf_flowtable_udp_timeout: u64,
+    pub nf_conntrack_tcp_loose: bool,
 }
 
 impl Default for RawSettings {
@@ -259,6 +271,18 @@ impl From<&Settings> for RawSettings {
             gc_timeout: s.gc_timeout.into(),
             dst_cache: s.dst_cache,
             route_hints: s.route_hints,
+            flowtable: s.flowtable,
+            nf_conntrack_max: s.nf_conntrack_max.into(),
+            nf_conntrack_tcp_timeout_syn_sent: s.nf_conntrack_tcp_timeout_syn_sent.into(),
+            nf_conntrack_tcp_timeout_syn_recv: s.nf_conntrack_tcp_timeout_syn_recv.into(),
+            nf_conntrack_tcp_timeout_established: s.nf_conntrack_tcp_timeout_established.into(),
+            nf_conntrack_tcp_timeout_fin_wait: s.nf_conntrack_tcp_timeout_fin_wait.into(),
+            nf_conntrack_tcp_timeout_close: s.nf_conntrack_tcp_timeout_close.into(),
+            nf_conntrack_udp_timeout: s.nf_conntrack_udp_timeout.into(),
+            nf_conntrack_udp_timeout_stream: s.nf_conntrack_udp_timeout_stream.into(),
+            nf_flowtable_tcp_timeout: s.nf_flowtable_tcp_timeout.into(),
+            nf_flowtable_udp_timeout: s.nf_flowtable_udp_timeout.into(),
+            nf_conntrack_tcp_loose: s.nf_conntrack_tcp_loose,
         }
     }
 }

@@ -179,6 +179,78 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
         )?,
         dst_cache: s.dst_cache,
         route_hints: s.route_hints,
+        flowtable: s.flowtable,
+        nf_conntrack_max: in_range(
+            s.nf_conntrack_max,
+            1,
+            1 << 24,
+            node!["settings", "nf_conntrack_max"],
+            "nf_conntrack_max",
+        )?,
+        nf_conntrack_tcp_timeout_syn_sent: in_range(
+            s.nf_conntrack_tcp_timeout_syn_sent,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_conntrack_tcp_timeout_syn_sent"],
+            "nf_conntrack_tcp_timeout_syn_sent",
+        )?,
+        nf_conntrack_tcp_timeout_syn_recv: in_range(
+            s.nf_conntrack_tcp_timeout_syn_recv,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_conntrack_tcp_timeout_syn_recv"],
+            "nf_conntrack_tcp_timeout_syn_recv",
+        )?,
+        nf_conntrack_tcp_timeout_established: in_range(
+            s.nf_conntrack_tcp_timeout_established,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_conntrack_tcp_timeout_established"],
+            "nf_conntrack_tcp_timeout_established",
+        )?,
+        nf_conntrack_tcp_timeout_fin_wait: in_range(
+            s.nf_conntrack_tcp_timeout_fin_wait,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_conntrack_tcp_timeout_fin_wait"],
+            "nf_conntrack_tcp_timeout_fin_wait",
+        )?,
+        nf_conntrack_tcp_timeout_close: in_range(
+            s.nf_conntrack_tcp_timeout_close,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_conntrack_tcp_timeout_close"],
+            "nf_conntrack_tcp_timeout_close",
+        )?,
+        nf_conntrack_udp_timeout: in_range(
+            s.nf_conntrack_udp_timeout,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_conntrack_udp_timeout"],
+            "nf_conntrack_udp_timeout",
+        )?,
+        nf_conntrack_udp_timeout_stream: in_range(
+            s.nf_conntrack_udp_timeout_stream,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_conntrack_udp_timeout_stream"],
+            "nf_conntrack_udp_timeout_stream",
+        )?,
+        nf_flowtable_tcp_timeout: in_range(
+            s.nf_flowtable_tcp_timeout,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_flowtable_tcp_timeout"],
+            "nf_flowtable_tcp_timeout",
+        )?,
+        nf_flowtable_udp_timeout: in_range(
+            s.nf_flowtable_udp_timeout,
+            1,
+            u32::MAX.into(),
+            node!["settings", "nf_flowtable_udp_timeout"],
+            "nf_flowtable_udp_timeout",
+        )?,
+        nf_conntrack_tcp_loose: s.nf_conntrack_tcp_loose,
         burst: in_range(s.burst, 1, 256, node!["settings", "burst"], "burst")?,
         mbufs: in_range(
             s.mbufs,
@@ -467,7 +539,8 @@ mod tests {
              `fib_multipath_hash_policy`, `base_reachable_time_ms`, `delay_first_probe_time`, `retrans_time_ms`, \
              `ucast_solicit`, `mcast_solicit`, `gc_stale_time`, `gc_thresh1`, `gc_thresh2`, `gc_thresh3`, `unres_qlen`, `arp_notify`, \
              `send_redirects`, `rp_filter`, `accept_redirects`, `secure_redirects`, `shared_media`, \
-             `ip_forward_use_pmtu`, `min_pmtu`, `mtu_expires`, `gc_timeout`, `dst_cache`, `route_hints`"
+             `ip_forward_use_pmtu`, `min_pmtu`, `mtu_expires`, `gc_timeout`, `dst_cache`, `route_hints`, \
+             `flowtable`, `nf_conntrack_max`, `nf_conntrack_tcp_timeout_syn_sent`, `nf_conntrack_tcp_timeout_syn_recv`, `nf_conntrack_tcp_timeout_established`, `nf_conntrack_tcp_timeout_fin_wait`, `nf_conntrack_tcp_timeout_close`, `nf_conntrack_udp_timeout`, `nf_conntrack_udp_timeout_stream`, `nf_flowtable_tcp_timeout`, `nf_flowtable_udp_timeout`, `nf_conntrack_tcp_loose`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),
