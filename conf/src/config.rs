@@ -84,6 +84,11 @@ pub struct PortConf {
     pub rx_desc: u16,
     /// TX ring size (default 1024).
     pub tx_desc: u16,
+    /// RX queues (testpmd's `--rxq`), 1..=64; default one per worker lcore, as many as
+    /// the device has. Queue q of every port is polled by worker q mod workers when all
+    /// ports have the same number, so with RSS both directions of a flow meet on one
+    /// worker.
+    pub rx_queues: Option<u16>,
     /// ICMP redirects from this port (`net.ipv4.conf.<dev>.send_redirects`), default
     /// true. The port sends them when this or [`Settings::send_redirects`] is set, as
     /// Linux's `IN_DEV_ORCONF`: turning them off takes both.
@@ -592,6 +597,7 @@ mod tests {
             addresses: addrs.iter().map(|a| a.parse().unwrap()).collect(),
             rx_desc: 1024,
             tx_desc: 1024,
+            rx_queues: None,
             send_redirects: true,
             rp_filter: 0,
             accept_redirects: true,

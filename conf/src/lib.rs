@@ -15,6 +15,8 @@
 //!     addresses: [10.0.1.1/24]  # address/len; host bits are the address
 //!     rx_desc: 1024           # ring sizes, 64..=16384
 //!     tx_desc: 1024
+//!     rx_queues: 2            # 1..=64, default one per worker lcore (testpmd's --rxq);
+//!                             #   RSS with a symmetric key when more than one
 //!     send_redirects: true    # conf.<dev>.send_redirects; redirects go if this or settings'
 //!     rp_filter: 0            # conf.<dev>.rp_filter, 0 off, 1 strict, 2 loose; max with settings'
 //!     accept_redirects: true  # conf.<dev>.accept_redirects; taken only if settings' is on too

@@ -354,7 +354,9 @@ impl Control {
                     let _ = writeln!(out, "\n  NIC statistics for port {i} cleared");
                 }
             }
-            ["show", "fwd", "stats"] => show::fwd_stats(&mut out, &self.fwd_stats()),
+            ["show", "fwd", "stats"] => {
+                show::fwd_stats(&mut out, &self.fwd_stats(), &self.rx_queue_names())
+            }
             ["show", "flows"] => {
                 let snap = &self.routing.router.work;
                 flows_cmd::show_flows(&mut out, &self.dp, snap, flows_cmd::DEFAULT_SHOWN)?
@@ -439,6 +441,21 @@ impl Control {
             .iter()
             .zip(&self.fwd_base)
             .map(|(s, b)| (s.lcore, s.snapshot().since(b)))
+            .collect()
+    }
+
+    /// Per worker, its rx queues as `port:queue`.
+    fn rx_queue_names(&self) -> Vec<(u32, Vec<String>)> {
+        let ifaces = &self.routing.router.work.ifaces;
+        self.dp
+            .workers
+            .iter()
+            .map(|w| {
+                let names =
+                    w.rx.iter()
+                        .map(|q| format!("{}:{}", ifaces[q.iface as usize].name, q.queue));
+                (w.lcore, names.collect())
+            })
             .collect()
     }
 

@@ -16,7 +16,7 @@ use fastpath::flowtable::FlowCtl;
 use fastpath::iface::IfIndex;
 use fastpath::punt::Punt;
 use fastpath::rcu::Rcu;
-use fastpath::stats::{LcoreStats, Stat};
+use fastpath::stats::{LcoreStats, Stat, MAX_RX_QUEUES};
 use fastpath::worker::{self, RxQueue, Shared, WorkerConf, WorkerRings};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -141,6 +141,10 @@ pub struct PortState {
     pub info: PortInfo,
     pub rx_queues: u16,
     pub tx_queues: u16,
+    /// The RSS hash types asked of the device (0: none, the device spreads as it does).
+    pub rss_hf: u64,
+    /// The lcore polling each rx queue.
+    pub rxq_lcores: Vec<u32>,
 }
 
 /// Probes and starts every port, then launches one worker per EAL worker lcore.
@@ -179,17 +183,40 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         })
         .collect();
     let mut ports = Vec::new();
-    let mut next = 0usize;
     let mut needed: u32 = 0;
-    for (i, (p, info)) in cfg.ports.iter().zip(&infos).enumerate() {
-        let rx_queues = nworkers.min(info.max_rx_queues.max(1));
+    let mut rxqs = Vec::new();
+    for (p, info) in cfg.ports.iter().zip(&infos) {
+        let max = info.max_rx_queues.max(1);
+        let n = match p.rx_queues {
+            Some(n) if n > max => {
+                return Err(UsageError(format!(
+                    "port {} ({}): rx_queues {n} but {} has at most {max}",
+                    p.name, p.device, info.driver
+                ))
+                .into())
+            }
+            Some(n) => n,
+            None => nworkers.min(max),
+        };
+        rxqs.push(n);
+    }
+    // Queue q of every port on worker q mod W when all ports have the same number of
+    // queues, so that the two directions of a flow, which a symmetric hash puts on the
+    // same queue index of their ports, meet on one worker (its conntrack sees both);
+    // else the queues are dealt out in turn, to spread single-queue ports.
+    let aligned = rxqs.iter().all(|&n| n == rxqs[0]) && rxqs[0] > 1;
+    let mut next = 0usize;
+    for (i, ((p, info), &rx_queues)) in cfg.ports.iter().zip(&infos).zip(&rxqs).enumerate() {
+        let mut rxq_lcores = Vec::new();
         for q in 0..rx_queues {
-            workers[next % nworkers as usize].rx.push(RxQueue {
+            let w = if aligned { q as usize } else { next } % nworkers as usize;
+            next += 1;
+            workers[w].rx.push(RxQueue {
                 iface: i as IfIndex,
                 port_id: info.port_id,
                 queue: q,
             });
-            next += 1;
+            rxq_lcores.push(workers[w].lcore);
         }
         // The control core's own queue, where the port has one to spare.
         let tx_queues = if info.max_tx_queues > nworkers {
@@ -202,7 +229,21 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
             info: info.clone(),
             rx_queues,
             tx_queues,
+            rss_hf: if rx_queues > 1 {
+                port::rss::WANTED & info.rss_offloads
+            } else {
+                0
+            },
+            rxq_lcores,
         });
+    }
+    if let Some(w) = workers.iter().find(|w| w.rx.len() > MAX_RX_QUEUES) {
+        return Err(UsageError(format!(
+            "lcore {} would poll {} rx queues; at most {MAX_RX_QUEUES} per worker: use fewer rx_queues or more lcores",
+            w.lcore,
+            w.rx.len()
+        ))
+        .into());
     }
     // Rings full, plus every lcore cache full, plus a burst in flight per worker, plus
     // the punt rings.
@@ -223,6 +264,8 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
             tx_desc: p.tx_desc,
             mtu: p.mtu,
             mac: p.mac.map(|m| m.0),
+            rss_hf: st.rss_hf,
+            rss_key_len: st.info.hash_key_size,
         };
         port::configure(id, &setup, &pool).with_context(|| format!("port {}", p.name))?;
         port::start(id).with_context(|| format!("port {}", p.name))?;

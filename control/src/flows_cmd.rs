@@ -4,7 +4,7 @@
 
 use crate::dataplane::Dataplane;
 use fastpath::conntrack::{TCP, UDP};
-use fastpath::flowtable::{FlowCtl, FlowInfo, FlowOp, Tuple};
+use fastpath::flowtable::{FlowCtl, FlowInfo, FlowOp, FlowTable, Tuple};
 use fastpath::snapshot::Snapshot;
 use fastpath::stats::{Stat, StatsSnapshot};
 use std::fmt::Write;
@@ -130,6 +130,8 @@ pub fn flowtable_stats(
         t.udp_stream
     );
     let mut total = StatsSnapshot::default();
+    let cap = if s.flowtable { s.nf_conntrack_max } else { 0 };
+    let mib = FlowTable::memory_for(cap) as f64 / (1 << 20) as f64;
     for (w, ctl) in dp.workers.iter().zip(&dp.flows) {
         let Some((_, st)) = per_lcore.iter().find(|(l, _)| *l == w.lcore) else {
             continue;
@@ -137,11 +139,9 @@ pub fn flowtable_stats(
         total = total.plus(st);
         let _ = writeln!(
             out,
-            "  lcore {:<3} connections: {} of {} ({:.1} MiB), offloaded: {}, hits: {}",
+            "  lcore {:<3} connections: {} of {cap} ({mib:.1} MiB), offloaded: {}, hits: {}",
             w.lcore,
             ctl.flows.load(Relaxed),
-            ctl.capacity.load(Relaxed),
-            ctl.memory.load(Relaxed) as f64 / (1 << 20) as f64,
             ctl.offloaded.load(Relaxed),
             st.get(Stat::FlowHits)
         );

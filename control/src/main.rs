@@ -43,6 +43,10 @@ struct Opts {
     /// Exit after no port has received anything for MS milliseconds.
     #[arg(long, value_name = "MS")]
     idle_exit: Option<u64>,
+    /// RX queues of every port, as testpmd's `--rxq` (overrides the ports'
+    /// `rx_queues`); 1..=64. TX queues are one per worker lcore plus the control core's.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    rxq: Option<u16>,
     /// Control socket for `fastpath-ctl`.
     #[arg(long, value_name = "PATH", default_value = "/run/fastpath.sock")]
     ctl_socket: PathBuf,
@@ -68,13 +72,18 @@ fn main() -> ExitCode {
         .clone()
         .or(opts.config.clone())
         .unwrap_or_default();
-    let cfg = match conf::Config::load(&path) {
+    let mut cfg = match conf::Config::load(&path) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(n) = opts.rxq {
+        for p in &mut cfg.ports {
+            p.rx_queues = Some(n);
+        }
+    }
     let t = Instant::now();
     let (router, report) = match compile::compile(&cfg) {
         Ok(r) => r,

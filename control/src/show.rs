@@ -63,6 +63,47 @@ pub fn port_info(out: &mut String, idx: usize, st: &PortState, iface: &Iface) {
     let _ = writeln!(out, "Current number of RX queues: {}", st.rx_queues);
     let _ = writeln!(out, "Max possible TX queues: {}", st.info.max_tx_queues);
     let _ = writeln!(out, "Current number of TX queues: {}", st.tx_queues);
+    let lcores: Vec<String> = st
+        .rxq_lcores
+        .iter()
+        .enumerate()
+        .map(|(q, l)| format!("{q}->{l}"))
+        .collect();
+    let _ = writeln!(out, "RX queue -> lcore: {}", lcores.join(" "));
+    let _ = writeln!(out, "{}", rss_line(st));
+}
+
+/// How the port's rx queues are spread: RSS with our symmetric key, the device's own
+/// spreading (af_packet and tap: the kernel's symmetric flow hash), or one queue.
+fn rss_line(st: &PortState) -> String {
+    let read = port::rss_conf(st.info.port_id, st.info.hash_key_size);
+    if st.rx_queues <= 1 {
+        return "RSS: off (one RX queue)".into();
+    }
+    if st.rss_hf == 0 {
+        return format!(
+            "RSS: not offered by {} (rss_hf 0x{:x}); the device spreads the {} queues itself",
+            st.info.driver, st.info.rss_offloads, st.rx_queues
+        );
+    }
+    let (hf, key) = read.unwrap_or((st.rss_hf, Vec::new()));
+    let key = if key.is_empty() {
+        "key not readable".to_owned()
+    } else if key == port::rss::symmetric_key(key.len()) {
+        format!("symmetric key ({} bytes)", key.len())
+    } else {
+        format!("key {} NOT symmetric", hex(&key))
+    };
+    format!(
+        "RSS: on, {} queues, hash {}, {key}, RETA {} entries",
+        st.rx_queues,
+        port::rss::names(hf).join(" "),
+        st.info.reta_size
+    )
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn speed(mbps: u32) -> String {
@@ -119,7 +160,12 @@ pub fn port_stats(out: &mut String, idx: usize, s: &PortStats, last: Option<&Las
 }
 
 /// `show fwd stats`: per-lcore summary, then totals and every non-zero drop reason.
-pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
+/// `rx_queues` names each lcore's polled queues (`p0:1`), in its counters' order.
+pub fn fwd_stats(
+    out: &mut String,
+    per_lcore: &[(u32, StatsSnapshot)],
+    rx_queues: &[(u32, Vec<String>)],
+) {
     let mut total = StatsSnapshot::default();
     let _ = writeln!(
         out,
@@ -150,6 +196,16 @@ pub fn fwd_stats(out: &mut String, per_lcore: &[(u32, StatsSnapshot)]) {
                 s.get(Stat::DstRebuilds),
                 s.get(Stat::HintHits)
             );
+        }
+        if let Some((_, names)) = rx_queues.iter().find(|(l, _)| l == lcore) {
+            if names.len() > 1 {
+                let q: Vec<String> = names
+                    .iter()
+                    .zip(&s.rx_queues)
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect();
+                let _ = writeln!(out, "            rx queues: {}", q.join(" "));
+            }
         }
         if s.get(Stat::FlowNew) != 0 || s.get(Stat::FlowHits) != 0 {
             let _ = writeln!(

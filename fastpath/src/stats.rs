@@ -188,6 +188,9 @@ impl Stage {
     }
 }
 
+/// Rx queues one worker may poll, each with its packet counter.
+pub const MAX_RX_QUEUES: usize = 16;
+
 /// A single-writer counter.
 #[derive(Default, Debug)]
 pub struct Counter(AtomicU64);
@@ -215,6 +218,8 @@ pub struct LcoreStats {
     /// Cycles spent per stage in sampled bursts, and the packets those bursts carried.
     stage_cycles: [Counter; Stage::COUNT],
     sampled_packets: Counter,
+    /// Packets received per polled rx queue, in the worker's order (`WorkerConf::rx`).
+    rx_queues: [Counter; MAX_RX_QUEUES],
 }
 
 impl LcoreStats {
@@ -225,6 +230,15 @@ impl LcoreStats {
             drops: std::array::from_fn(|_| Counter::default()),
             stage_cycles: std::array::from_fn(|_| Counter::default()),
             sampled_packets: Counter::default(),
+            rx_queues: std::array::from_fn(|_| Counter::default()),
+        }
+    }
+
+    /// Counts `n` packets received on the worker's `i`-th rx queue.
+    #[inline(always)]
+    pub fn add_rx_queue(&self, i: usize, n: u64) {
+        if let Some(c) = self.rx_queues.get(i) {
+            c.add(n);
         }
     }
 
@@ -263,6 +277,7 @@ impl LcoreStats {
             drops: std::array::from_fn(|i| self.drops[i].get()),
             stage_cycles: std::array::from_fn(|i| self.stage_cycles[i].get()),
             sampled_packets: self.sampled_packets.get(),
+            rx_queues: std::array::from_fn(|i| self.rx_queues[i].get()),
         }
     }
 }
@@ -274,6 +289,7 @@ pub struct StatsSnapshot {
     pub drops: [u64; DropReason::COUNT],
     pub stage_cycles: [u64; Stage::COUNT],
     pub sampled_packets: u64,
+    pub rx_queues: [u64; MAX_RX_QUEUES],
 }
 
 impl Default for StatsSnapshot {
@@ -283,6 +299,7 @@ impl Default for StatsSnapshot {
             drops: [0; DropReason::COUNT],
             stage_cycles: [0; Stage::COUNT],
             sampled_packets: 0,
+            rx_queues: [0; MAX_RX_QUEUES],
         }
     }
 }
@@ -314,6 +331,7 @@ impl StatsSnapshot {
                 self.stage_cycles[i].wrapping_sub(base.stage_cycles[i])
             }),
             sampled_packets: self.sampled_packets.wrapping_sub(base.sampled_packets),
+            rx_queues: std::array::from_fn(|i| self.rx_queues[i].wrapping_sub(base.rx_queues[i])),
         }
     }
 
@@ -326,6 +344,7 @@ impl StatsSnapshot {
                 self.stage_cycles[i].wrapping_add(o.stage_cycles[i])
             }),
             sampled_packets: self.sampled_packets.wrapping_add(o.sampled_packets),
+            rx_queues: std::array::from_fn(|i| self.rx_queues[i].wrapping_add(o.rx_queues[i])),
         }
     }
 }

@@ -90,12 +90,6 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
     if s.flowtable {
         ctx.flows = Flows::new(s.nf_conntrack_max, s.conntrack, shared.tsc_hz);
     }
-    let ft = &ctx.flows.table;
-    rings.flows.capacity.store(ft.capacity(), Ordering::Relaxed);
-    rings
-        .flows
-        .memory
-        .store(ft.memory() as u64, Ordering::Relaxed);
     let burst = conf.burst.clamp(1, MAX_BURST);
     let mut rx = Burst::default();
     let mut drops = Burst::default();
@@ -112,12 +106,13 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
         ctx.clock.on = passes.is_multiple_of(SAMPLE_EVERY);
         ctx.clock.acc = [0; Stage::COUNT];
         let mut received = 0u64;
-        for q in &conf.rx {
+        for (qi, q) in conf.rx.iter().enumerate() {
             ctx.clock.start();
             let n = rx.rx(q.port_id, q.queue, burst);
             if n == 0 {
                 continue;
             }
+            stats.add_rx_queue(qi, n as u64);
             ctx.mark(Stage::Rx);
             received += n as u64;
             ctx.now = rdtsc();

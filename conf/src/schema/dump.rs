@@ -22,6 +22,7 @@ pub(crate) fn to_yaml(c: &Config) -> String {
                 addresses: p.addresses.iter().copied().map(Net).collect(),
                 rx_desc: p.rx_desc.into(),
                 tx_desc: p.tx_desc.into(),
+                rx_queues: p.rx_queues.map(u64::from),
                 send_redirects: p.send_redirects,
                 rp_filter: p.rp_filter.into(),
                 accept_redirects: p.accept_redirects,

@@ -87,6 +87,8 @@ pub(crate) struct RawPort {
     pub rx_desc: u64,
     #[serde(default = "default_desc")]
     pub tx_desc: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx_queues: Option<u64>,
     #[serde(default = "default_true")]
     pub send_redirects: bool,
     #[serde(default)]

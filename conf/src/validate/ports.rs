@@ -75,6 +75,10 @@ pub(super) fn ports(v: &Validator, raw: Vec<RawPort>) -> Result<Vec<PortConf>, I
                 node!["ports", i, "tx_desc"],
                 "tx_desc",
             )?,
+            rx_queues: p
+                .rx_queues
+                .map(|q| in_range(q, 1, 64, node!["ports", i, "rx_queues"], "rx_queues"))
+                .transpose()?,
             addresses: addresses(&out, i, &p)?,
             name: p.name,
             send_redirects: p.send_redirects,

@@ -15,6 +15,11 @@ pub struct PortSetup {
     pub mtu: u16,
     /// Station MAC to program; None keeps the device's own.
     pub mac: Option<[u8; 6]>,
+    /// RSS hash types to spread the rx queues on, with the symmetric key (only those
+    /// the device has; 0 leaves the spreading to the device).
+    pub rss_hf: u64,
+    /// The device's key length, for the key.
+    pub rss_key_len: u8,
 }
 
 /// Static facts about a port.
@@ -28,6 +33,44 @@ pub struct PortInfo {
     pub max_tx_queues: u16,
     pub min_mtu: u16,
     pub max_mtu: u16,
+    /// RSS: the hash types the device can spread on (`flow_type_rss_offloads`), its key
+    /// length and redirection table size (0 when it has none).
+    pub rss_offloads: u64,
+    pub hash_key_size: u8,
+    pub reta_size: u16,
+}
+
+/// RSS hash types (`RTE_ETH_RSS_*`, not in the bindings: they are `RTE_BIT64` macros).
+pub mod rss {
+    pub const IPV4: u64 = 1 << 2;
+    pub const NONFRAG_IPV4_TCP: u64 = 1 << 4;
+    pub const NONFRAG_IPV4_UDP: u64 = 1 << 5;
+    /// What the router asks for: IPv4 TCP and UDP on addresses and ports, other IPv4
+    /// (and fragments) on addresses.
+    pub const WANTED: u64 = IPV4 | NONFRAG_IPV4_TCP | NONFRAG_IPV4_UDP;
+
+    /// The names of the types in `hf` the router asks for, testpmd's words.
+    pub fn names(hf: u64) -> Vec<&'static str> {
+        [
+            (IPV4, "ipv4"),
+            (NONFRAG_IPV4_TCP, "ipv4-tcp"),
+            (NONFRAG_IPV4_UDP, "ipv4-udp"),
+        ]
+        .iter()
+        .filter(|(b, _)| hf & b != 0)
+        .map(|&(_, n)| n)
+        .collect()
+    }
+
+    /// A Toeplitz key of `len` bytes that hashes both directions of a flow alike: 0x6d5a
+    /// repeated (Woo and Park, "Scalable TCP Session Monitoring with Symmetric
+    /// Receive-side Scaling"): the hash of (src, dst, sport, dport) then equals that of
+    /// (dst, src, dport, sport).
+    pub fn symmetric_key(len: usize) -> Vec<u8> {
+        (0..len)
+            .map(|i| if i % 2 == 0 { 0x6d } else { 0x5a })
+            .collect()
+    }
 }
 
 /// Link state.
@@ -91,13 +134,26 @@ pub fn info(port_id: u16) -> Result<PortInfo, DpdkError> {
         max_tx_queues: di.max_tx_queues,
         min_mtu: di.min_mtu,
         max_mtu: di.max_mtu,
+        rss_offloads: di.flow_type_rss_offloads,
+        hash_key_size: di.hash_key_size,
+        reta_size: di.reta_size,
     })
 }
 
-/// Configures queues, MTU and MAC of a stopped port; rx queues take mbufs from `pool`.
+/// Configures queues, RSS, MTU and MAC of a stopped port; rx queues take mbufs from `pool`.
 pub fn configure(port_id: u16, setup: &PortSetup, pool: &Mempool) -> Result<(), DpdkError> {
     let mut conf = dpdk_sys::rte_eth_conf::default();
     conf.rxmode.mtu = setup.mtu as u32;
+    let mut key = rss::symmetric_key(setup.rss_key_len as usize);
+    if setup.rx_queues > 1 && setup.rss_hf != 0 {
+        conf.rxmode.mq_mode = dpdk_sys::RTE_ETH_MQ_RX_RSS;
+        let rss = &mut conf.rx_adv_conf.rss_conf;
+        rss.rss_hf = setup.rss_hf;
+        if !key.is_empty() {
+            rss.rss_key = key.as_mut_ptr();
+            rss.rss_key_len = setup.rss_key_len;
+        }
+    }
     // SAFETY: `conf` is a valid, fully initialised configuration for the call.
     let rc = unsafe {
         dpdk_sys::rte_eth_dev_configure(port_id, setup.rx_queues, setup.tx_queues, &conf)
@@ -159,6 +215,24 @@ pub fn configure(port_id: u16, setup: &PortSetup, pool: &Mempool) -> Result<(), 
         }
     }
     Ok(())
+}
+
+/// The RSS hash types and key the port uses now (`rte_eth_dev_rss_hash_conf_get`), or
+/// None where the device cannot say (af_packet, tap, ring: their queues are spread by the
+/// kernel or not at all).
+pub fn rss_conf(port_id: u16, key_len: u8) -> Option<(u64, Vec<u8>)> {
+    // Room for the longest key `rss_key_len` can describe: some drivers copy their own
+    // key length whatever the device info said (net_null: 40 bytes, hash_key_size 0).
+    let mut key = vec![0u8; 256];
+    let mut c = dpdk_sys::rte_eth_rss_conf {
+        rss_key: key.as_mut_ptr(),
+        rss_key_len: key_len,
+        rss_hf: 0,
+    };
+    // SAFETY: `c` points at `key`, 256 bytes, more than any key a u8 length can give.
+    let rc = unsafe { dpdk_sys::rte_eth_dev_rss_hash_conf_get(port_id, &mut c) };
+    key.truncate(key_len as usize);
+    (rc == 0).then_some((c.rss_hf, key))
 }
 
 pub fn set_promiscuous(port_id: u16, on: bool) -> Result<(), DpdkError> {

@@ -40,11 +40,9 @@ pub struct FlowCtl {
     /// The last request served (worker writes).
     done: AtomicU64,
     dump: Mutex<Vec<FlowInfo>>,
-    /// Connections tracked, offloaded, and the table's size (worker writes).
+    /// Connections tracked and offloaded (worker writes).
     pub flows: AtomicU32,
     pub offloaded: AtomicU32,
-    pub capacity: AtomicU32,
-    pub memory: AtomicU64,
 }
 
 impl FlowCtl {

@@ -132,11 +132,10 @@ impl FlowTable {
         self.live == 0
     }
 
-    /// Bytes held, all allocated at creation.
-    pub fn memory(&self) -> usize {
-        self.flows.capacity() * std::mem::size_of::<Flow>()
-            + self.free.capacity() * 4
-            + self.heads.capacity() * 4
+    /// Bytes a table for `capacity` connections holds, all allocated at creation.
+    pub fn memory_for(capacity: u32) -> usize {
+        let c = capacity as usize;
+        c * (std::mem::size_of::<Flow>() + 4) + (c.max(1) * 2).next_power_of_two() * 4
     }
 
     #[inline]
