@@ -64,6 +64,7 @@ pub mod dpdk;
 pub mod drop;
 pub mod dst_cache;
 pub mod fib;
+pub mod flow_offload;
 pub mod flowtable;
 pub mod fnhe;
 pub mod icmp;

@@ -9,7 +9,7 @@
 
 use crate::drop::DropReason;
 use crate::fib::{FibResult, FlowKey, RouteType};
-use crate::flowtable::{self, Candidate};
+use crate::flow_offload::{self, Candidate};
 use crate::iface::IfIndex;
 use crate::ip_input::{Pre, Routable};
 use crate::lcore::LcoreCtx;
@@ -86,8 +86,8 @@ fn flow_candidate<P: PacketBuf>(
     if !snap.settings.flowtable || ctx.flows.table.capacity() == 0 {
         return None;
     }
-    let c = flowtable::candidate(r, pkt.data())?;
-    Some(match flowtable::offload_hit(snap, ctx, pkt, &c) {
+    let c = flow_offload::candidate(r, pkt.data())?;
+    Some(match flow_offload::offload_hit(snap, ctx, pkt, &c) {
         Some(v) => Err(v),
         None => Ok(c),
     })
@@ -106,7 +106,7 @@ fn dispatch_tracked<P: PacketBuf>(
     ctx.fwd = None;
     let v = crate::ip_input::dispatch(snap, ctx, pkt, r, res);
     if let Some(c) = &cand {
-        flowtable::track(snap, ctx, pkt, c, &v);
+        flow_offload::track(snap, ctx, pkt, c, &v);
     }
     v
 }
