@@ -70,6 +70,18 @@
 //!   gc_timeout: 300           # route.gc_timeout: s a redirect's gateway lasts
 //!   dst_cache: true           # per-lcore dst per next hop (false: to measure what it buys)
 //!   route_hints: true         # route hints across a burst (false: likewise)
+//!   flowtable: true           # flowtable of established TCP/UDP flows, with conntrack
+//!   nf_conntrack_max: 65536   # connections per worker, 1..=16777216, allocated at start
+//!   nf_conntrack_tcp_loose: true  # pick up TCP connections mid-stream
+//!   nf_flowtable_tcp_timeout: 30  # s idle before an offloaded flow leaves the flowtable
+//!   nf_flowtable_udp_timeout: 30
+//!   nf_conntrack_tcp_timeout_syn_sent: 120  # s idle before a connection is removed, per
+//!   nf_conntrack_tcp_timeout_syn_recv: 60   #   state (net.netfilter.*); unreplied TCP at
+//!   nf_conntrack_tcp_timeout_established: 432000  # most syn_sent's
+//!   nf_conntrack_tcp_timeout_fin_wait: 120  #   every closing state
+//!   nf_conntrack_tcp_timeout_close: 10      #   after an RST
+//!   nf_conntrack_udp_timeout: 30            #   UDP without a reply
+//!   nf_conntrack_udp_timeout_stream: 120    #   UDP with one
 //!   burst: 32                 # rx burst, 1..=256
 //!   mbufs: 8191               # mempool size, >= 512
 //!   base_reachable_time_ms: 30000  # neighbours (ARP), as net.ipv4.neigh.default.*:
