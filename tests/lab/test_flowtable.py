@@ -49,7 +49,7 @@ import pytest
 
 from labnet import BIN, ctl, sh, stop
 PY = "/usr/bin/python3"
-ID = f"ft{os.getpid() % 100000}"
+ID = f"lf{os.getpid() % 100000}"
 SW, H1, G2, G3, H4, FP = (f"{ID}-{n}" for n in ("sw", "h1", "g2", "g3", "h4", "fp"))
 NAMESPACES = (SW, H1, G2, G3, H4, FP)
 
@@ -304,7 +304,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab():
-    tmp = Path(tempfile.mkdtemp(prefix="fastpath-flowtable-"))
+    tmp = Path(tempfile.mkdtemp(prefix="fastpath-lab-flowtable-"))
     lab = Lab(tmp, tmp / "ctl.sock")
     try:
         for ns in NAMESPACES:
