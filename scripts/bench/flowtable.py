@@ -179,6 +179,7 @@ def run(repo, work, paths, table, name, variant, rules, seconds):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+        subprocess.run(["rm", "-rf", f"/var/run/dpdk/ft{os.getpid()}"], check=False)
     leak = re.search(r"mbufs in use after shutdown: (\d+)", (work / f"{tag}.log").read_text())
     conns = [int(x) for x in re.findall(r"connections: (\d+) of", ft)]
     return {
@@ -240,6 +241,7 @@ def main():
     bad = [k for k, m in med.items() if m["leak"] != 0 or m["exit"] != 0]
     if bad:
         sys.exit(f"flowtable: unclean exit or leaked mbufs in {bad}; logs in {work}")
+    subprocess.run(["rm", "-rf", str(work)], check=False)
 
 
 if __name__ == "__main__":
