@@ -123,9 +123,10 @@ pub struct Control {
 }
 
 impl Control {
-    /// Takes over the running data plane: the config's static neighbours become
-    /// PERMANENT entries, and each port announces its addresses (gratuitous ARP).
-    pub fn new(cfg: Config, dp: Dataplane, router: Router) -> Control {
+    /// Takes over the data plane: the config's static neighbours become PERMANENT
+    /// entries, the workers start once that is published (no genid moves under them at
+    /// start), and each port announces its addresses (gratuitous ARP).
+    pub fn new(cfg: Config, dp: Dataplane, router: Router) -> anyhow::Result<Control> {
         let n = dp.ports.len();
         let fwd_base = vec![StatsSnapshot::default(); dp.stats.len()];
         let now = Instant::now();
@@ -173,8 +174,9 @@ impl Control {
             fwd_base,
         };
         c.publish_learned();
+        c.dp.launch()?;
         if !c.routing.cfg.settings.arp_notify {
-            return c;
+            return Ok(c);
         }
         let snap = &c.routing.router.work;
         let mut io = DpIo {
@@ -185,7 +187,7 @@ impl Control {
             c.slow.announce(snap, &mut c.ctx, &mut io, i as IfIndex);
         }
         c.dp.tx.flush();
-        c
+        Ok(c)
     }
 
     /// Publishes the neighbour table and the exceptions if they changed (one snapshot,

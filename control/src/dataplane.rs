@@ -66,7 +66,11 @@ pub struct Dataplane {
     /// Per worker: requests about its flows, and its flowtable gauges.
     pub flows: Vec<Arc<FlowCtl>>,
     pub tx: ControlTx,
+    /// The workers' loops, until [`Dataplane::launch`] starts them.
+    pending: Vec<(u32, WorkerJob)>,
 }
+
+type WorkerJob = Box<dyn FnOnce() -> i32 + Send>;
 
 /// How the control core sends: on its own tx queue of a port when the port has one more
 /// than the workers use, else through worker 0, which sends on its own queue.
@@ -147,7 +151,8 @@ pub struct PortState {
     pub rxq_lcores: Vec<u32>,
 }
 
-/// Probes and starts every port, then launches one worker per EAL worker lcore.
+/// Probes and starts every port, and readies one worker per EAL worker lcore
+/// ([`Dataplane::launch`] starts them).
 pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     let snap = &mut router.work;
     let lcores = eal::worker_lcores();
@@ -287,6 +292,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     let (to_worker, from_control) = ring::channel::<IfIndex>("fp_ctl_tx", RING_SIZE, socket)?;
     let mut from_control = Some(from_control);
     let mut punts = Vec::new();
+    let mut pending = Vec::new();
     let flows: Vec<Arc<FlowCtl>> = workers.iter().map(|_| Arc::default()).collect();
     for (i, (w, st)) in workers.iter().zip(&stats).enumerate() {
         let (punt, from) = ring::channel::<Punt>(&format!("fp_punt_{i}"), RING_SIZE, socket)?;
@@ -297,7 +303,10 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
             flows: flows[i].clone(),
         };
         let (w2, sh, st) = (w.clone(), shared.clone(), st.clone());
-        eal::launch(w.lcore, move || worker::run(&w2, &sh, &st, rings))?;
+        pending.push((
+            w.lcore,
+            Box::new(move || worker::run(&w2, &sh, &st, rings)) as WorkerJob,
+        ));
     }
     let control_stats = Arc::new(LcoreStats::new(eal::main_lcore()));
     stats.push(control_stats.clone());
@@ -313,6 +322,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         pool,
         punts,
         flows,
+        pending,
         tx: ControlTx {
             queues,
             to_worker,
@@ -322,6 +332,15 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
 }
 
 impl Dataplane {
+    /// Starts the workers on their lcores, once the control core has published what
+    /// they start with (so that no genid moves under them at start).
+    pub fn launch(&mut self) -> Result<()> {
+        for (lcore, job) in self.pending.drain(..) {
+            eal::launch(lcore, job)?;
+        }
+        Ok(())
+    }
+
     /// Stops the workers (they flush their tx buffers) and the ports.
     pub fn stop(&self) {
         self.shared.stop.store(true, Ordering::SeqCst);

@@ -185,7 +185,7 @@ fn run(
             w.tx_queue
         );
     }
-    let mut control = Control::new(cfg, dp, router);
+    let mut control = Control::new(cfg, dp, router)?;
 
     let (tx, rx) = mpsc::channel::<Request>();
     {

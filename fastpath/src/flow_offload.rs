@@ -124,10 +124,14 @@ pub fn offload_hit<P: PacketBuf>(
 }
 
 /// Connection tracking of a [`Candidate`] packet after the normal path decided
-/// `verdict` (`nf_conntrack_in`, then `flow add @ft` for an established connection):
-/// only packets that were forwarded count (`ctx.fwd` set: sent, fragmented, redirected
-/// or waiting for their neighbour); one sent as it is records its direction's decision
-/// from the frame (MACs) and `ctx.fwd` (MTU, next hop).
+/// `verdict` (`nf_conntrack_in`, then `flow add @ft` for an established connection).
+/// Every packet of a known connection moves its state, whatever becomes of it (as Linux's
+/// conntrack sees it in PREROUTING, before `ip_forward` answers a TTL or MTU problem with
+/// an ICMP error): a FIN answered with time exceeded still closes. Only a packet that was
+/// forwarded (`ctx.fwd` set: sent, fragmented, redirected or waiting for its neighbour)
+/// can open a connection (Linux confirms a new one only once it leaves), and only one
+/// sent as it is records its direction's decision from the frame (MACs) and `ctx.fwd`
+/// (MTU, next hop).
 pub fn track<P: PacketBuf>(
     snap: &Snapshot,
     ctx: &mut LcoreCtx,
@@ -135,19 +139,16 @@ pub fn track<P: PacketBuf>(
     c: &Candidate,
     verdict: &Verdict,
 ) {
-    let Some(note) = ctx.fwd.take() else {
-        return;
-    };
-    let (out, sent) = match *verdict {
-        Verdict::Tx(out) => (out, true),
-        Verdict::Redirect { out, .. } | Verdict::Fragment(out, _) => (out, false),
+    let fwd = ctx.fwd.take().and_then(|note| match *verdict {
+        Verdict::Tx(out) => Some((note, out, true)),
+        Verdict::Redirect { out, .. } | Verdict::Fragment(out, _) => Some((note, out, false)),
         Verdict::Punt(Punt::Resolve {
             out_if,
             forwarded: true,
             ..
-        }) => (out_if, false),
-        _ => return,
-    };
+        }) => Some((note, out_if, false)),
+        _ => None,
+    });
     let now = ctx.now;
     let stats = ctx.stats;
     let flows = &mut ctx.flows;
@@ -174,6 +175,9 @@ pub fn track<P: PacketBuf>(
             (i, dir)
         }
         None => {
+            let Some((_, out, _)) = fwd else {
+                return;
+            };
             let Some(state) = ct_new(c.tuple.proto, c.flags, flows.timeouts.tcp_loose) else {
                 return;
             };
@@ -195,13 +199,15 @@ pub fn track<P: PacketBuf>(
     let d = dir as usize;
     let other = 1 - d;
     // The other direction arrives where this one leaves: follow a route change.
-    if flows.table.get(i).tuple[other].iif != out {
-        let mut t = flows.table.get(i).tuple[other];
-        t.iif = out;
-        if let Some((j, _)) = flows.table.find(&t) {
-            flows.remove(j, Teardown::Genid, stats);
+    if let Some((_, out, _)) = fwd {
+        if flows.table.get(i).tuple[other].iif != out {
+            let mut t = flows.table.get(i).tuple[other];
+            t.iif = out;
+            if let Some((j, _)) = flows.table.find(&t) {
+                flows.remove(j, Teardown::Genid, stats);
+            }
+            flows.table.rekey(i, other, out);
         }
-        flows.table.rekey(i, other, out);
     }
     let len = Ipv4Packet::new_unchecked(&pkt.data()[ETH..]).total_len();
     let f = flows.table.get_mut(i);
@@ -210,7 +216,7 @@ pub fn track<P: PacketBuf>(
     f.bytes[d] += len as u64;
     // A packet fragmented, redirected or waiting for its neighbour leaves the last
     // decision as it was.
-    if sent {
+    if let Some((note, out, true)) = fwd {
         let mut eth = [0; 12];
         eth.copy_from_slice(&pkt.data()[..12]);
         f.route[d] = Some(FlowRoute {

@@ -11,7 +11,7 @@ the k-th frame of in0.pcap is processed before the k-th of in1.pcap, which is pr
 before the (k+1)-th of in0.pcap. A script is a list of cases in the order they must be
 processed; :func:`layout` puts each on the next slot of its port and fills a slot the
 other port must skip with a frame for another MAC (``other_host``, dropped at once, see
-packets.filler). A lead-in of such frames comes first (see :func:`lead_in`).
+packets.filler).
 Clients are behind p0 (off-link 172.16.x.y, via the default route to
 10.0.1.2), servers in 198.51.100.0/24 behind p1 (via 10.0.2.2): client -> server enters
 p0 and leaves p1, replies the other way.
@@ -209,28 +209,10 @@ class Conn:
         self.fwd("ack", "a", "A", flow={"flow_offloads": 1} if offload else None)
 
 
-LEAD_IN = 2000
-
-
-def lead_in(n: int = LEAD_IN) -> list[Case]:
-    """``n`` frames for another host on each port before the script. The genid moves
-    once a few ms after the workers start forwarding (dst_rebuilds 2 in about half the
-    runs of the bound script without a lead-in, never with 1000 frames of it), which
-    tears down (``flow_teardown_genid``) or delays the offload of the first connections
-    at random; the script starts once that is past. One frame, sent ``n`` times, with no
-    key (it causes nothing)."""
-    out = []
-    for port in (0, 1):
-        f = filler(port, f"filler_lead_in_p{port}").frame
-        out += [Case(f"filler_lead_in_p{port}_{i}", f, port, {"other_host": 1}, [], None)
-                for i in range(n)]
-    return out
-
-
 def layout(script: list[Case]) -> list[Case]:
     """The cases with fillers so that, with burst 1, they are processed in this order
-    (slot 2k + port is the k-th frame of that port's pcap), after the lead-in."""
-    out, cur = lead_in(), -1
+    (slot 2k + port is the k-th frame of that port's pcap)."""
+    out, cur = [], -1
     for c in script:
         s = cur + 1 if (cur + 1) % 2 == c.port else cur + 2
         if s == cur + 2:
@@ -487,8 +469,7 @@ def close_unforwarded_script() -> list[Case]:
     instead of forwarding (TTL 1, or over the MTU with DF): the flowtable tears the
     offload down, and, as flowtable/mod.rs says ("conntrack then sees the close") and as
     Linux's conntrack does (it runs at PREROUTING, before ip_forward's TTL and MTU
-    checks), the connection is closing: never offloaded again. Expected here that way;
-    see test_flow_counters' xfail."""
+    checks), the connection is closing: never offloaded again."""
     sc = Script()
     for i, (flags, how) in enumerate((("R", "ttl1"), ("FA", "ttl1"), ("FA", "too_big"))):
         c = Conn(sc, f"unfwd_{flags.lower()}_{how}", CLI.format(30 + i), SRV.format(80),
@@ -533,15 +514,6 @@ RUNS = {
                       "extra_settings": BURST1 + ", nf_conntrack_max: 4"}),
     "close_unforwarded": (CLOSE_UNFORWARDED, {"p1_mtu": P1_MTU, "extra_settings": BURST1}),
 }
-XFAIL_FLOW = {
-    "close_unforwarded": pytest.mark.xfail(
-        reason="a FIN/RST answered with an ICMP error (TTL 1, frag needed) tears the offload "
-        "down but conntrack never sees it (track() only looks at forwarded packets), so the "
-        "next packet re-offloads the connection (flow_offloads + 1, later packets hit); "
-        "Linux's conntrack sees the packet at PREROUTING and the connection is closing",
-        strict=False),
-}
-
 for _name, (_cases, _) in RUNS.items():
     _keys = [c.key for c in _cases if c.key is not None]
     assert len(set(_keys)) == len(_keys), f"{_name}: duplicate case keys"
@@ -602,7 +574,7 @@ def test_counters(runs, name):
     assert not diff, "\n".join(diff) + "\n" + r.describe()
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=XFAIL_FLOW.get(n, ())) for n in RUNS])
+@pytest.mark.parametrize("name", list(RUNS))
 def test_flow_counters(runs, name):
     r = runs(name)
     diff = flow_diff(r, RUNS[name][0])
@@ -640,8 +612,8 @@ def test_main_run_offloads_and_hits(runs):
 
 @pytest.mark.parametrize("name", list(RUNS))
 def test_genid_did_not_move(runs, name):
-    """Nothing in these runs changes routes or neighbours: no dst is rebuilt. If this
-    fails, the flow counters fail with it (teardowns by genid, late offloads): the
-    lead-in was too short for the genid move after startup (see lead_in)."""
+    """Nothing in these runs changes routes or neighbours: no dst is rebuilt (the workers
+    start only once the control core has published its first neighbour view). If this
+    fails, the flow counters fail with it (teardowns by genid, late offloads)."""
     r = runs(name)
     assert r.counter("dst_rebuilds") == 0, f"dst_rebuilds {r.counter('dst_rebuilds')}"
