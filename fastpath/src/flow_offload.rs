@@ -178,10 +178,24 @@ pub fn track<P: PacketBuf>(
             let Some((_, out, _)) = fwd else {
                 return;
             };
-            let Some(state) = ct_new(c.tuple.proto, c.flags, flows.timeouts.tcp_loose) else {
+            // A reply to a first packet noted in `pending` starts the connection: in the
+            // state that first packet would have opened it in, moved by this reply. Any
+            // other packet is noted there as a first packet.
+            let orig = c.tuple.reply(out);
+            let secs = flows.secs(now);
+            let t = flows.timeouts;
+            // Unreplied, TCP gets at most syn_sent's timeout (CtTimeouts::idle).
+            let unreplied = |_| if c.tuple.proto == TCP { t.tcp_syn_sent } else { t.udp };
+            let first = flows.pending.take(flows.table.hash(&orig), secs, unreplied);
+            let Some(state) = first
+                .and_then(|f| ct_new(c.tuple.proto, f, t.tcp_loose))
+                .map(|s| ct_next(s, Dir::Reply, c.flags))
+            else {
+                let h = flows.table.hash(&c.tuple);
+                flows.pending.put(h, c.flags, secs);
                 return;
             };
-            let i = match flows.table.insert(c.tuple, c.tuple.reply(out), state, now) {
+            let i = match flows.table.insert(orig, c.tuple, state, now) {
                 Insert::Free(i) => i,
                 Insert::Evicted(i) => {
                     stats.inc(Stat::FlowEvictions);
@@ -193,7 +207,8 @@ pub fn track<P: PacketBuf>(
                 }
             };
             stats.inc(Stat::FlowNew);
-            (i, Dir::Original)
+            flows.table.get_mut(i).replied = true;
+            (i, Dir::Reply)
         }
     };
     let d = dir as usize;

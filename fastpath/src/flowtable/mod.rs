@@ -5,17 +5,21 @@
 //! ([`FlowRoute`]), and the control core's window on it ([`FlowCtl`]). The packet-path
 //! hooks are in [`crate::flow_offload`].
 //!
-//! The table is bounded ([`table::FlowTable`]): a new connection takes a free slot, else
-//! the slot of the least recently used unestablished one, else none (it is forwarded
-//! untracked and counted as `flow_table_full`). Floods of SYNs or of random sources only
-//! ever replace each other. An offloaded flow idle for `nf_flowtable_*_timeout` leaves
+//! A connection enters the table at its first reply ([`Pending`] holds a tag of each
+//! unanswered first packet until then), so one-way floods of SYNs or of random sources
+//! never reach it. The table is bounded ([`table::FlowTable`]): a new connection takes a
+//! free slot, else the slot of the least recently used one not established (a handshake
+//! not completed, a closing connection), else none (it is forwarded untracked and counted
+//! as `flow_table_full`). An offloaded flow idle for `nf_flowtable_*_timeout` leaves
 //! the flowtable and stays tracked; a connection idle past its state's timeout is
 //! removed.
 
 mod ctl;
+mod pending;
 mod table;
 
 pub use ctl::{FlowCtl, FlowInfo, FlowOp};
+pub use pending::Pending;
 pub use table::{Flow, FlowRoute, FlowTable, Insert};
 
 use crate::conntrack::CtTimeouts;
@@ -98,6 +102,8 @@ pub struct FwdNote {
 /// One worker's connections and flowtable, with the timeouts in TSC ticks.
 pub struct Flows {
     pub table: FlowTable,
+    /// First packets not answered yet ([`Pending`]).
+    pub pending: Pending,
     pub timeouts: CtTimeouts,
     hz: u64,
     /// Offloaded connections now.
@@ -120,11 +126,18 @@ impl Flows {
     pub fn new(capacity: u32, timeouts: CtTimeouts, hz: u64) -> Flows {
         Flows {
             table: FlowTable::new(capacity),
+            pending: Pending::new(capacity),
             timeouts,
             hz,
             offloaded: 0,
             gc_next: 0,
         }
+    }
+
+    /// `now` in seconds.
+    #[inline]
+    pub fn secs(&self, now: u64) -> u32 {
+        (now / self.hz.max(1)) as u32
     }
 
     #[inline]
@@ -187,6 +200,7 @@ impl Flows {
         for i in live {
             self.remove(i, Teardown::Flush, stats);
         }
+        self.pending.clear();
     }
 
     /// What `show flows` shows of each connection, at `now`.

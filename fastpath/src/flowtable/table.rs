@@ -132,15 +132,24 @@ impl FlowTable {
         self.live == 0
     }
 
-    /// Bytes a table for `capacity` connections holds, all allocated at creation.
+    /// Bytes a table for `capacity` connections holds (with its [`super::Pending`]), all
+    /// allocated at creation.
     pub fn memory_for(capacity: u32) -> usize {
         let c = capacity as usize;
-        c * (std::mem::size_of::<Flow>() + 4) + (c.max(1) * 2).next_power_of_two() * 4
+        c * (std::mem::size_of::<Flow>() + 4)
+            + (c.max(1) * 2).next_power_of_two() * 4
+            + super::Pending::memory_for(capacity)
+    }
+
+    /// The table's keyed hash of `t`.
+    #[inline]
+    pub fn hash(&self, t: &Tuple) -> u64 {
+        self.hasher.hash_one(t)
     }
 
     #[inline]
     fn bucket(&self, t: &Tuple) -> usize {
-        self.hasher.hash_one(t) as usize & self.mask
+        self.hash(t) as usize & self.mask
     }
 
     /// The connection `t` is a tuple of, and which direction.
