@@ -2,12 +2,14 @@
 //! `nf_flow_offload_ip_hook`, `net/netfilter/nf_flow_table_ip.c`), over the per-worker
 //! state of [`crate::flowtable`].
 //!
-//! Every forwarded TCP or UDP packet without IP options or fragmentation is tracked
-//! after the normal path has forwarded it ([`track`]): its connection (keyed on the
-//! 5-tuple and the input interface, both directions) moves through its states, and the
-//! direction it went records what forwarding decided (output interface, MACs, MTU,
-//! genid). Once the connection is established both ways and both directions hold a
-//! decision made under the current genid, it is offloaded (`flow_offload_add`).
+//! Every TCP or UDP packet without IP options or fragmentation is tracked after the
+//! normal path has decided it ([`track`]): its connection (keyed on the 5-tuple and the
+//! input interface, both directions) moves through its states, and a forwarded packet
+//! records what forwarding decided for its direction (output interface, MACs, MTU,
+//! genid). A connection enters the table at its first reply (the first packet is only
+//! noted in [`crate::flowtable::Pending`]). Once it is established both ways and both
+//! directions hold a decision made under the current genid, it is offloaded
+//! (`flow_offload_add`).
 //!
 //! From then on, right after L2 and the IPv4 header checks, a packet of the flow is
 //! forwarded at once ([`offload_hit`]): TTL decrement with an incremental checksum and
