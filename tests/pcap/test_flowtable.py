@@ -18,18 +18,29 @@ p0 and leaves p1, replies the other way.
 
 What is expected of each packet (per case, summed per run):
 
-* TCP: SYN, SYN-ACK, ACK establishes; both directions then have a decision and the ACK
-  (itself forwarded normally) offloads the connection (``flow_offloads``). UDP: the
-  first reply offloads. Later packets are hits: forwarded, TTL - 1, new MACs.
+* A connection enters the table at its first reply (``flow_new``): until then a
+  forwarded first packet is only a tag in a direct-mapped array (flowtable/pending.rs;
+  every forwarded packet without a connection notes its tag again, the latest flags
+  win), and a forwarded packet of the reverse tuple that finds it creates the
+  connection in the state that first packet would have opened, moved by the reply. The
+  reply records its direction's decision, the original direction's next forwarded
+  packet records the other; established with both decisions, the connection is
+  offloaded (``flow_offloads``) by that packet (itself forwarded normally).
+* TCP: SYN (noted), SYN-ACK (``flow_new``, SYN_RECV), ACK establishes and offloads.
+  UDP and loose mid-stream pick-ups: the first reply creates the connection
+  established, the next packet of the original direction offloads. Later packets are
+  hits: forwarded, TTL - 1, new MACs.
 * Taken by the normal path, the flow staying offloaded: TTL <= 1 (time exceeded), a
   packet over the output MTU whatever DF (frag needed, or fragments), IP options (Record
   Route recorded as Linux does), fragments, and anything dropped before (bad header
   checksum, L2 broadcast).
 * FIN or RST tears the offload down (``flow_teardown_fin/rst``): no more hits.
-* Not offloaded: a handshake that did not complete, lone SYN-ACK/FIN/RST (no
-  connection at all), with ``nf_conntrack_tcp_loose: false`` a mid-stream pick-up.
+* No connection at all from one-way packets (a SYN and data never answered,
+  unreplied UDP, lone SYN-ACK/FIN/RST), nor, with ``nf_conntrack_tcp_loose: false``,
+  from a mid-stream pick-up. Not offloaded: a handshake that did not complete.
 * ``flowtable: false``: no ``flow_*`` counter, outputs unchanged.
-* ``nf_conntrack_max: 4``: new connections evict unestablished ones, never an
+* ``nf_conntrack_max: 4``: unanswered SYNs take no slot; a new connection (a reply)
+  evicts the least recently used unestablished one (a half-open handshake), never an
   established one; with 4 established, a new one is not tracked (``flow_table_full``)
   and is still forwarded.
 """
@@ -204,8 +215,10 @@ class Conn:
         return self.sc.add(Case(self._name(label), f, port, {counter: 1}, [], ("ipid", ip_id)))
 
     def handshake(self, *, offload: bool = True, new: bool = True) -> None:
-        self.fwd("syn", "a", "S", flow={"flow_new": 1} if new else None)
-        self.fwd("syn_ack", "b", "SA")
+        """SYN (noted, or reopening a finished connection), SYN-ACK (creates the
+        connection: ``new``), ACK (records the original direction: offloads)."""
+        self.fwd("syn", "a", "S")
+        self.fwd("syn_ack", "b", "SA", flow={"flow_new": 1} if new else None)
         self.fwd("ack", "a", "A", flow={"flow_offloads": 1} if offload else None)
 
 
@@ -229,7 +242,8 @@ CLI = "172.16.60.{}"
 
 
 def tcp_offload(sc: Script) -> None:
-    """1. Handshake, then data both ways: offloaded on the ACK, every later packet a hit,
+    """1. Handshake, then data both ways: the connection created on the SYN-ACK, offloaded
+    on the ACK, every later packet a hit,
     including the checksum carry case, TOS, TTL 2, padded frames and packets of exactly
     the output MTU."""
     c = Conn(sc, "tcp_offload", CLI.format(1), SRV.format(61), 40001)
@@ -258,8 +272,9 @@ def tcp_offload(sc: Script) -> None:
 
 def tcp_fin(sc: Script) -> None:
     """2. FIN from the client tears the offload down; the close and the half-closed
-    server's data take the normal path; a new SYN after the close (TIME_WAIT) opens a new
-    connection in the same entry, offloaded again after its handshake."""
+    server's data take the normal path; a new SYN after the close (TIME_WAIT) reopens the
+    connection in the same entry (no ``flow_new``: the entry is there, and a SYN-ACK
+    finds it), offloaded again after its handshake."""
     c = Conn(sc, "tcp_fin", CLI.format(2), SRV.format(62), 40002)
     c.handshake()
     c.fwd("data_a", "a", "PA", data=marker("f1", 100), hit=True)
@@ -297,18 +312,21 @@ def tcp_rst(sc: Script) -> None:
 
 
 def udp_offload(sc: Script) -> None:
-    """4. UDP: offloaded on the first reply (itself forwarded normally), then hits both
-    ways; a flow never answered is never offloaded."""
+    """4. UDP: the queries are only noted; the first reply creates the connection
+    established (recording the reply direction), the next query records the original
+    direction and offloads (both forwarded normally), then hits both ways; a flow never
+    answered never gets a connection."""
     u = Conn(sc, "udp", CLI.format(5), SRV.format(64), 40005, 53, udp=True)
-    u.fwd("query_1", "a", flow={"flow_new": 1})
+    u.fwd("query_1", "a")
     u.fwd("query_2", "a")
-    u.fwd("reply_1", "b", flow={"flow_offloads": 1})
-    u.fwd("query_3", "a", hit=True)
+    u.fwd("reply_1", "b", flow={"flow_new": 1})
+    u.fwd("query_3", "a", flow={"flow_offloads": 1})
     u.fwd("reply_2", "b", hit=True)
     u.fwd("big_reply", "b", total=1500, hit=True)
     u.fwd("query_ttl2", "a", ttl=2, hit=True)
+    u.fwd("query_4", "a", hit=True)
     v = Conn(sc, "udp_unreplied", CLI.format(6), SRV.format(64), 40006, 514, udp=True)
-    v.fwd("first", "a", flow={"flow_new": 1})
+    v.fwd("first", "a")
     for i in range(3):
         v.fwd(f"more_{i}", "a")
 
@@ -359,17 +377,38 @@ def normal_path_rules(sc: Script) -> None:
 
 
 def not_established(sc: Script) -> None:
-    """6. No offload before the handshake completes, and no connection from a packet
-    that cannot open one."""
+    """6. No connection from one-way packets, no offload before the handshake completes,
+    and no connection from a packet that cannot open one."""
+    # A SYN and data never answered: only noted, nothing enters the table.
+    o = Conn(sc, "syn_one_way", CLI.format(8), SRV.format(66), 40020)
+    o.fwd("syn", "a", "S")
+    o.fwd("data_a", "a", "PA", data=marker("e7", 10))
+    o.fwd("data_a_2", "a", "PA", data=marker("e8", 10))
+    o.fwd("syn_again", "a", "S")
+    # A reply to the SYN that is not a SYN-ACK: the connection starts (SYN_SENT, which
+    # that reply does not move) and never gets established.
+    s = Conn(sc, "syn_then_data_b", CLI.format(8), SRV.format(66), 40021)
+    s.fwd("syn", "a", "S")
+    s.fwd("data_b_without_synack", "b", "PA", data=marker("e9", 10), flow={"flow_new": 1})
+    s.fwd("data_a", "a", "PA", data=marker("e10", 10))
+    s.fwd("data_b_2", "b", "PA", data=marker("e11", 10))
+    s.fwd("data_a_2", "a", "PA", data=marker("e12", 10))
+    # SYN, then data from the opener, then a reply without SYN-ACK. The data's note
+    # replaced the SYN's (the latest flags win), so the reply picks the connection up
+    # mid-stream (nf_conntrack_tcp_loose) as if there had been no SYN: established,
+    # offloaded by the opener's next packet. (Linux's conntrack would keep the
+    # SYN_SENT the SYN opened and never establish this one.)
     c = Conn(sc, "no_synack", CLI.format(8), SRV.format(66), 40008)
-    c.fwd("syn", "a", "S", flow={"flow_new": 1})
+    c.fwd("syn", "a", "S")
     c.fwd("data_a", "a", "PA", data=marker("e1", 10))
-    c.fwd("data_b_without_synack", "b", "PA", data=marker("e2", 10))
-    c.fwd("data_a_2", "a", "PA", data=marker("e3", 10))
-    c.fwd("data_b_2", "b", "PA", data=marker("e4", 10))
+    c.fwd("data_b_without_synack", "b", "PA", data=marker("e2", 10), flow={"flow_new": 1})
+    c.fwd("data_a_2", "a", "PA", data=marker("e3", 10), flow={"flow_offloads": 1})
+    c.fwd("data_b_2", "b", "PA", data=marker("e4", 10), hit=True)
+    # The handshake stopped after the SYN-ACK: a connection (created by the SYN-ACK) in
+    # SYN_RECV, which the server's data does not move.
     d = Conn(sc, "no_third_ack", CLI.format(9), SRV.format(66), 40009)
-    d.fwd("syn", "a", "S", flow={"flow_new": 1})
-    d.fwd("syn_ack", "b", "SA")
+    d.fwd("syn", "a", "S")
+    d.fwd("syn_ack", "b", "SA", flow={"flow_new": 1})
     d.fwd("data_b", "b", "PA", data=marker("e5", 10))
     d.fwd("data_b_2", "b", "PA", data=marker("e6", 10))
     for i, (frm, flags) in enumerate((("b", "SA"), ("a", "FA"), ("a", "F"), ("a", "R"),
@@ -382,23 +421,29 @@ def not_established(sc: Script) -> None:
 
 def loose_pickup(sc: Script, loose: bool) -> None:
     """7. A connection first seen mid-stream (ACK, no SYN): with nf_conntrack_tcp_loose
-    picked up as established and offloaded once the reply is seen; without, not tracked."""
+    picked up as established by the first reply, offloaded by the next packet of the
+    side seen first; without, never tracked (each packet only noted); one never answered
+    is never tracked."""
+    new = {"flow_new": 1} if loose else None
+    offload = {"flow_offloads": 1} if loose else None
     c = Conn(sc, "loose", CLI.format(11), SRV.format(67), 40011)
-    c.fwd("data_a", "a", "PA", data=marker("l1", 10), flow={"flow_new": 1} if loose else None)
+    c.fwd("data_a", "a", "PA", data=marker("l1", 10))
     c.fwd("data_a_2", "a", "PA", data=marker("l2", 10))
-    c.fwd("ack_b", "b", "A", flow={"flow_offloads": 1} if loose else None)
-    c.fwd("data_a_3", "a", "PA", data=marker("l3", 10), hit=loose)
+    c.fwd("ack_b", "b", "A", flow=new)
+    c.fwd("data_a_3", "a", "PA", data=marker("l3", 10), flow=offload)
     c.fwd("data_b", "b", "PA", data=marker("l4", 10), hit=loose)
     c.fwd("data_a_4", "a", "PA", data=marker("l5", 10), hit=loose)
+    c.fwd("data_b_2", "b", "PA", data=marker("l12", 10), hit=loose)
     d = Conn(sc, "loose_unreplied", CLI.format(12), SRV.format(67), 40012)
-    d.fwd("data_a", "a", "PA", data=marker("l6", 10), flow={"flow_new": 1} if loose else None)
+    d.fwd("data_a", "a", "PA", data=marker("l6", 10))
     d.fwd("data_a_2", "a", "PA", data=marker("l7", 10))
     # The reply side mid-stream first: picked up with the server as the original side.
     e = Conn(sc, "loose_reply_first", CLI.format(13), SRV.format(67), 40013)
-    e.fwd("data_b", "b", "PA", data=marker("l8", 10), flow={"flow_new": 1} if loose else None)
-    e.fwd("data_a", "a", "PA", data=marker("l9", 10), flow={"flow_offloads": 1} if loose else None)
-    e.fwd("data_b_2", "b", "PA", data=marker("l10", 10), hit=loose)
+    e.fwd("data_b", "b", "PA", data=marker("l8", 10))
+    e.fwd("data_a", "a", "PA", data=marker("l9", 10), flow=new)
+    e.fwd("data_b_2", "b", "PA", data=marker("l10", 10), flow=offload)
     e.fwd("data_a_2", "a", "PA", data=marker("l11", 10), hit=loose)
+    e.fwd("data_b_3", "b", "PA", data=marker("l13", 10), hit=loose)
 
 
 def main_script() -> list[Case]:
@@ -424,43 +469,73 @@ def loose_off_script() -> list[Case]:
 
 
 def bound_script() -> list[Case]:
-    """9. nf_conntrack_max 4 on the one worker."""
+    """9. nf_conntrack_max 4 on the one worker. Its pending array has 4 slots too, so
+    first packets of different tuples may overwrite each other's note: here every first
+    packet that gets an answer is answered by the very next packet processed."""
     sc = Script()
     e = Conn(sc, "bound_est", CLI.format(20), SRV.format(70), 41000)
     e.handshake()
     e.fwd("data_a", "a", "PA", data=marker("b1", 10), hit=True)
     e.fwd("data_b", "b", "PA", data=marker("b2", 10), hit=True)
-    # 10 SYNs of new connections: 3 free slots, then each evicts the oldest
-    # unestablished one; the established connection is never taken.
-    syns = [Conn(sc, f"bound_syn{i}", CLI.format(21), SRV.format(70), 42000 + i)
-            for i in range(10)]
-    for i, s in enumerate(syns):
-        s.fwd("syn", "a", "S", flow={"flow_new": 1, **({"flow_evictions": 1} if i >= 3 else {})})
+    # A flood of 10 SYNs never answered: only noted, they take no slot, evict nothing.
+    flood = [Conn(sc, f"bound_flood{i}", CLI.format(24), SRV.format(70), 46000 + i)
+             for i in range(10)]
+    for f in flood:
+        f.fwd("syn", "a", "S")
     e.fwd("data_a_after_flood", "a", "PA", data=marker("b3", 10), hit=True)
-    e.fwd("data_b_after_flood", "b", "PA", data=marker("b4", 10), hit=True)
-    # The first SYN's connection was evicted: its SYN-ACK opens nothing.
-    syns[0].fwd("syn_ack_of_evicted", "b", "SA")
-    # Three UDP flows take the last three slots (evicting SYNs 7-9) and get established.
+    # 10 half-open handshakes (SYN, SYN-ACK, no ACK), each created by its SYN-ACK in
+    # SYN_RECV: 3 into the free slots, then each in place of the oldest half-open one
+    # (0 to 6 evicted); the established connection is never taken.
+    hs = [Conn(sc, f"bound_half{i}", CLI.format(21), SRV.format(70), 42000 + i)
+          for i in range(10)]
+    for i, h in enumerate(hs):
+        h.fwd("syn", "a", "S")
+        h.fwd("syn_ack", "b", "SA",
+              flow={"flow_new": 1, **({"flow_evictions": 1} if i >= 3 else {})})
+    e.fwd("data_a_after_churn", "a", "PA", data=marker("b4", 10), hit=True)
+    e.fwd("data_b_after_churn", "b", "PA", data=marker("b5", 10), hit=True)
+    # The first one was evicted: its ACK finds no connection (it is only noted).
+    hs[0].fwd("ack_of_evicted", "a", "A")
+    # The flood again: still nothing taken from 7, 8, 9.
+    for f in flood:
+        f.fwd("syn_again", "a", "S")
+    # The newest survived: its ACK establishes it and offloads it.
+    hs[9].fwd("ack", "a", "A", flow={"flow_offloads": 1})
+    hs[9].fwd("data_b", "b", "PA", data=marker("b6", 10), hit=True)
+    # A full handshake evicts the oldest half-open one (7) with its SYN-ACK; once it is
+    # closing (FIN) it can be evicted in turn.
+    cl = Conn(sc, "bound_closing", CLI.format(25), SRV.format(73), 47000)
+    cl.fwd("syn", "a", "S")
+    cl.fwd("syn_ack", "b", "SA", flow={"flow_new": 1, "flow_evictions": 1})
+    cl.fwd("ack", "a", "A", flow={"flow_offloads": 1})
+    cl.fwd("data_b", "b", "PA", data=marker("b7", 10), hit=True)
+    cl.fwd("fin_a", "a", "FA", flow={"flow_teardown_fin": 1})
+    # Two UDP flows: each first reply evicts the oldest unestablished connection (the
+    # half-open 8, then the closing one); the next query offloads.
     us = [Conn(sc, f"bound_udp{i}", CLI.format(22), SRV.format(71), 43000 + i, 53, udp=True)
-          for i in range(3)]
+          for i in range(2)]
     for u in us:
-        u.fwd("query", "a", flow={"flow_new": 1, "flow_evictions": 1})
-    for u in us:
-        u.fwd("reply", "b", flow={"flow_offloads": 1})
-    # Four established connections: a fifth is forwarded untracked, each packet of it
-    # counted as flow_table_full.
+        u.fwd("query", "a")
+        u.fwd("reply", "b", flow={"flow_new": 1, "flow_evictions": 1})
+        u.fwd("query_2", "a", flow={"flow_offloads": 1})
+    # The closing connection is gone: its server's FIN finds none (only noted).
+    cl.fwd("fin_b_after_eviction", "b", "FA")
+    # Four established connections (bound_est, bound_half9, the UDP flows): a fifth is
+    # forwarded untracked, each reply that would create it counted as flow_table_full.
     x = Conn(sc, "bound_full_udp", CLI.format(23), SRV.format(72), 44000, 53, udp=True)
-    x.fwd("query", "a", flow={"flow_table_full": 1})
+    x.fwd("query", "a")
     x.fwd("reply", "b", flow={"flow_table_full": 1})
-    x.fwd("query_2", "a", flow={"flow_table_full": 1})
+    x.fwd("query_2", "a")
+    x.fwd("reply_2", "b", flow={"flow_table_full": 1})
     y = Conn(sc, "bound_full_tcp", CLI.format(23), SRV.format(72), 44001)
-    y.fwd("syn", "a", "S", flow={"flow_table_full": 1})
-    y.fwd("syn_ack", "b", "SA")
-    y.fwd("ack", "a", "A", flow={"flow_table_full": 1})
-    e.fwd("data_a_when_full", "a", "PA", data=marker("b5", 10), hit=True)
-    e.fwd("data_b_when_full", "b", "PA", data=marker("b6", 10), hit=True)
+    y.fwd("syn", "a", "S")
+    y.fwd("syn_ack", "b", "SA", flow={"flow_table_full": 1})
+    y.fwd("ack", "a", "A")
+    e.fwd("data_a_when_full", "a", "PA", data=marker("b8", 10), hit=True)
+    e.fwd("data_b_when_full", "b", "PA", data=marker("b9", 10), hit=True)
+    hs[9].fwd("data_a_when_full", "a", "PA", data=marker("b10", 10), hit=True)
     us[0].fwd("query_when_full", "a", hit=True)
-    us[2].fwd("reply_when_full", "b", hit=True)
+    us[1].fwd("reply_when_full", "b", hit=True)
     return layout(sc.cases)
 
 
