@@ -187,7 +187,11 @@ pub fn track<P: PacketBuf>(
             let secs = flows.secs(now);
             let t = flows.timeouts;
             // Unreplied, TCP gets at most syn_sent's timeout (CtTimeouts::idle).
-            let unreplied = |_| if c.tuple.proto == TCP { t.tcp_syn_sent } else { t.udp };
+            let unreplied = if c.tuple.proto == TCP {
+                t.tcp_syn_sent
+            } else {
+                t.udp
+            };
             let first = flows.pending.take(flows.table.hash(&orig), secs, unreplied);
             let Some(state) = first
                 .and_then(|f| ct_new(c.tuple.proto, f, t.tcp_loose))

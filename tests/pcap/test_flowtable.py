@@ -393,17 +393,15 @@ def not_established(sc: Script) -> None:
     s.fwd("data_a", "a", "PA", data=marker("e10", 10))
     s.fwd("data_b_2", "b", "PA", data=marker("e11", 10))
     s.fwd("data_a_2", "a", "PA", data=marker("e12", 10))
-    # SYN, then data from the opener, then a reply without SYN-ACK. The data's note
-    # replaced the SYN's (the latest flags win), so the reply picks the connection up
-    # mid-stream (nf_conntrack_tcp_loose) as if there had been no SYN: established,
-    # offloaded by the opener's next packet. (Linux's conntrack would keep the
-    # SYN_SENT the SYN opened and never establish this one.)
+    # SYN, then data from the opener, then a reply without SYN-ACK: the SYN's note stays
+    # (the opener's data leaves Linux's conntrack in SYN_SENT), so the reply starts the
+    # connection in SYN_SENT and it never gets established.
     c = Conn(sc, "no_synack", CLI.format(8), SRV.format(66), 40008)
     c.fwd("syn", "a", "S")
     c.fwd("data_a", "a", "PA", data=marker("e1", 10))
     c.fwd("data_b_without_synack", "b", "PA", data=marker("e2", 10), flow={"flow_new": 1})
-    c.fwd("data_a_2", "a", "PA", data=marker("e3", 10), flow={"flow_offloads": 1})
-    c.fwd("data_b_2", "b", "PA", data=marker("e4", 10), hit=True)
+    c.fwd("data_a_2", "a", "PA", data=marker("e3", 10))
+    c.fwd("data_b_2", "b", "PA", data=marker("e4", 10))
     # The handshake stopped after the SYN-ACK: a connection (created by the SYN-ACK) in
     # SYN_RECV, which the server's data does not move.
     d = Conn(sc, "no_third_ack", CLI.format(9), SRV.format(66), 40009)
@@ -465,6 +463,14 @@ def loose_off_script() -> list[Case]:
     c.handshake()
     c.fwd("data_a", "a", "PA", data=marker("o1", 10), hit=True)
     c.fwd("data_b", "b", "PA", data=marker("o2", 10), hit=True)
+    # The opener's data between its SYN and the SYN-ACK does not hide the SYN: the
+    # handshake completes and offloads, as in Linux.
+    d = Conn(sc, "loose_off_data_before_synack", CLI.format(15), SRV.format(68), 40015)
+    d.fwd("syn", "a", "S")
+    d.fwd("early_data_a", "a", "PA", data=marker("o3", 10))
+    d.fwd("syn_ack", "b", "SA", flow={"flow_new": 1})
+    d.fwd("ack", "a", "A", flow={"flow_offloads": 1})
+    d.fwd("data_b", "b", "PA", data=marker("o4", 10), hit=True)
     return layout(sc.cases)
 
 

@@ -15,6 +15,8 @@ pub struct Pending {
     mask: usize,
 }
 
+use crate::wire::l4::tcp_flags::SYN;
+
 const TIME_MASK: u32 = (1 << 24) - 1;
 
 impl Pending {
@@ -38,17 +40,23 @@ impl Pending {
         (hash >> 32).max(1) << 32
     }
 
-    /// Notes a first packet (tuple hash `hash`, TCP `flags`) at `secs`.
+    /// Notes a first packet (tuple hash `hash`, TCP `flags`) at `secs`. A SYN noted for
+    /// the same tuple stays: the opener's later packets without SYN leave a connection in
+    /// SYN_SENT (Linux's `tcp_conntrack` table marks them invalid).
     #[inline]
     pub fn put(&mut self, hash: u64, flags: u8, secs: u32) {
-        self.slots[hash as usize & self.mask] =
-            Self::tag(hash) | (flags as u64) << 24 | (secs & TIME_MASK) as u64;
+        let slot = &mut self.slots[hash as usize & self.mask];
+        let noted_syn = *slot & !0xffff_ffff == Self::tag(hash) && (*slot >> 24) as u8 & SYN != 0;
+        if noted_syn && flags & SYN == 0 {
+            return;
+        }
+        *slot = Self::tag(hash) | (flags as u64) << 24 | (secs & TIME_MASK) as u64;
     }
 
     /// The TCP flags of the first packet of tuple hash `hash`, if noted no more than
     /// `timeout` seconds before `secs`; the slot is freed.
     #[inline]
-    pub fn take(&mut self, hash: u64, secs: u32, timeout: impl Fn(u8) -> u32) -> Option<u8> {
+    pub fn take(&mut self, hash: u64, secs: u32, timeout: u32) -> Option<u8> {
         let slot = &mut self.slots[hash as usize & self.mask];
         let v = *slot;
         if v & !0xffff_ffff != Self::tag(hash) {
@@ -57,7 +65,7 @@ impl Pending {
         let flags = (v >> 24) as u8;
         let age = secs.wrapping_sub(v as u32) & TIME_MASK;
         *slot = 0;
-        (age <= timeout(flags)).then_some(flags)
+        (age <= timeout).then_some(flags)
     }
 
     /// Forgets everything (`flush flows`).
@@ -75,19 +83,27 @@ mod tests {
         let mut p = Pending::new(8);
         let h = 0xdead_beef_0000_0003;
         p.put(h, 0x02, 100);
-        assert_eq!(p.take(h ^ (1 << 40), 100, |_| 30), None, "other tag");
-        assert_eq!(p.take(h, 110, |_| 30), Some(0x02));
-        assert_eq!(p.take(h, 110, |_| 30), None, "taken");
+        assert_eq!(p.take(h ^ (1 << 40), 100, 30), None, "other tag");
+        assert_eq!(p.take(h, 110, 30), Some(0x02));
+        assert_eq!(p.take(h, 110, 30), None, "taken");
         p.put(h, 0, 100);
-        assert_eq!(p.take(h, 131, |_| 30), None, "too old");
+        assert_eq!(p.take(h, 131, 30), None, "too old");
         // A later first packet in the same slot replaces it.
         p.put(h, 0x10, 100);
         let h2 = h + (1 << 32) + 8;
         p.put(h2, 0x02, 100);
-        assert_eq!(p.take(h, 100, |_| 30), None);
-        assert_eq!(p.take(h2, 100, |_| 30), Some(0x02));
+        assert_eq!(p.take(h, 100, 30), None);
+        assert_eq!(p.take(h2, 100, 30), Some(0x02));
+        // A SYN is kept against the opener's later packets without SYN, not against a
+        // new SYN nor another tuple.
+        p.put(h, SYN, 200);
+        p.put(h, 0x10, 201);
+        assert_eq!(p.take(h, 201, 30), Some(SYN));
+        p.put(h, SYN, 200);
+        p.put(h, SYN | 0x08, 201);
+        assert_eq!(p.take(h, 201, 30), Some(SYN | 0x08));
         // Time wraps at 2^24 s.
         p.put(h, 0, TIME_MASK);
-        assert_eq!(p.take(h, TIME_MASK + 5, |_| 30), Some(0));
+        assert_eq!(p.take(h, TIME_MASK + 5, 30), Some(0));
     }
 }
