@@ -21,7 +21,7 @@
 //! the recorded MTU whatever its DF bit; IP options and fragments never get here.
 
 use crate::conntrack::{ct_new, ct_next, established, CtState, Dir, TCP, UDP};
-use crate::flowtable::{FlowRoute, Insert, Teardown, Tuple};
+use crate::flowtable::{FlowRoute, FlowTable, Insert, Teardown, Tuple};
 use crate::ip_input::Routable;
 use crate::lcore::LcoreCtx;
 use crate::packet::{L2Dest, PacketBuf, Verdict, ETH};
@@ -36,13 +36,19 @@ use crate::wire::l4::tcp_flags;
 #[derive(Debug, Clone, Copy)]
 pub struct Candidate {
     pub tuple: Tuple,
+    /// The flowtable's hash of `tuple`.
+    pub hash: u64,
     /// TCP flags (0 for UDP).
     pub flags: u8,
+    /// [`FlowTable::additions`] when [`offload_hit`] did not find the tuple: [`track`]
+    /// need not look again if nothing was added since.
+    pub missed_at: Option<u64>,
 }
 
-/// Whether a validated packet is a [`Candidate`] (`nf_flow_tuple_ip`'s checks).
+/// Whether a validated packet is a [`Candidate`] (`nf_flow_tuple_ip`'s checks), hashed
+/// for `table`.
 #[inline]
-pub fn candidate(r: &Routable, frame: &[u8]) -> Option<Candidate> {
+pub fn candidate(r: &Routable, frame: &[u8], table: &FlowTable) -> Option<Candidate> {
     if r.l2 != L2Dest::Host || r.record.is_some() || r.bad_options.is_some() {
         return None;
     }
@@ -60,16 +66,19 @@ pub fn candidate(r: &Routable, frame: &[u8]) -> Option<Candidate> {
         UDP if l4.len() >= 8 => 0,
         _ => return None,
     };
+    let tuple = Tuple {
+        saddr: r.key.saddr.into(),
+        daddr: r.key.daddr.into(),
+        sport: u16::from_be_bytes([l4[0], l4[1]]),
+        dport: u16::from_be_bytes([l4[2], l4[3]]),
+        proto,
+        iif: r.iif(),
+    };
     Some(Candidate {
-        tuple: Tuple {
-            saddr: r.key.saddr.into(),
-            daddr: r.key.daddr.into(),
-            sport: u16::from_be_bytes([l4[0], l4[1]]),
-            dport: u16::from_be_bytes([l4[2], l4[3]]),
-            proto,
-            iif: r.iif(),
-        },
+        tuple,
+        hash: table.hash(&tuple),
         flags,
+        missed_at: None,
     })
 }
 
@@ -81,11 +90,14 @@ pub fn offload_hit<P: PacketBuf>(
     snap: &Snapshot,
     ctx: &mut LcoreCtx,
     pkt: &mut P,
-    c: &Candidate,
+    c: &mut Candidate,
 ) -> Option<Verdict> {
     let now = ctx.now;
     let flows = &mut ctx.flows;
-    let (i, dir) = flows.table.find(&c.tuple)?;
+    let Some((i, dir)) = flows.table.find_hashed(&c.tuple, c.hash) else {
+        c.missed_at = Some(flows.table.additions());
+        return None;
+    };
     let f = flows.table.get(i);
     if !f.offloaded {
         return None;
@@ -154,7 +166,11 @@ pub fn track<P: PacketBuf>(
     let now = ctx.now;
     let stats = ctx.stats;
     let flows = &mut ctx.flows;
-    let found = match flows.table.find(&c.tuple) {
+    let found = match c.missed_at {
+        Some(at) if at == flows.table.additions() => None,
+        _ => flows.table.find_hashed(&c.tuple, c.hash),
+    };
+    let found = match found {
         Some((i, _)) if flows.expired(flows.table.get(i), now) => {
             flows.remove(i, Teardown::Timeout, stats);
             stats.inc(Stat::FlowExpired);
@@ -197,8 +213,7 @@ pub fn track<P: PacketBuf>(
                 .and_then(|f| ct_new(c.tuple.proto, f, t.tcp_loose))
                 .map(|s| ct_next(s, Dir::Reply, c.flags))
             else {
-                let h = flows.table.hash(&c.tuple);
-                flows.pending.put(h, c.flags, secs);
+                flows.pending.put(c.hash, c.flags, secs);
                 return;
             };
             let i = match flows.table.insert(orig, c.tuple, state, now) {

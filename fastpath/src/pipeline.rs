@@ -86,8 +86,8 @@ fn flow_candidate<P: PacketBuf>(
     if !snap.settings.flowtable || ctx.flows.table.capacity() == 0 {
         return None;
     }
-    let c = flow_offload::candidate(r, pkt.data())?;
-    Some(match flow_offload::offload_hit(snap, ctx, pkt, &c) {
+    let mut c = flow_offload::candidate(r, pkt.data(), &ctx.flows.table)?;
+    Some(match flow_offload::offload_hit(snap, ctx, pkt, &mut c) {
         Some(v) => Err(v),
         None => Ok(c),
     })

@@ -15,14 +15,15 @@ worker, so every flow is offloaded after its first reply. nf_conntrack_max is 40
                 destinations, on both ports (each one a new unestablished connection)
   udp-flood     half those flows, half UDP from random sources, on both ports
 Variants: `flowtable` (default settings) and `normal` (settings.flowtable: false), each with
-the default rules and with 100 rules (`from 172.16.N.0/24 table 100`, none matching) before
+the default rules (floods too) and with 100 rules (`from 172.16.N.0/24 table 100`, none matching) before
 main. Each run lasts --seconds, rounds alternate the runs, medians are reported.
 
 Figures: Mpps forwarded; the worker's sampled cycles per packet without rx/tx ("excl-io"
 of `show fwd stats`); for the floods, the established packets forwarded per second
 (`flow_hits`: only established flows hit) against the `established` run scaled by their
 share of the input (1/2): `kept = (hits_flood / 0.5) / hits_established`; the share of
-established packets that were hits; the RSS over the run.
+established packets that were hits; the cycles a flood packet costs (the mix is half
+established: 2 * mix - established) with and without the flowtable; the RSS over the run.
 """
 
 import argparse
@@ -207,7 +208,7 @@ def main():
     work = Path(tempfile.mkdtemp(prefix="fastpath-flowtable-"))
     paths = write_profiles(work)
     runs = [("established", v, r) for r in (0, 100) for v in ("flowtable", "normal")]
-    runs += [("syn-flood", "flowtable", 0), ("udp-flood", "flowtable", 0)]
+    runs += [(p, v, 0) for p in ("syn-flood", "udp-flood") for v in ("flowtable", "normal")]
     res = {k: [] for k in runs}
     for rnd in range(a.rounds):
         for k in runs:
@@ -236,6 +237,14 @@ def main():
         m = med[(p, "flowtable", 0)]
         print(f"kept {p} = {m['hits_mpps'] / 0.5 / base:.2f}  (established packets that hit: "
               f"{m['hits_mpps'] / (0.5 * m['mpps']):.2f} of their share)")
+        # Half the packets are established, so a flood packet costs 2 * mix - established.
+        cost = {v: 2 * med[(p, v, 0)]["excl_io"] - med[("established", v, 0)]["excl_io"]
+                for v in ("flowtable", "normal")}
+        print(f"  cycles per {p} packet: {cost['flowtable']:.0f} with the flowtable, "
+              f"{cost['normal']:.0f} without; established packets: "
+              f"{med[('established', 'flowtable', 0)]['excl_io']:.0f} (hits) vs "
+              f"{med[('established', 'normal', 0)]['excl_io']:.0f}; mix Mpps "
+              f"{m['mpps']:.3f} vs {med[(p, 'normal', 0)]['mpps']:.3f} without")
     if a.json:
         a.json.write_text(json.dumps([dict(v, key=list(k)) for k, v in med.items()], indent=1))
     bad = [k for k, m in med.items() if m["leak"] != 0 or m["exit"] != 0]

@@ -101,6 +101,7 @@ pub struct FlowTable {
     oldest: u32,
     newest: u32,
     live: u32,
+    additions: u64,
 }
 
 impl FlowTable {
@@ -116,6 +117,7 @@ impl FlowTable {
             oldest: NIL,
             newest: NIL,
             live: 0,
+            additions: 0,
         }
     }
 
@@ -155,7 +157,13 @@ impl FlowTable {
     /// The connection `t` is a tuple of, and which direction.
     #[inline]
     pub fn find(&self, t: &Tuple) -> Option<(u32, Dir)> {
-        let mut n = self.heads[self.bucket(t)];
+        self.find_hashed(t, self.hash(t))
+    }
+
+    /// [`Self::find`] for `t` of [`Self::hash`] `hash`.
+    #[inline]
+    pub fn find_hashed(&self, t: &Tuple, hash: u64) -> Option<(u32, Dir)> {
+        let mut n = self.heads[hash as usize & self.mask];
         while n != NIL {
             let (i, d) = (n >> 1, (n & 1) as usize);
             let f = &self.flows[i as usize];
@@ -226,7 +234,15 @@ impl FlowTable {
         self.link(i, d);
     }
 
+    /// How many times a tuple was added (a connection inserted or moved): a tuple not
+    /// found stays not found while this is unchanged.
+    #[inline]
+    pub fn additions(&self) -> u64 {
+        self.additions
+    }
+
     fn link(&mut self, i: u32, d: usize) {
+        self.additions += 1;
         let b = self.bucket(&self.flows[i as usize].tuple[d]);
         self.flows[i as usize].chain[d] = self.heads[b];
         self.heads[b] = i * 2 + d as u32;
