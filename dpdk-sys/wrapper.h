@@ -15,4 +15,7 @@
 #include <rte_ring.h>
 #include <rte_lpm.h>
 #include <rte_fib.h>
+#include <rte_telemetry.h>
+#include <rte_pcapng.h>
+#include <rte_pdump.h>
 #include "shim.h"

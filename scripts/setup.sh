@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config liblzma-dev
-      python3 python3-scapy python3-pytest tshark iproute2 ethtool iputils-ping iputils-tracepath
+      python3 python3-scapy python3-pytest python3-prometheus-client tshark iproute2 ethtool iputils-ping iputils-tracepath
       xz-utils "$@")
 missing=()
 for p in "${PKGS[@]}"; do

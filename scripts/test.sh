@@ -19,6 +19,7 @@ suite "rust tests" cargo test --workspace --release
 suite "pcap tests" /usr/bin/python3 -m pytest tests/pcap -q
 suite "policy routing vs Linux" /usr/bin/python3 -m pytest tests/rib -q
 suite "control plane (socket, prompt, route load)" /usr/bin/python3 -m pytest tests/ctl -q
+suite "operations (telemetry, metrics, latency, idle, capture)" /usr/bin/python3 -m pytest tests/ops -q
 suite "lab" env LAB_SKIP_SETUP=1 scripts/lab.sh
 suite "lab tests (Ctrl-C during the lab, ICMP redirects, route/neighbour changes)" /usr/bin/python3 -m pytest tests/lab -q
 

@@ -38,7 +38,9 @@ Commands:
   show port stats (all|N)                NIC counters and rates since the last show
   clear port stats (all|N)               reset NIC counters
   show fwd stats                         per-lcore forwarding counters and drop reasons
-  clear fwd stats                        reset them
+  clear fwd stats                        reset them (and the latency histograms)
+  show latency                           per worker: p50, p90, p99, p99.9, max of the time
+                                         packets spend in it (rx to tx), microseconds
   show config                            the configuration as YAML (with rules and next hops
                                          changed since; routes: route show)
   show memory                            FIB size, mbuf pool, neighbours, process memory
@@ -359,6 +361,7 @@ impl Control {
             ["show", "fwd", "stats"] => {
                 show::fwd_stats(&mut out, &self.fwd_stats(), &self.rx_queue_names())
             }
+            ["show", "latency"] => show::latency(&mut out, &self.dp.stats),
             ["show", "flows"] => {
                 let snap = &self.routing.router.work;
                 flows_cmd::show_flows(&mut out, &self.dp, snap, flows_cmd::DEFAULT_SHOWN)?
@@ -387,6 +390,9 @@ impl Control {
             ["neigh", rest @ ..] => return self.neigh(rest),
             ["clear", "fwd", "stats"] => {
                 self.fwd_base = self.dp.stats.iter().map(|s| s.snapshot()).collect();
+                for s in &self.dp.stats {
+                    s.latency.clear();
+                }
                 out.push_str("\n  Forward statistics cleared\n");
             }
             ["show", "memory"] => {

@@ -55,6 +55,7 @@ pub fn settings(s: &conf::Settings) -> Settings {
             flowtable_udp: s.nf_flowtable_udp_timeout,
             tcp_loose: s.nf_conntrack_tcp_loose,
         },
+        idle_sleep_us: s.idle_sleep_us,
     }
 }
 

@@ -11,6 +11,7 @@
 //! one makes room for the newcomer: the one waiting longest for a command, else one whose
 //! reader has taken nothing for a second.
 
+use crate::metrics::Family;
 use crate::reply::{Cursor, Reply};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -34,6 +35,9 @@ pub enum Command {
     Line(String),
     /// The next piece of a long reply.
     Resume(Cursor),
+    /// Every metric family, sent on the channel given (not as a [`Reply`]): for the
+    /// Prometheus endpoint and DPDK telemetry.
+    Metrics(Sender<Vec<Family>>),
 }
 
 /// A command for the control core and where to send its reply.
@@ -47,6 +51,19 @@ fn ask_once(tx: &Sender<Request>, cmd: Command) -> Option<Reply> {
     let (rtx, rrx) = mpsc::channel();
     tx.send(Request { cmd, reply: rtx }).ok()?;
     rrx.recv().ok()
+}
+
+/// Asks the control core for its metrics; None if it has exited or takes longer than
+/// `timeout`.
+pub fn ask_metrics(tx: &Sender<Request>, timeout: Duration) -> Option<Vec<Family>> {
+    let (mtx, mrx) = mpsc::channel();
+    let (rtx, _) = mpsc::channel();
+    tx.send(Request {
+        cmd: Command::Metrics(mtx),
+        reply: rtx,
+    })
+    .ok()?;
+    mrx.recv_timeout(timeout).ok()
 }
 
 /// Runs `line` on the control core and hands each piece of the reply to `sink`, which

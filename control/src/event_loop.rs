@@ -41,11 +41,18 @@ pub fn run(
     let mut waiting: Option<Sender<Reply>> = None;
     loop {
         match rx.recv_timeout(TICK) {
+            Ok(Request {
+                cmd: Command::Metrics(to),
+                ..
+            }) => {
+                let _ = to.send(control.metrics());
+            }
             Ok(Request { cmd, reply }) => {
                 let genid = control.routing.router.work.genid;
                 let r = match cmd {
                     Command::Line(line) => control.execute(&line),
                     Command::Resume(cursor) => Some(control.resume(cursor)),
+                    Command::Metrics(_) => unreachable!("answered above"),
                 };
                 // A change is answered once every worker uses it.
                 if control.routing.router.work.genid != genid {

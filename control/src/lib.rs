@@ -23,6 +23,9 @@
 //! | `neigh.rs` | the neighbour state machine (neighbour.c): NUD states, timers, queues, GC |
 //! | `slowpath.rs` | punted packets: ARP (arp.c), held packets, ARP requests, host unreachable |
 //! | `neigh_cmd.rs` | `neigh show/add/replace/del/flush` |
+//! | `metrics.rs` | the metric families (counters, gauges, latency) for monitoring |
+//! | `http.rs` | the Prometheus endpoint (`GET /metrics`) |
+//! | `telemetry.rs` | fastpath's DPDK telemetry commands (`/fastpath/*`) |
 
 pub mod change_cmd;
 pub mod commands;
@@ -32,7 +35,9 @@ pub mod dataplane;
 pub mod event_loop;
 pub mod exceptions;
 pub mod flows_cmd;
+pub mod http;
 pub mod load;
+pub mod metrics;
 pub mod neigh;
 pub mod neigh_cmd;
 pub mod repl;
@@ -43,3 +48,4 @@ pub mod routes_cmd;
 pub mod routing;
 pub mod show;
 pub mod slowpath;
+pub mod telemetry;

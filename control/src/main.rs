@@ -47,6 +47,9 @@ struct Opts {
     /// `rx_queues`); 1..=64. TX queues are one per worker lcore plus the control core's.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     rxq: Option<u16>,
+    /// Serve Prometheus metrics on ADDR (`GET /metrics`), as `settings.metrics_listen`.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<std::net::SocketAddr>,
     /// Control socket for `fastpath-ctl`.
     #[arg(long, value_name = "PATH", default_value = "/run/fastpath.sock")]
     ctl_socket: PathBuf,
@@ -185,6 +188,7 @@ fn run(
             w.tx_queue
         );
     }
+    let metrics_listen = cfg.settings.metrics_listen;
     let mut control = Control::new(cfg, dp, router)?;
 
     let (tx, rx) = mpsc::channel::<Request>();
@@ -220,6 +224,11 @@ fn run(
         std::thread::Builder::new()
             .name("repl".into())
             .spawn(move || repl::run(tx, interrupt))?;
+    }
+    control::telemetry::register(tx.clone()).map_err(anyhow::Error::msg)?;
+    if let Some(addr) = opts.metrics.or(metrics_listen) {
+        control::http::start(addr, tx.clone()).map_err(anyhow::Error::msg)?;
+        println!("Metrics on http://{addr}/metrics");
     }
     drop(tx);
 

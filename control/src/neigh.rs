@@ -81,6 +81,17 @@ pub enum Nud {
 }
 
 impl Nud {
+    pub const ALL: &'static [Nud] = &[
+        Nud::Incomplete,
+        Nud::Reachable,
+        Nud::Stale,
+        Nud::Delay,
+        Nud::Probe,
+        Nud::Failed,
+        Nud::Noarp,
+        Nud::Permanent,
+    ];
+
     /// `NUD_VALID`: has a MAC packets can go to.
     pub fn valid(self) -> bool {
         !matches!(self, Nud::Incomplete | Nud::Failed)

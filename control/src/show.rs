@@ -4,7 +4,8 @@ use crate::dataplane::PortState;
 use fastpath::dpdk::port::{self, PortStats};
 use fastpath::drop::DropReason;
 use fastpath::iface::Iface;
-use fastpath::stats::{Stage, Stat, StatsSnapshot};
+use fastpath::latency::{Latency, Summary};
+use fastpath::stats::{LcoreStats, Stage, Stat, StatsSnapshot};
 use std::fmt::Write;
 use std::time::Instant;
 
@@ -264,6 +265,49 @@ pub fn fwd_stats(
 }
 
 /// VmRSS and VmHWM (peak) of this process, from /proc.
+/// `show latency`: per worker lcore and over all of them, the percentiles of the time
+/// packets spent in the worker since the last `clear fwd stats` ([`fastpath::latency`]).
+pub fn latency(out: &mut String, stats: &[std::sync::Arc<LcoreStats>]) {
+    let _ = writeln!(
+        out,
+        "Latency in the worker, rx burst to tx, per packet, in microseconds (since the last clear fwd stats):"
+    );
+    let _ = writeln!(
+        out,
+        "  {:<8} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9}",
+        "lcore", "packets", "p50", "p90", "p99", "p99.9", "max"
+    );
+    let row = |out: &mut String, name: &str, s: Option<Summary>| {
+        let us = |ns: u64| format!("{:.2}", ns as f64 / 1000.0);
+        let _ = match s {
+            Some(s) => writeln!(
+                out,
+                "  {:<8} {:>12} {:>9} {:>9} {:>9} {:>9} {:>9}",
+                name,
+                s.samples,
+                us(s.p50),
+                us(s.p90),
+                us(s.p99),
+                us(s.p999),
+                us(s.max)
+            ),
+            None => writeln!(out, "  {name:<8} {:>12}", 0),
+        };
+    };
+    // The control core's entry (the last) forwards nothing.
+    let workers = &stats[..stats.len().saturating_sub(1)];
+    for s in workers {
+        row(out, &s.lcore.to_string(), Latency::summary([&s.latency]));
+    }
+    if workers.len() > 1 {
+        row(
+            out,
+            "all",
+            Latency::summary(workers.iter().map(|s| &s.latency)),
+        );
+    }
+}
+
 pub fn memory_status() -> String {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     let get = |k: &str| {

@@ -72,6 +72,7 @@ pub mod icmp_limit;
 pub mod iface;
 pub mod ip_forward;
 pub mod ip_input;
+pub mod latency;
 pub mod lcore;
 pub mod local;
 pub mod neigh;

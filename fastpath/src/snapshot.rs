@@ -51,6 +51,8 @@ pub struct Settings {
     pub nf_conntrack_max: u32,
     /// Conntrack and flowtable timeouts.
     pub conntrack: CtTimeouts,
+    /// Longest sleep of an idle worker, us (0: busy polling).
+    pub idle_sleep_us: u32,
 }
 
 impl Default for Settings {
@@ -71,6 +73,7 @@ impl Default for Settings {
             flowtable: true,
             nf_conntrack_max: 65536,
             conntrack: CtTimeouts::default(),
+            idle_sleep_us: 100,
         }
     }
 }

@@ -11,15 +11,16 @@
 //! ([`Stat::is_cache`]) say how a decision was reached, not what became of a packet.
 
 use crate::drop::DropReason;
+use crate::latency::Latency;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 macro_rules! stats {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
         /// A per-lcore event counter (not a drop reason).
         #[derive(Debug, Clone, Copy, PartialEq, Eq)]
         #[repr(u8)]
         pub enum Stat {
-            $($(#[$doc])* $variant,)*
+            $($(#[doc = $doc])* $variant,)*
         }
 
         impl Stat {
@@ -29,6 +30,13 @@ macro_rules! stats {
             pub const fn name(self) -> &'static str {
                 match self {
                     $(Stat::$variant => $name,)*
+                }
+            }
+
+            /// Its doc comment, on one line ("" if it has none).
+            pub fn doc(self) -> &'static str {
+                match self {
+                    $(Stat::$variant => concat!("" $(, $doc)*).trim_start(),)*
                 }
             }
         }
@@ -120,6 +128,8 @@ stats! {
     FlowEvictions => "flow_evictions",
     /// New connections not tracked: the table was full of established ones.
     FlowTableFull => "flow_table_full",
+    /// Sleeps of an idle worker (`settings.idle_sleep_us`).
+    IdleSleeps => "idle_sleeps",
 }
 
 impl Stat {
@@ -220,6 +230,8 @@ pub struct LcoreStats {
     sampled_packets: Counter,
     /// Packets received per polled rx queue, in the worker's order (`WorkerConf::rx`).
     rx_queues: [Counter; MAX_RX_QUEUES],
+    /// Time packets spend in the worker ([`crate::latency`]).
+    pub latency: Latency,
 }
 
 impl LcoreStats {
@@ -231,6 +243,7 @@ impl LcoreStats {
             stage_cycles: std::array::from_fn(|_| Counter::default()),
             sampled_packets: Counter::default(),
             rx_queues: std::array::from_fn(|_| Counter::default()),
+            latency: Latency::default(),
         }
     }
 

@@ -16,6 +16,7 @@ use crate::drop::DropReason;
 use crate::flowtable::{FlowCtl, Flows};
 use crate::icmp_limit::{PeerLimiter, RateLimiter};
 use crate::iface::IfIndex;
+use crate::latency::Recorder;
 use crate::lcore::LcoreCtx;
 use crate::output::{ip_fragment, ip_fragment_local};
 use crate::packet::Verdict;
@@ -29,6 +30,42 @@ use std::sync::Arc;
 
 /// One pass in this many (that receives packets) is timed per stage.
 pub const SAMPLE_EVERY: u64 = 64;
+
+/// Empty passes a worker polls flat out before it backs off.
+const IDLE_SPIN: u32 = 256;
+/// Then empty passes with a pause instruction each, before it sleeps.
+const IDLE_PAUSE: u32 = 1024;
+
+/// A worker's back-off when it finds no packets (l3fwd-power's and grout's idea): busy
+/// polling at first, then pauses, then sleeps doubling from 1 us up to
+/// `settings.idle_sleep_us`; the first packet brings it back to busy polling.
+#[derive(Debug, Default)]
+struct Idle {
+    empty: u32,
+    sleep_us: u32,
+}
+
+impl Idle {
+    #[inline]
+    fn pass(&mut self, received: bool, max_us: u32, stats: &LcoreStats) {
+        if received || max_us == 0 {
+            self.empty = 0;
+            self.sleep_us = 0;
+            return;
+        }
+        self.empty = self.empty.saturating_add(1);
+        if self.empty <= IDLE_SPIN {
+            return;
+        }
+        if self.empty <= IDLE_SPIN + IDLE_PAUSE {
+            std::hint::spin_loop();
+            return;
+        }
+        self.sleep_us = (self.sleep_us * 2).clamp(1, max_us);
+        stats.inc(Stat::IdleSleeps);
+        std::thread::sleep(std::time::Duration::from_micros(self.sleep_us.into()));
+    }
+}
 
 /// One (port, rx queue) a worker polls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +136,10 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
     let mut verdicts = [Verdict::Drop; MAX_BURST];
     let mut scratch = BurstScratch::default();
     let mut passes: u64 = 0;
+    let mut idle = Idle::default();
+    let mut latency = Recorder::new(shared.tsc_hz);
+    // Per rx queue, when its burst of this pass arrived and how many packets it had.
+    let mut arrived: Vec<(u64, u64)> = vec![(0, 0); conf.rx.len()];
 
     while !shared.stop.load(Ordering::Relaxed) {
         let snap: &Snapshot = reader.quiescent();
@@ -116,6 +157,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
             ctx.mark(Stage::Rx);
             received += n as u64;
             ctx.now = rdtsc();
+            arrived[qi] = (ctx.now, n as u64);
             stats.add(Stat::RxPackets, n as u64);
             stats.inc(Stat::RxBursts);
             for m in rx.drain() {
@@ -191,11 +233,19 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
         }
         ctx.mark(Stage::Tx);
         ctx.now = rdtsc();
+        if received > 0 {
+            for (at, n) in arrived.iter_mut().filter(|a| a.1 > 0) {
+                latency.record(ctx.now.wrapping_sub(*at), *n);
+                *n = 0;
+            }
+        }
+        latency.maybe_flush(ctx.now, &stats.latency);
         ctx.flows.gc(ctx.now, stats);
         rings.flows.serve(&mut ctx.flows, ctx.now, stats);
         if ctx.clock.on && received > 0 {
             stats.add_sample(&ctx.clock.acc, received);
         }
+        idle.pass(received > 0, snap.settings.idle_sleep_us, stats);
     }
     0
 }

@@ -34,6 +34,7 @@ const RANKS: &[(&str, u32)] = &[
     ("neigh", 15),
     ("icmp_limit", 15),
     ("stats", 12),
+    ("latency", 11),
     ("dpdk::ring", 10),
     ("dpdk::mbuf", 9),
     ("packet", 8),

@@ -231,6 +231,9 @@ pub(crate) struct RawSettings {
     pub nf_flowtable_tcp_timeout: u64,
     pub nf_flowtable_udp_timeout: u64,
     pub nf_conntrack_tcp_loose: bool,
+    pub idle_sleep_us: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
 }
 
 impl Default for RawSettings {
@@ -285,6 +288,8 @@ impl From<&Settings> for RawSettings {
             nf_flowtable_tcp_timeout: s.nf_flowtable_tcp_timeout.into(),
             nf_flowtable_udp_timeout: s.nf_flowtable_udp_timeout.into(),
             nf_conntrack_tcp_loose: s.nf_conntrack_tcp_loose,
+            idle_sleep_us: s.idle_sleep_us.into(),
+            metrics_listen: s.metrics_listen.map(|a| a.to_string()),
         }
     }
 }

@@ -251,6 +251,22 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
             "nf_flowtable_udp_timeout",
         )?,
         nf_conntrack_tcp_loose: s.nf_conntrack_tcp_loose,
+        idle_sleep_us: in_range(
+            s.idle_sleep_us,
+            0,
+            100_000,
+            node!["settings", "idle_sleep_us"],
+            "idle_sleep_us",
+        )?,
+        metrics_listen: match &s.metrics_listen {
+            None => None,
+            Some(a) => Some(a.parse().map_err(|_| {
+                issue(
+                    node!["settings", "metrics_listen"],
+                    format!("metrics_listen {}: expected ADDRESS:PORT", crate::quote(a)),
+                )
+            })?),
+        },
         burst: in_range(s.burst, 1, 256, node!["settings", "burst"], "burst")?,
         mbufs: in_range(
             s.mbufs,
@@ -540,7 +556,7 @@ mod tests {
              `ucast_solicit`, `mcast_solicit`, `gc_stale_time`, `gc_thresh1`, `gc_thresh2`, `gc_thresh3`, `unres_qlen`, `arp_notify`, \
              `send_redirects`, `rp_filter`, `accept_redirects`, `secure_redirects`, `shared_media`, \
              `ip_forward_use_pmtu`, `min_pmtu`, `mtu_expires`, `gc_timeout`, `dst_cache`, `route_hints`, \
-             `flowtable`, `nf_conntrack_max`, `nf_conntrack_tcp_timeout_syn_sent`, `nf_conntrack_tcp_timeout_syn_recv`, `nf_conntrack_tcp_timeout_established`, `nf_conntrack_tcp_timeout_fin_wait`, `nf_conntrack_tcp_timeout_close`, `nf_conntrack_udp_timeout`, `nf_conntrack_udp_timeout_stream`, `nf_flowtable_tcp_timeout`, `nf_flowtable_udp_timeout`, `nf_conntrack_tcp_loose`"
+             `flowtable`, `nf_conntrack_max`, `nf_conntrack_tcp_timeout_syn_sent`, `nf_conntrack_tcp_timeout_syn_recv`, `nf_conntrack_tcp_timeout_established`, `nf_conntrack_tcp_timeout_fin_wait`, `nf_conntrack_tcp_timeout_close`, `nf_conntrack_udp_timeout`, `nf_conntrack_udp_timeout_stream`, `nf_flowtable_tcp_timeout`, `nf_flowtable_udp_timeout`, `nf_conntrack_tcp_loose`, `idle_sleep_us`, `metrics_listen`"
         );
         assert_eq!(
             err(&format!("{BASE}settings:\n  icmp_echo_ignore_broadcasts: maybe\n")),

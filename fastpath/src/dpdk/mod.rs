@@ -13,6 +13,7 @@ pub mod mbuf;
 pub mod mempool;
 pub mod port;
 pub mod ring;
+pub mod telemetry;
 
 use std::ffi::CStr;
 use std::fmt;
