@@ -26,6 +26,7 @@ import ipaddress
 import os
 import re
 import struct
+import sys
 import subprocess
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def results(engine, python):
 @pytest.fixture(params=["shim", "trex"])
 def engine_results(request):
     if request.param == "shim":
-        return "shim", results("shim", "/usr/bin/python3")
+        return "shim", results("shim", sys.executable)
     python = request.getfixturevalue("trex_python")
     return "trex", results("trex", python)
 
@@ -278,7 +279,7 @@ def test_bad_tunables_refused(engine_results, case):
 @pytest.mark.parametrize("case", ALL_CASES, ids=[case_id(c) for c in ALL_CASES])
 def test_engines_agree(trex_python, case):
     """Where TRex's library ran, the shim must give the very same streams."""
-    shim = results("shim", "/usr/bin/python3")[case_id(case)]
+    shim = results("shim", sys.executable)[case_id(case)]
     trex = results("trex", trex_python)[case_id(case)]
     if "stderr" in trex:   # argparse output: the same message
         assert shim.get("none") == trex.get("none") and shim["stderr"] == trex["stderr"]

@@ -36,7 +36,7 @@ import traceback
 import importlib.util
 
 from scapy.all import *  # noqa: F401,F403  (TRex's api re-exports scapy the same way)
-from scapy.all import Ether, Packet, NoPayload, Padding, raw
+from scapy.all import Ether, Packet, NoPayload, raw
 import scapy.fields
 from scapy.fields import MACField
 from scapy.layers import l2 as _l2
