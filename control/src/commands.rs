@@ -2,6 +2,7 @@
 //! core. Bad input gives a one-line error; nothing here can stop a running instance except
 //! `quit`.
 
+use crate::capture_cmd::Captures;
 use crate::dataplane::{Dataplane, DpIo};
 use crate::exceptions::{FnheParams, Learner};
 use crate::flows_cmd;
@@ -52,6 +53,10 @@ Commands:
   show flowtable stats                   per worker: connections, offloaded, hits; the
                                          offload/teardown/eviction counters, timeouts
   flush flows                            drop every tracked connection and offload
+  capture start PORT FILE [rx|tx|both] [count N]
+                                         write PORT's packets to FILE (pcapng; both ways
+                                         unless told), until count N or capture stop
+  capture stop | capture status          end it (and say what was written) | how it goes
   route show [table T] [PREFIX]          routes of a table (default main), iproute2 layout
   route get ADDR [from ADDR] [iif PORT] [tos N]
                                          the route as `ip route get` prints it (cache line:
@@ -122,6 +127,8 @@ pub struct Control {
     punted: Vec<(Mbuf, Punt)>,
     last_show: Vec<Option<LastShow>>,
     fwd_base: Vec<StatsSnapshot>,
+    /// `capture start`'s session.
+    pub captures: Captures,
 }
 
 impl Control {
@@ -174,6 +181,7 @@ impl Control {
             punted: Vec::with_capacity(MAX_BURST),
             last_show: vec![None; n],
             fwd_base,
+            captures: Captures::default(),
         };
         c.publish_learned();
         c.dp.launch()?;
@@ -213,6 +221,7 @@ impl Control {
     /// when due, what that sends, expired exceptions once a second, and a new snapshot if
     /// the neighbours or the exceptions changed.
     pub fn slow_poll(&mut self) {
+        self.capture_drain(true);
         let now = Instant::now();
         self.ctx.now = rdtsc();
         let router = &self.routing.router;
@@ -362,6 +371,7 @@ impl Control {
                 show::fwd_stats(&mut out, &self.fwd_stats(), &self.rx_queue_names())
             }
             ["show", "latency"] => show::latency(&mut out, &self.dp.stats),
+            ["capture", rest @ ..] => out.push_str(&self.capture_cmd(rest)?),
             ["show", "flows"] => {
                 let snap = &self.routing.router.work;
                 flows_cmd::show_flows(&mut out, &self.dp, snap, flows_cmd::DEFAULT_SHOWN)?
@@ -467,7 +477,7 @@ impl Control {
             .collect()
     }
 
-    fn ports(&self, which: &str) -> Result<Vec<usize>, String> {
+    pub(crate) fn ports(&self, which: &str) -> Result<Vec<usize>, String> {
         let n = self.dp.ports.len();
         if which == "all" {
             return Ok((0..n).collect());
@@ -490,7 +500,8 @@ impl Control {
 
     fn unknown(&self, w: &[&str]) -> String {
         let known = [
-            "help", "show", "clear", "route", "rule", "nexthop", "neigh", "flush", "quit", "exit",
+            "help", "show", "clear", "route", "rule", "nexthop", "neigh", "flush", "capture",
+            "quit", "exit",
         ];
         match w.first() {
             Some(first) if known.contains(first) => {

@@ -7,8 +7,10 @@ use crate::router::Router;
 use crate::slowpath::Io;
 use anyhow::{Context, Result};
 use conf::Config;
+use fastpath::capture::Capture;
 use fastpath::dpdk::mbuf::{Burst, Mbuf};
 use fastpath::dpdk::mempool::Mempool;
+use fastpath::dpdk::pcapng;
 use fastpath::dpdk::port::{self, PortInfo, PortSetup};
 use fastpath::dpdk::ring::{self, Consumer, Producer};
 use fastpath::dpdk::{eal, tsc_hz, DpdkError};
@@ -25,6 +27,8 @@ use std::sync::Arc;
 const MEMPOOL_CACHE: u32 = 256;
 /// Slots of each worker's punt ring and of the control core's ring to worker 0.
 const RING_SIZE: u32 = 512;
+/// Mbufs for captured copies (`capture start`), apart from the packet pool.
+const CAPTURE_MBUFS: u32 = 2047;
 
 /// A bring-up failure caused by the command line or the config rather than by the run
 /// (too few lcores for the ports, rings that do not fit `settings.mbufs`).
@@ -63,6 +67,8 @@ pub struct Dataplane {
     pub pool: Mempool,
     /// What each worker punts.
     pub punts: Vec<Consumer<Punt>>,
+    /// What each worker captured (`capture start`).
+    pub captures: Vec<Consumer<()>>,
     /// Per worker: requests about its flows, and its flowtable gauges.
     pub flows: Vec<Arc<FlowCtl>>,
     pub tx: ControlTx,
@@ -280,10 +286,20 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     router.publish();
     let rcu = Arc::new(Rcu::new(router.work.clone()));
     router.rcu = Some(rcu.clone());
+    // Captured copies: a frame of the largest MTU, with its Ethernet header and a VLAN.
+    let snaplen = cfg.ports.iter().map(|p| p.mtu as u32).max().unwrap_or(1500) + 18;
+    let capture_pool = Mempool::with_data_room(
+        "fastpath_capture",
+        CAPTURE_MBUFS,
+        0,
+        pcapng::data_room(snaplen),
+        socket,
+    )?;
     let shared = Arc::new(Shared {
         snapshot: rcu,
         stop: AtomicBool::new(false),
         tsc_hz: tsc_hz(),
+        capture: Capture::new(cfg.ports.len(), capture_pool, snaplen, tsc_hz()),
     });
     let mut stats: Vec<Arc<LcoreStats>> = workers
         .iter()
@@ -292,15 +308,19 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     let (to_worker, from_control) = ring::channel::<IfIndex>("fp_ctl_tx", RING_SIZE, socket)?;
     let mut from_control = Some(from_control);
     let mut punts = Vec::new();
+    let mut captures = Vec::new();
     let mut pending = Vec::new();
     let flows: Vec<Arc<FlowCtl>> = workers.iter().map(|_| Arc::default()).collect();
     for (i, (w, st)) in workers.iter().zip(&stats).enumerate() {
         let (punt, from) = ring::channel::<Punt>(&format!("fp_punt_{i}"), RING_SIZE, socket)?;
         punts.push(from);
+        let (capture, from) = ring::channel::<()>(&format!("fp_cap_{i}"), RING_SIZE, socket)?;
+        captures.push(from);
         let rings = WorkerRings {
             punt,
             inject: if i == 0 { from_control.take() } else { None },
             flows: flows[i].clone(),
+            capture,
         };
         let (w2, sh, st) = (w.clone(), shared.clone(), st.clone());
         pending.push((
@@ -321,6 +341,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         stats,
         pool,
         punts,
+        captures,
         flows,
         pending,
         tx: ControlTx {
@@ -355,15 +376,21 @@ impl Dataplane {
     /// Closes the ports (releasing the mbufs their rings hold) and returns how many mbufs
     /// are still out of the pool: 0 unless something leaked.
     pub fn close(self) -> (u32, u32) {
-        // What is still in the punt rings and control's buffers goes back first.
+        // What is still in the punt and capture rings and control's buffers goes back
+        // first.
         drop(self.punts);
+        drop(self.captures);
         drop(self.tx);
         for p in &self.ports {
             if let Err(e) = port::close(p.info.port_id) {
                 eprintln!("warning: {e}");
             }
         }
-        let r = (self.pool.in_use(), self.pool.size());
+        let capture = self.shared.capture.pool();
+        let r = (
+            self.pool.in_use() + capture.in_use(),
+            self.pool.size() + capture.size(),
+        );
         drop(self.pool);
         r
     }

@@ -23,10 +23,12 @@
 //! | `neigh.rs` | the neighbour state machine (neighbour.c): NUD states, timers, queues, GC |
 //! | `slowpath.rs` | punted packets: ARP (arp.c), held packets, ARP requests, host unreachable |
 //! | `neigh_cmd.rs` | `neigh show/add/replace/del/flush` |
+//! | `capture_cmd.rs` | `capture start/stop/status`: in-app pcapng capture |
 //! | `metrics.rs` | the metric families (counters, gauges, latency) for monitoring |
 //! | `http.rs` | the Prometheus endpoint (`GET /metrics`) |
 //! | `telemetry.rs` | fastpath's DPDK telemetry commands (`/fastpath/*`) |
 
+pub mod capture_cmd;
 pub mod change_cmd;
 pub mod commands;
 pub mod compile;

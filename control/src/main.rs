@@ -157,6 +157,9 @@ fn run(
     signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())
         .context("installing signal handlers")?;
     eal::init(&eal_args)?;
+    // dpdk-dumpcap can attach when EAL has a shared config; with --no-shconf it cannot
+    // (use `capture start`), and this fails harmlessly.
+    let _ = fastpath::dpdk::pcapng::pdump_init();
     let dp = dataplane::start(&cfg, &mut router)?;
     for (i, (p, st)) in cfg.ports.iter().zip(&dp.ports).enumerate() {
         let iface = &router.work.ifaces[i];
@@ -247,6 +250,9 @@ fn run(
 /// Stops workers and ports, prints the final counters, closes the ports and checks that
 /// every mbuf came back to the pool.
 fn shutdown(mut control: Control) -> u8 {
+    if let Some(msg) = control.capture_stop() {
+        print!("{msg}");
+    }
     control.dp.stop();
     control.slow_shutdown();
     for p in &control.dp.ports {

@@ -58,6 +58,7 @@
 #![deny(unsafe_code)]
 
 pub mod arp;
+pub mod capture;
 pub mod conntrack;
 #[allow(unsafe_code)]
 pub mod dpdk;

@@ -130,6 +130,8 @@ stats! {
     FlowTableFull => "flow_table_full",
     /// Sleeps of an idle worker (`settings.idle_sleep_us`).
     IdleSleeps => "idle_sleeps",
+    /// Packets `capture` could not copy: its pool or ring was full.
+    CaptureDropped => "capture_dropped",
 }
 
 impl Stat {

@@ -9,7 +9,9 @@
 //! One pass in [`SAMPLE_EVERY`] that receives packets is timed per stage with the TSC
 //! (`show fwd stats`: cycles per packet for rx, parse, lookup, rewrite, tx).
 
+use crate::capture::{Capture, Tap};
 use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
+use crate::dpdk::pcapng::Direction;
 use crate::dpdk::rdtsc;
 use crate::dpdk::ring::{Consumer, Producer};
 use crate::drop::DropReason;
@@ -93,6 +95,8 @@ pub struct WorkerRings {
     pub inject: Option<Consumer<IfIndex>>,
     /// The control core's requests about this worker's flows.
     pub flows: Arc<FlowCtl>,
+    /// Copies of captured packets (`capture start`).
+    pub capture: Producer<()>,
 }
 
 /// State shared by control and workers. Shared: control rw, dataplane ro.
@@ -100,6 +104,8 @@ pub struct Shared {
     pub snapshot: Arc<Rcu<Snapshot>>,
     pub stop: AtomicBool,
     pub tsc_hz: u64,
+    /// What `capture` asks the workers to copy.
+    pub capture: Capture,
 }
 
 /// Cost of one rdtsc on this core, to subtract from timed intervals.
@@ -114,7 +120,17 @@ fn rdtsc_overhead() -> u64 {
 }
 
 /// Runs the loop until `shared.stop` is set; returns 0.
-pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: WorkerRings) -> i32 {
+pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: WorkerRings) -> i32 {
+    let WorkerRings {
+        mut punt,
+        mut inject,
+        flows,
+        capture,
+    } = rings;
+    let mut tap = Tap {
+        capture: &shared.capture,
+        ring: capture,
+    };
     let mut reader = shared.snapshot.reader();
     let nifaces = reader.quiescent().ifaces.len();
     let s = reader.quiescent().settings;
@@ -160,7 +176,11 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
             arrived[qi] = (ctx.now, n as u64);
             stats.add(Stat::RxPackets, n as u64);
             stats.inc(Stat::RxBursts);
+            let tap_rx = shared.capture.wants(q.iface, crate::capture::RX);
             for m in rx.drain() {
+                if tap_rx {
+                    tap.copy(&m, q.port_id, q.queue, Direction::Rx, ctx.now, stats);
+                }
                 if m.is_chained() {
                     ctx.drop(DropReason::ChainedMbuf);
                     drops.push(m);
@@ -179,16 +199,30 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
             for (m, v) in pkts.drain(..).zip(verdicts.iter()) {
                 let (v, redirect) = redirect_first(snap, &mut ctx, &m, *v);
                 if let Some((r, out)) = redirect {
-                    enqueue(&mut tx[out as usize], r, snap, out, conf.tx_queue, stats);
+                    enqueue(
+                        &mut tx[out as usize],
+                        r,
+                        snap,
+                        out,
+                        conf.tx_queue,
+                        stats,
+                        &mut tap,
+                    );
                 }
                 match v {
-                    Verdict::Tx(out) => {
-                        enqueue(&mut tx[out as usize], m, snap, out, conf.tx_queue, stats)
-                    }
+                    Verdict::Tx(out) => enqueue(
+                        &mut tx[out as usize],
+                        m,
+                        snap,
+                        out,
+                        conf.tx_queue,
+                        stats,
+                        &mut tap,
+                    ),
                     Verdict::Fragment(out, mtu) => {
                         let buf = &mut tx[out as usize];
                         let sent = ip_fragment(&ctx, m, mtu, |f| {
-                            enqueue(buf, f, snap, out, conf.tx_queue, stats)
+                            enqueue(buf, f, snap, out, conf.tx_queue, stats, &mut tap)
                         });
                         if let Err(m) = sent {
                             drops.push(m);
@@ -197,7 +231,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
                     Verdict::FragmentLocal(out, mtu) => {
                         let buf = &mut tx[out as usize];
                         let sent = ip_fragment_local(&ctx, m, mtu, |f| {
-                            enqueue(buf, f, snap, out, conf.tx_queue, stats)
+                            enqueue(buf, f, snap, out, conf.tx_queue, stats, &mut tap)
                         });
                         if let Err(m) = sent {
                             drops.push(m);
@@ -205,7 +239,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
                     }
                     Verdict::Punt(p) => {
                         stats.inc(Stat::Punted);
-                        if let Err((m, p)) = rings.punt.push(m, p) {
+                        if let Err((m, p)) = punt.push(m, p) {
                             punt_full(stats, p);
                             drops.push(m);
                         }
@@ -214,7 +248,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
                     Verdict::Redirect { .. } | Verdict::Drop => drops.push(m),
                 }
             }
-            rings.punt.flush(|m, p| {
+            punt.flush(|m, p| {
                 punt_full(stats, p);
                 drops.push(m);
             });
@@ -222,15 +256,24 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
             ctx.mark(Stage::Tx);
         }
         ctx.clock.start();
-        if let Some(inject) = &mut rings.inject {
+        if let Some(inject) = &mut inject {
             inject.dequeue(&mut injected, MAX_BURST);
             for (m, out) in injected.drain(..) {
-                enqueue(&mut tx[out as usize], m, snap, out, conf.tx_queue, stats);
+                enqueue(
+                    &mut tx[out as usize],
+                    m,
+                    snap,
+                    out,
+                    conf.tx_queue,
+                    stats,
+                    &mut tap,
+                );
             }
         }
         for (out, buf) in tx.iter_mut().enumerate() {
-            send(buf, snap, out as IfIndex, conf.tx_queue, stats);
+            send(buf, snap, out as IfIndex, conf.tx_queue, stats, &mut tap);
         }
+        tap.flush(stats);
         ctx.mark(Stage::Tx);
         ctx.now = rdtsc();
         if received > 0 {
@@ -241,7 +284,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, mut rings: Wo
         }
         latency.maybe_flush(ctx.now, &stats.latency);
         ctx.flows.gc(ctx.now, stats);
-        rings.flows.serve(&mut ctx.flows, ctx.now, stats);
+        flows.serve(&mut ctx.flows, ctx.now, stats);
         if ctx.clock.on && received > 0 {
             stats.add_sample(&ctx.clock.acc, received);
         }
@@ -270,19 +313,33 @@ fn enqueue(
     out: IfIndex,
     queue: u16,
     stats: &LcoreStats,
+    tap: &mut Tap,
 ) {
     if buf.is_full() {
-        send(buf, snap, out, queue, stats);
+        send(buf, snap, out, queue, stats, tap);
     }
     buf.push(m);
 }
 
+/// Sends `buf` out of `out` (copying it first if `capture` asks for it).
 #[inline]
-fn send(buf: &mut Burst, snap: &Snapshot, out: IfIndex, queue: u16, stats: &LcoreStats) {
+fn send(
+    buf: &mut Burst,
+    snap: &Snapshot,
+    out: IfIndex,
+    queue: u16,
+    stats: &LcoreStats,
+    tap: &mut Tap,
+) {
     if buf.is_empty() {
         return;
     }
-    let (sent, dropped) = buf.tx(snap.ifaces[out as usize].port_id, queue);
+    let port = snap.ifaces[out as usize].port_id;
+    if tap.capture.wants(out, crate::capture::TX) {
+        let now = rdtsc();
+        buf.each(|m| tap.copy(m, port, queue, Direction::Tx, now, stats));
+    }
+    let (sent, dropped) = buf.tx(port, queue);
     stats.add(Stat::TxPackets, sent as u64);
     if dropped > 0 {
         stats.add(Stat::TxDropped, dropped as u64);

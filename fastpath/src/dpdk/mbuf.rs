@@ -36,6 +36,11 @@ impl Mbuf {
         p
     }
 
+    /// The raw mbuf, still owned by `self`.
+    pub(super) fn as_ptr(&self) -> *mut dpdk_sys::rte_mbuf {
+        self.0.as_ptr()
+    }
+
     /// Allocates an mbuf from `pool` (slow path).
     pub fn alloc(pool: &super::mempool::Mempool) -> Option<Mbuf> {
         // SAFETY: pool is a valid pktmbuf pool.
@@ -199,6 +204,18 @@ impl Burst {
         debug_assert!(self.len < MAX_BURST);
         self.ptrs[self.len] = m.into_raw().as_ptr();
         self.len += 1;
+    }
+
+    /// Shows each mbuf of the burst to `f`, in order (they stay in the burst).
+    #[inline]
+    pub fn each(&self, mut f: impl FnMut(&Mbuf)) {
+        for &p in &self.ptrs[..self.len] {
+            // SAFETY: the first `len` pointers are valid mbufs owned by the burst; the
+            // temporary Mbuf is never dropped, so ownership stays with the burst.
+            let m =
+                std::mem::ManuallyDrop::new(unsafe { Mbuf::from_raw(NonNull::new_unchecked(p)) });
+            f(&m);
+        }
     }
 
     /// Transmits on (port, queue) what the PMD accepts and frees the rest in bulk.

@@ -22,9 +22,20 @@ impl Mempool {
     /// Creates a pool of `size` mbufs with default data room (2048 + headroom), a
     /// per-lcore cache of `cache` mbufs, on NUMA `socket`.
     pub fn new(name: &str, size: u32, cache: u32, socket: i32) -> Result<Mempool, DpdkError> {
+        let data_room = (dpdk_sys::RTE_MBUF_DEFAULT_BUF_SIZE) as u16;
+        Self::with_data_room(name, size, cache, data_room, socket)
+    }
+
+    /// [`Mempool::new`] with mbufs of `data_room` bytes (headroom included).
+    pub fn with_data_room(
+        name: &str,
+        size: u32,
+        cache: u32,
+        data_room: u16,
+        socket: i32,
+    ) -> Result<Mempool, DpdkError> {
         let cname = CString::new(name)
             .map_err(|_| DpdkError::with_errno("mempool name contains NUL", 22))?;
-        let data_room = (dpdk_sys::RTE_MBUF_DEFAULT_BUF_SIZE) as u16;
         // SAFETY: cname is valid for the call; the parameters are plain values.
         let ptr = unsafe {
             dpdk_sys::rte_pktmbuf_pool_create(cname.as_ptr(), size, cache, 0, data_room, socket)

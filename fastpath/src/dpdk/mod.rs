@@ -11,6 +11,7 @@ pub mod eal;
 pub mod lpm;
 pub mod mbuf;
 pub mod mempool;
+pub mod pcapng;
 pub mod port;
 pub mod ring;
 pub mod telemetry;
