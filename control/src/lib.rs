@@ -23,6 +23,7 @@
 //! | `neigh.rs` | the neighbour state machine (neighbour.c): NUD states, timers, queues, GC |
 //! | `slowpath.rs` | punted packets: ARP (arp.c), held packets, ARP requests, host unreachable |
 //! | `neigh_cmd.rs` | `neigh show/add/replace/del/flush` |
+//! | `testpmd_cmd.rs` | testpmd's `start`/`stop`, `port start/stop`, xstats, `show config rxtx/cores/fwd` |
 
 pub mod change_cmd;
 pub mod commands;
@@ -43,3 +44,4 @@ pub mod routes_cmd;
 pub mod routing;
 pub mod show;
 pub mod slowpath;
+pub mod testpmd_cmd;
