@@ -24,10 +24,12 @@
 //! | `slowpath.rs` | punted packets: ARP (arp.c), held packets, ARP requests, host unreachable |
 //! | `neigh_cmd.rs` | `neigh show/add/replace/del/flush` |
 //! | `testpmd_cmd.rs` | testpmd's `start`/`stop`, `port start/stop`, xstats, `show config rxtx/cores/fwd` |
+//! | `complete.rs` | TAB completion of the command words at the prompt |
 
 pub mod change_cmd;
 pub mod commands;
 pub mod compile;
+pub mod complete;
 pub mod ctl;
 pub mod dataplane;
 pub mod event_loop;

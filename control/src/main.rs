@@ -221,9 +221,11 @@ fn run(
     }
     if opts.interactive {
         let tx = tx.clone();
+        let ports = control.routing.cfg.ports.iter().map(|p| p.name.clone());
+        let ports = ports.collect();
         std::thread::Builder::new()
             .name("repl".into())
-            .spawn(move || repl::run(tx, interrupt))?;
+            .spawn(move || repl::run(tx, interrupt, ports))?;
     }
     drop(tx);
 
