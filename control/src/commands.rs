@@ -38,12 +38,24 @@ Commands:
   show port info (all|N)                 port, driver, MAC, link, MTU, addresses, queues
   show port stats (all|N)                NIC counters and rates since the last show
   clear port stats (all|N)               reset NIC counters
+  show port xstats (all|N)               the NIC's extended statistics (name: value)
+  clear port xstats (all|N)              reset them
+  start                                  start forwarding (it starts at launch, as
+                                         testpmd's --auto-start)
+  stop                                   stop forwarding: workers stop polling RX; prints
+                                         the forward statistics since the last start
+  port stop (all|N)                      stop a port (rte_eth_dev_stop); forwarding must
+                                         be stopped first
+  port start (all|N)                     start it again; start needs every port started
   show fwd stats                         per-lcore forwarding counters and drop reasons
   clear fwd stats                        reset them (and the latency histograms)
   show latency                           per worker: p50, p90, p99, p99.9, max of the time
                                          packets spend in it (rx to tx), microseconds
   show config                            the configuration as YAML (with rules and next hops
                                          changed since; routes: route show)
+  show config rxtx                       forwarding mode, burst, queues and descriptors
+  show config cores                      the forwarding lcores
+  show config fwd                        each lcore's streams: the (port, RX queue) it polls
   show memory                            FIB size, mbuf pool, neighbours, process memory
   show neigh                             neighbours (= neigh show)
   show fib stats                         tables, prefixes, memory, FIB version
@@ -79,7 +91,7 @@ Commands:
   neigh show [dev PORT]                  neighbours and their states (ip neigh)
   neigh add|replace ADDR lladdr MAC dev PORT [nud permanent|noarp|reachable|stale]
   neigh del ADDR dev PORT | neigh flush [dev PORT]
-  quit                                   stop forwarding, print final stats, exit
+  quit | exit                            stop forwarding, print final stats, exit
 ";
 
 /// The neighbour tunables of the config.
@@ -125,10 +137,12 @@ pub struct Control {
     /// When expired exceptions were last reaped.
     last_reap: Instant,
     punted: Vec<(Mbuf, Punt)>,
-    last_show: Vec<Option<LastShow>>,
+    pub(crate) last_show: Vec<Option<LastShow>>,
     fwd_base: Vec<StatsSnapshot>,
     /// `capture start`'s session.
     pub captures: Captures,
+    /// `start`/`stop`, `port start`/`port stop` (testpmd_cmd.rs).
+    pub(crate) testpmd: crate::testpmd_cmd::FwdState,
 }
 
 impl Control {
@@ -138,6 +152,7 @@ impl Control {
     pub fn new(cfg: Config, dp: Dataplane, router: Router) -> anyhow::Result<Control> {
         let n = dp.ports.len();
         let fwd_base = vec![StatsSnapshot::default(); dp.stats.len()];
+        let testpmd = crate::testpmd_cmd::FwdState::new(&dp);
         let now = Instant::now();
         let s = &cfg.settings;
         // One counter block for the life of the process; leaked so the context can
@@ -182,6 +197,7 @@ impl Control {
             last_show: vec![None; n],
             fwd_base,
             captures: Captures::default(),
+            testpmd,
         };
         c.publish_learned();
         c.dp.launch()?;
@@ -364,6 +380,7 @@ impl Control {
                 for i in self.ports(which)? {
                     port::reset_stats(self.dp.ports[i].info.port_id).map_err(|e| e.to_string())?;
                     self.last_show[i] = None;
+                    self.testpmd.rebase(i, &self.dp);
                     let _ = writeln!(out, "\n  NIC statistics for port {i} cleared");
                 }
             }
@@ -432,7 +449,7 @@ impl Control {
                 );
                 let _ = writeln!(out, "process: {}", show::memory_status());
             }
-            _ => return Err(self.unknown(w)),
+            _ => return crate::testpmd_cmd::dispatch(self, w),
         }
         Ok(Reply::ok(out))
     }
@@ -498,10 +515,10 @@ impl Control {
         }
     }
 
-    fn unknown(&self, w: &[&str]) -> String {
+    pub(crate) fn unknown(&self, w: &[&str]) -> String {
         let known = [
             "help", "show", "clear", "route", "rule", "nexthop", "neigh", "flush", "capture",
-            "quit", "exit",
+            "quit", "exit", "start", "stop", "port",
         ];
         match w.first() {
             Some(first) if known.contains(first) => {

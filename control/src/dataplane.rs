@@ -15,6 +15,7 @@ use fastpath::dpdk::port::{self, PortInfo, PortSetup};
 use fastpath::dpdk::ring::{self, Consumer, Producer};
 use fastpath::dpdk::{eal, tsc_hz, DpdkError};
 use fastpath::flowtable::FlowCtl;
+use fastpath::fwd_gate::FwdGate;
 use fastpath::iface::IfIndex;
 use fastpath::punt::Punt;
 use fastpath::rcu::Rcu;
@@ -85,6 +86,8 @@ pub struct ControlTx {
     queues: Vec<Option<(u16, u16, Burst)>>,
     to_worker: Producer<IfIndex>,
     stats: Arc<LcoreStats>,
+    /// Which ports are stopped (`port stop`): nothing is sent on them.
+    shared: Arc<Shared>,
 }
 
 impl ControlTx {
@@ -127,6 +130,11 @@ impl Io<Mbuf> for DpIo<'_> {
 
     fn send(&mut self, iface: IfIndex, m: Mbuf) {
         let tx = &mut *self.tx;
+        if tx.shared.fwd.port_stopped(iface as usize) {
+            drop(m);
+            tx.stats.inc(Stat::TxDropped);
+            return;
+        }
         match &mut tx.queues[iface as usize] {
             Some((port, queue, burst)) => {
                 if burst.is_full() {
@@ -298,6 +306,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     let shared = Arc::new(Shared {
         snapshot: rcu,
         stop: AtomicBool::new(false),
+        fwd: FwdGate::new(&lcores),
         tsc_hz: tsc_hz(),
         capture: Capture::new(cfg.ports.len(), capture_pool, snaplen, tsc_hz()),
     });
@@ -335,7 +344,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
         .map(|p| (p.tx_queues > nworkers).then(|| (p.info.port_id, nworkers, Burst::default())))
         .collect();
     Ok(Dataplane {
-        shared,
+        shared: shared.clone(),
         ports,
         workers,
         stats,
@@ -348,6 +357,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
             queues,
             to_worker,
             stats: control_stats,
+            shared,
         },
     })
 }

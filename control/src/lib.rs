@@ -27,11 +27,14 @@
 //! | `metrics.rs` | the metric families (counters, gauges, latency) for monitoring |
 //! | `http.rs` | the Prometheus endpoint (`GET /metrics`) |
 //! | `telemetry.rs` | fastpath's DPDK telemetry commands (`/fastpath/*`) |
+//! | `testpmd_cmd.rs` | testpmd's `start`/`stop`, `port start/stop`, xstats, `show config rxtx/cores/fwd` |
+//! | `complete.rs` | TAB completion of the command words at the prompt |
 
 pub mod capture_cmd;
 pub mod change_cmd;
 pub mod commands;
 pub mod compile;
+pub mod complete;
 pub mod ctl;
 pub mod dataplane;
 pub mod event_loop;
@@ -51,3 +54,4 @@ pub mod routing;
 pub mod show;
 pub mod slowpath;
 pub mod telemetry;
+pub mod testpmd_cmd;

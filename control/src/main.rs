@@ -1,6 +1,6 @@
 //! `fastpath`: the appliance binary. testpmd style:
 //!
-//!     fastpath [EAL options] -- --config FILE [-i] [--cmdline-file FILE] [--idle-exit MS]
+//!     fastpath [EAL options] -- --config FILE [-i] [-a] [--cmdline-file FILE] [--idle-exit MS]
 //!
 //! The main lcore is the control core (configuration, CLI, control socket); every other
 //! EAL lcore runs a worker. Exit status: 0 clean, 1 runtime error, 2 bad usage or config,
@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 #[command(
     name = "fastpath",
     about = "DPDK IPv4 forwarding appliance",
-    override_usage = "fastpath [EAL options] -- --config FILE [-i] [--cmdline-file FILE] [--idle-exit MS]\n       fastpath --check CONFIG"
+    override_usage = "fastpath [EAL options] -- --config FILE [-i] [-a] [--cmdline-file FILE] [--idle-exit MS]\n       fastpath --check CONFIG"
 )]
 struct Opts {
     /// YAML configuration (ports, addresses, neighbours, routes, route files, settings).
@@ -37,6 +37,10 @@ struct Opts {
     /// Interactive `fastpath>` prompt.
     #[arg(short, long)]
     interactive: bool,
+    /// Start forwarding at once: the default, accepted for testpmd's `-a`/`--auto-start`
+    /// (`stop` and `start` at the prompt stop and resume it).
+    #[arg(short = 'a', long)]
+    auto_start: bool,
     /// Run the commands in FILE (one per line) once forwarding has started.
     #[arg(long, value_name = "FILE")]
     cmdline_file: Option<PathBuf>,
@@ -224,9 +228,11 @@ fn run(
     }
     if opts.interactive {
         let tx = tx.clone();
+        let ports = control.routing.cfg.ports.iter().map(|p| p.name.clone());
+        let ports = ports.collect();
         std::thread::Builder::new()
             .name("repl".into())
-            .spawn(move || repl::run(tx, interrupt))?;
+            .spawn(move || repl::run(tx, interrupt, ports))?;
     }
     control::telemetry::register(tx.clone()).map_err(anyhow::Error::msg)?;
     if let Some(addr) = opts.metrics.or(metrics_listen) {

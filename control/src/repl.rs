@@ -4,17 +4,29 @@
 //! As at testpmd's prompt, Ctrl-C never stops the router: at the prompt it clears the
 //! line, and during a long listing (SIGINT, which the control core turns into the
 //! `interrupt` flag) it stops the listing. `quit`, Ctrl-D or SIGTERM stop the router.
+//! TAB completes the command words and port names ([`crate::complete`]), listing the
+//! choices when there are several.
 
+use crate::complete::Words;
 use crate::ctl::{ask, Request};
 use rustyline::error::ReadlineError;
+use rustyline::history::DefaultHistory;
+use rustyline::{CompletionType, Config, Editor};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
-pub fn run(tx: Sender<Request>, interrupt: Arc<AtomicBool>) {
-    let mut rl = match rustyline::DefaultEditor::new() {
-        Ok(rl) => rl,
+/// Runs the prompt; `ports` are the interface names, for completion.
+pub fn run(tx: Sender<Request>, interrupt: Arc<AtomicBool>, ports: Vec<String>) {
+    let config = Config::builder()
+        .completion_type(CompletionType::List)
+        .build();
+    let mut rl = match Editor::<Words, DefaultHistory>::with_config(config) {
+        Ok(mut rl) => {
+            rl.set_helper(Some(Words { ports }));
+            rl
+        }
         Err(e) => {
             eprintln!("error: cannot start the prompt: {e}");
             let _ = ask(&tx, "quit", |_| true);

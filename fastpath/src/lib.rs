@@ -2,7 +2,8 @@
 //!
 //! Map, top-down along a packet's path (kernel file -> module). A module uses only modules
 //! below it, never one above (`tests/layering.rs` checks this):
-//! - `worker`: the per-lcore poll loop: rx burst, process, tx buffers, drain.
+//! - `worker`: the per-lcore poll loop: rx burst, process, tx buffers, drain; `fwd_gate`:
+//!   testpmd's `start`/`stop` and `port start`/`port stop` as the workers see them.
 //! - `pipeline`: a burst or one frame through the data plane: the L2 filter, then ARP to
 //!   the control core (`punt`: what a worker hands it, through `dpdk::ring`) or `ip_input`
 //!   (ip_input.c: validation, martians, options, then the route lookup and the dispatch
@@ -68,6 +69,7 @@ pub mod fib;
 pub mod flow_offload;
 pub mod flowtable;
 pub mod fnhe;
+pub mod fwd_gate;
 pub mod icmp;
 pub mod icmp_limit;
 pub mod iface;

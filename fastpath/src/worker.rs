@@ -8,6 +8,9 @@
 //!
 //! One pass in [`SAMPLE_EVERY`] that receives packets is timed per stage with the TSC
 //! (`show fwd stats`: cycles per packet for rx, parse, lookup, rewrite, tx).
+//!
+//! While forwarding is stopped (`stop`, [`FwdGate`]) a pass polls no RX queue, sends
+//! nothing on a stopped port, acknowledges the gate's epoch and sleeps a little.
 
 use crate::capture::{Capture, Tap};
 use crate::dpdk::mbuf::{Burst, Mbuf, MAX_BURST};
@@ -16,6 +19,7 @@ use crate::dpdk::rdtsc;
 use crate::dpdk::ring::{Consumer, Producer};
 use crate::drop::DropReason;
 use crate::flowtable::{FlowCtl, Flows};
+use crate::fwd_gate::{FwdGate, PAUSED_BACKOFF};
 use crate::icmp_limit::{PeerLimiter, RateLimiter};
 use crate::iface::IfIndex;
 use crate::latency::Recorder;
@@ -103,6 +107,8 @@ pub struct WorkerRings {
 pub struct Shared {
     pub snapshot: Arc<Rcu<Snapshot>>,
     pub stop: AtomicBool,
+    /// `start`/`stop` and `port start`/`port stop`.
+    pub fwd: FwdGate,
     pub tsc_hz: u64,
     /// What `capture` asks the workers to copy.
     pub capture: Capture,
@@ -159,11 +165,14 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
 
     while !shared.stop.load(Ordering::Relaxed) {
         let snap: &Snapshot = reader.quiescent();
+        let epoch = shared.fwd.epoch();
+        let paused = shared.fwd.paused();
+        let polled: &[RxQueue] = if paused { &[] } else { &conf.rx };
         passes += 1;
         ctx.clock.on = passes.is_multiple_of(SAMPLE_EVERY);
         ctx.clock.acc = [0; Stage::COUNT];
         let mut received = 0u64;
-        for (qi, q) in conf.rx.iter().enumerate() {
+        for (qi, q) in polled.iter().enumerate() {
             ctx.clock.start();
             let n = rx.rx(q.port_id, q.queue, burst);
             if n == 0 {
@@ -259,6 +268,11 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
         if let Some(inject) = &mut inject {
             inject.dequeue(&mut injected, MAX_BURST);
             for (m, out) in injected.drain(..) {
+                if paused && shared.fwd.port_stopped(out as usize) {
+                    stats.add(Stat::TxDropped, 1);
+                    drops.push(m);
+                    continue;
+                }
                 enqueue(
                     &mut tx[out as usize],
                     m,
@@ -269,6 +283,7 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
                     &mut tap,
                 );
             }
+            drops.free();
         }
         for (out, buf) in tx.iter_mut().enumerate() {
             send(buf, snap, out as IfIndex, conf.tx_queue, stats, &mut tap);
@@ -288,7 +303,12 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
         if ctx.clock.on && received > 0 {
             stats.add_sample(&ctx.clock.acc, received);
         }
-        idle.pass(received > 0, snap.settings.idle_sleep_us, stats);
+        if paused {
+            shared.fwd.ack(conf.lcore, epoch);
+            std::thread::sleep(PAUSED_BACKOFF);
+        } else {
+            idle.pass(received > 0, snap.settings.idle_sleep_us, stats);
+        }
     }
     0
 }

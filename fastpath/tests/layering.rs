@@ -43,6 +43,7 @@ const RANKS: &[(&str, u32)] = &[
     ("punt", 7),
     ("iface", 5),
     ("rcu", 5),
+    ("fwd_gate", 5),
     ("dpdk", 3),
     ("drop", 2),
     ("wire", 1),

@@ -20,7 +20,9 @@ import time
 import pytest
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BIN = os.environ.get("FASTPATH_BIN", os.path.join(REPO, "target", "release", "fastpath"))
+# FASTPATH_BIN names the binary, or FASTPATH_BIN_DIR its directory (with fastpath-ctl).
+BIN = os.environ.get("FASTPATH_BIN") or os.path.join(
+    os.environ.get("FASTPATH_BIN_DIR", os.path.join(REPO, "target", "release")), "fastpath")
 CTL = os.path.join(os.path.dirname(BIN), "fastpath-ctl")
 RV2 = os.path.join(REPO, "..", "shared", "data", "rv2-20240406.ipv4.pfx-origin.txt.xz")
 EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")

@@ -262,8 +262,11 @@ pub fn start(port_id: u16) -> Result<(), DpdkError> {
     })
 }
 
+/// Stops a port. The caller makes sure no other lcore polls or sends on it meanwhile
+/// (workers joined, or paused with the port marked stopped: `fwd_gate`).
 pub fn stop(port_id: u16) -> Result<(), DpdkError> {
-    // SAFETY: no lcore polls the port any more (the caller has joined the workers).
+    // SAFETY: no lcore polls or sends on the port any more (the caller's guarantee above);
+    // a stopped port's burst functions are ethdev's dummies until it is started again.
     check(|| format!("stopping port {port_id}"), unsafe {
         dpdk_sys::rte_eth_dev_stop(port_id)
     })
@@ -324,4 +327,129 @@ pub fn reset_stats(port_id: u16) -> Result<(), DpdkError> {
     check(|| format!("resetting stats of port {port_id}"), unsafe {
         dpdk_sys::rte_eth_stats_reset(port_id)
     })
+}
+
+/// The device's extended statistics (`rte_eth_xstats_get_names`, `rte_eth_xstats_get`):
+/// name and value, in the device's order.
+pub fn xstats(port_id: u16) -> Result<Vec<(String, u64)>, DpdkError> {
+    // The count can grow between the calls (a queue set up meanwhile): ask again then.
+    for _ in 0..4 {
+        // SAFETY: a NULL array of size 0 asks only for the count.
+        let n = unsafe { dpdk_sys::rte_eth_xstats_get_names(port_id, std::ptr::null_mut(), 0) };
+        check(|| format!("counting xstats of port {port_id}"), n)?;
+        let n = n as usize;
+        let mut names = vec![dpdk_sys::rte_eth_xstat_name { name: [0; 64] }; n];
+        // SAFETY: `names` has room for `n` entries, the size passed.
+        let got =
+            unsafe { dpdk_sys::rte_eth_xstats_get_names(port_id, names.as_mut_ptr(), n as u32) };
+        check(|| format!("reading xstats names of port {port_id}"), got)?;
+        let mut values = vec![dpdk_sys::rte_eth_xstat::default(); n];
+        // SAFETY: `values` has room for `n` entries, the size passed.
+        let vals = unsafe { dpdk_sys::rte_eth_xstats_get(port_id, values.as_mut_ptr(), n as u32) };
+        check(|| format!("reading xstats of port {port_id}"), vals)?;
+        if got as usize != n || vals as usize != n {
+            continue;
+        }
+        let name = |id: u64| {
+            names.get(id as usize).map_or_else(
+                || format!("xstat_{id}"),
+                |x| {
+                    let mut b = x.name;
+                    b[63] = 0;
+                    // SAFETY: `b` ends with a NUL (set above), so the string ends in it.
+                    let c = unsafe { CStr::from_ptr(b.as_ptr()) };
+                    c.to_string_lossy().into_owned()
+                },
+            )
+        };
+        return Ok(values.iter().map(|v| (name(v.id), v.value)).collect());
+    }
+    Err(DpdkError::with_errno(
+        format!("xstats of port {port_id} kept changing"),
+        0,
+    ))
+}
+
+/// Resets the extended statistics (and, on most drivers, the basic ones with them).
+pub fn reset_xstats(port_id: u16) -> Result<(), DpdkError> {
+    // SAFETY: plain call on a valid port.
+    check(|| format!("resetting xstats of port {port_id}"), unsafe {
+        dpdk_sys::rte_eth_xstats_reset(port_id)
+    })
+}
+
+/// The link as testpmd prints it (`rte_eth_link_to_str`): "Link up at 10 Gbps FDX
+/// Autoneg", "Link down".
+pub fn link_text(port_id: u16) -> String {
+    let mut l = dpdk_sys::rte_eth_link::default();
+    // SAFETY: `l` is a valid out-parameter; nowait never blocks.
+    if unsafe { dpdk_sys::rte_eth_link_get_nowait(port_id, &mut l) } < 0 {
+        return "Link status unknown".into();
+    }
+    let mut buf = [0 as c_char; dpdk_sys::RTE_ETH_LINK_MAX_STR_LEN as usize];
+    // SAFETY: `buf` has the size passed; `l` is initialised.
+    let rc = unsafe { dpdk_sys::rte_eth_link_to_str(buf.as_mut_ptr(), buf.len(), &l) };
+    if rc < 0 {
+        return "Link status unknown".into();
+    }
+    // SAFETY: rte_eth_link_to_str wrote a NUL-terminated string into `buf`.
+    unsafe { CStr::from_ptr(buf.as_ptr()) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// One queue's setup as the driver reports it (`rte_eth_rx_queue_info_get`,
+/// `rte_eth_tx_queue_info_get`); what testpmd's `show config rxtx` prints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueInfo {
+    pub nb_desc: u16,
+    pub free_thresh: u16,
+    pub pthresh: u8,
+    pub hthresh: u8,
+    pub wthresh: u8,
+    pub offloads: u64,
+    /// TX only: the RS bit threshold.
+    pub rs_thresh: u16,
+}
+
+/// RX queue `queue`'s setup, or None where the driver does not say.
+pub fn rx_queue_info(port_id: u16, queue: u16) -> Option<QueueInfo> {
+    let mut q = dpdk_sys::rte_eth_rxq_info::default();
+    // SAFETY: `q` is a valid out-parameter.
+    let rc = unsafe { dpdk_sys::rte_eth_rx_queue_info_get(port_id, queue, &mut q) };
+    (rc == 0).then_some(QueueInfo {
+        nb_desc: q.nb_desc,
+        free_thresh: q.conf.rx_free_thresh,
+        pthresh: q.conf.rx_thresh.pthresh,
+        hthresh: q.conf.rx_thresh.hthresh,
+        wthresh: q.conf.rx_thresh.wthresh,
+        offloads: q.conf.offloads,
+        rs_thresh: 0,
+    })
+}
+
+/// TX queue `queue`'s setup, or None where the driver does not say.
+pub fn tx_queue_info(port_id: u16, queue: u16) -> Option<QueueInfo> {
+    let mut q = dpdk_sys::rte_eth_txq_info::default();
+    // SAFETY: `q` is a valid out-parameter.
+    let rc = unsafe { dpdk_sys::rte_eth_tx_queue_info_get(port_id, queue, &mut q) };
+    (rc == 0).then_some(QueueInfo {
+        nb_desc: q.nb_desc,
+        free_thresh: q.conf.tx_free_thresh,
+        pthresh: q.conf.tx_thresh.pthresh,
+        hthresh: q.conf.tx_thresh.hthresh,
+        wthresh: q.conf.tx_thresh.wthresh,
+        offloads: q.conf.offloads,
+        rs_thresh: q.conf.tx_rs_thresh,
+    })
+}
+
+/// The port-wide RX and TX offloads it was configured with (`rte_eth_dev_conf_get`).
+pub fn offloads(port_id: u16) -> (u64, u64) {
+    let mut c = dpdk_sys::rte_eth_conf::default();
+    // SAFETY: `c` is a valid out-parameter.
+    if unsafe { dpdk_sys::rte_eth_dev_conf_get(port_id, &mut c) } != 0 {
+        return (0, 0);
+    }
+    (c.rxmode.offloads, c.txmode.offloads)
 }
