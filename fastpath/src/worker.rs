@@ -133,10 +133,6 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
         flows,
         capture,
     } = rings;
-    let mut tap = Tap {
-        capture: &shared.capture,
-        ring: capture,
-    };
     let mut reader = shared.snapshot.reader();
     let nifaces = reader.quiescent().ifaces.len();
     let s = reader.quiescent().settings;
@@ -152,7 +148,14 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
     let burst = conf.burst.clamp(1, MAX_BURST);
     let mut rx = Burst::default();
     let mut drops = Burst::default();
-    let mut tx: Vec<Burst> = (0..nifaces).map(|_| Burst::default()).collect();
+    let mut tx = TxSide {
+        bufs: (0..nifaces).map(|_| Burst::default()).collect(),
+        queue: conf.tx_queue,
+        tap: Tap {
+            capture: &shared.capture,
+            ring: capture,
+        },
+    };
     let mut pkts: Vec<Mbuf> = Vec::with_capacity(MAX_BURST);
     let mut injected: Vec<(Mbuf, IfIndex)> = Vec::with_capacity(MAX_BURST);
     let mut verdicts = [Verdict::Drop; MAX_BURST];
@@ -188,7 +191,8 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
             let tap_rx = shared.capture.wants(q.iface, crate::capture::RX);
             for m in rx.drain() {
                 if tap_rx {
-                    tap.copy(&m, q.port_id, q.queue, Direction::Rx, ctx.now, stats);
+                    tx.tap
+                        .copy(&m, q.port_id, q.queue, Direction::Rx, ctx.now, stats);
                 }
                 if m.is_chained() {
                     ctx.drop(DropReason::ChainedMbuf);
@@ -208,40 +212,19 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
             for (m, v) in pkts.drain(..).zip(verdicts.iter()) {
                 let (v, redirect) = redirect_first(snap, &mut ctx, &m, *v);
                 if let Some((r, out)) = redirect {
-                    enqueue(
-                        &mut tx[out as usize],
-                        r,
-                        snap,
-                        out,
-                        conf.tx_queue,
-                        stats,
-                        &mut tap,
-                    );
+                    tx.enqueue(r, snap, out, stats);
                 }
                 match v {
-                    Verdict::Tx(out) => enqueue(
-                        &mut tx[out as usize],
-                        m,
-                        snap,
-                        out,
-                        conf.tx_queue,
-                        stats,
-                        &mut tap,
-                    ),
+                    Verdict::Tx(out) => tx.enqueue(m, snap, out, stats),
                     Verdict::Fragment(out, mtu) => {
-                        let buf = &mut tx[out as usize];
-                        let sent = ip_fragment(&ctx, m, mtu, |f| {
-                            enqueue(buf, f, snap, out, conf.tx_queue, stats, &mut tap)
-                        });
+                        let sent = ip_fragment(&ctx, m, mtu, |f| tx.enqueue(f, snap, out, stats));
                         if let Err(m) = sent {
                             drops.push(m);
                         }
                     }
                     Verdict::FragmentLocal(out, mtu) => {
-                        let buf = &mut tx[out as usize];
-                        let sent = ip_fragment_local(&ctx, m, mtu, |f| {
-                            enqueue(buf, f, snap, out, conf.tx_queue, stats, &mut tap)
-                        });
+                        let sent =
+                            ip_fragment_local(&ctx, m, mtu, |f| tx.enqueue(f, snap, out, stats));
                         if let Err(m) = sent {
                             drops.push(m);
                         }
@@ -273,22 +256,11 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
                     drops.push(m);
                     continue;
                 }
-                enqueue(
-                    &mut tx[out as usize],
-                    m,
-                    snap,
-                    out,
-                    conf.tx_queue,
-                    stats,
-                    &mut tap,
-                );
+                tx.enqueue(m, snap, out, stats);
             }
             drops.free();
         }
-        for (out, buf) in tx.iter_mut().enumerate() {
-            send(buf, snap, out as IfIndex, conf.tx_queue, stats, &mut tap);
-        }
-        tap.flush(stats);
+        tx.flush(snap, stats);
         ctx.mark(Stage::Tx);
         ctx.now = rdtsc();
         if received > 0 {
@@ -324,44 +296,49 @@ fn punt_full(stats: &LcoreStats, p: Punt) {
     }
 }
 
-/// Adds `m` to the tx buffer of `out`, sending the buffer first if it is full.
-#[inline]
-fn enqueue(
-    buf: &mut Burst,
-    m: Mbuf,
-    snap: &Snapshot,
-    out: IfIndex,
+/// A worker's output: a buffer per interface for its tx queue, and the capture tap
+/// that copies what leaves when `capture` asks for it.
+struct TxSide<'a> {
+    bufs: Vec<Burst>,
     queue: u16,
-    stats: &LcoreStats,
-    tap: &mut Tap,
-) {
-    if buf.is_full() {
-        send(buf, snap, out, queue, stats, tap);
-    }
-    buf.push(m);
+    tap: Tap<'a>,
 }
 
-/// Sends `buf` out of `out` (copying it first if `capture` asks for it).
-#[inline]
-fn send(
-    buf: &mut Burst,
-    snap: &Snapshot,
-    out: IfIndex,
-    queue: u16,
-    stats: &LcoreStats,
-    tap: &mut Tap,
-) {
-    if buf.is_empty() {
-        return;
+impl TxSide<'_> {
+    /// Adds `m` to the buffer of `out`, sending the buffer first if it is full.
+    #[inline]
+    fn enqueue(&mut self, m: Mbuf, snap: &Snapshot, out: IfIndex, stats: &LcoreStats) {
+        if self.bufs[out as usize].is_full() {
+            self.send(snap, out, stats);
+        }
+        self.bufs[out as usize].push(m);
     }
-    let port = snap.ifaces[out as usize].port_id;
-    if tap.capture.wants(out, crate::capture::TX) {
-        let now = rdtsc();
-        buf.each(|m| tap.copy(m, port, queue, Direction::Tx, now, stats));
+
+    /// Sends the buffer of `out` (copying it first if `capture` asks for it).
+    #[inline]
+    fn send(&mut self, snap: &Snapshot, out: IfIndex, stats: &LcoreStats) {
+        let buf = &mut self.bufs[out as usize];
+        if buf.is_empty() {
+            return;
+        }
+        let port = snap.ifaces[out as usize].port_id;
+        if self.tap.capture.wants(out, crate::capture::TX) {
+            let (tap, queue, now) = (&mut self.tap, self.queue, rdtsc());
+            buf.each(|m| tap.copy(m, port, queue, Direction::Tx, now, stats));
+        }
+        let (sent, dropped) = buf.tx(port, self.queue);
+        stats.add(Stat::TxPackets, sent as u64);
+        if dropped > 0 {
+            stats.add(Stat::TxDropped, dropped as u64);
+        }
     }
-    let (sent, dropped) = buf.tx(port, queue);
-    stats.add(Stat::TxPackets, sent as u64);
-    if dropped > 0 {
-        stats.add(Stat::TxDropped, dropped as u64);
+
+    /// Sends every buffer, and the captured copies to the control core.
+    #[inline]
+    fn flush(&mut self, snap: &Snapshot, stats: &LcoreStats) {
+        for out in 0..self.bufs.len() {
+            self.send(snap, out as IfIndex, stats);
+        }
+        self.tap.flush(stats);
     }
 }
