@@ -51,6 +51,14 @@ for _ in $(seq 1 300); do
     [ -d "/proc/$pid" ] || break
     sleep 0.2
 done
-echo "engine: cannot start a Docker engine; dockerd's last words ($LOG):"
-tail -n 15 "$LOG" | sed 's/^/  /'
+if [ -d "/proc/$pid" ]; then
+    why="dockerd (pid $pid) runs but gives no answer after 60 s"
+else
+    why=$(grep -E 'level=fatal|failed to start daemon' "$LOG" | tail -n 1 |
+          sed -E 's/.*msg="([^"]*)".*/\1/')
+    why="dockerd exited${why:+: $why}"
+fi
+echo "engine: cannot start a Docker engine ($why)"
+echo "engine: the end of dockerd's log ($LOG):"
+tail -n 10 "$LOG" | cut -c1-300 | sed 's/^/  /'
 exit 1
