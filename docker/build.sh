@@ -27,5 +27,5 @@ echo "build: docker build --network host -t $IMAGE -f docker/Dockerfile .${crts[
 start=$(date +%s)
 # The legacy builder (a docker CLI without buildx) warns that it is deprecated: not ours.
 docker build --network host --force-rm "${args[@]}" "$@" -t "$IMAGE" -f docker/Dockerfile . 2>&1 |
-    grep -v -E '^(DEPRECATED: The legacy builder|            Install the buildx|            https://docs.docker.com/go/buildx)'
+    grep -v -E '^(DEPRECATED: The legacy builder|[[:space:]]+(Install the buildx|https://docs.docker.com/go/buildx|BuildKit is currently disabled|environment-variable\.))'
 echo "build: $IMAGE ready in $(( $(date +%s) - start )) s ($(docker image inspect -f '{{.Size}}' "$IMAGE" | numfmt --to=iec))"
