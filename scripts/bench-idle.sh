@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idle polling benchmark (issue 10): throughput and in-worker latency under load with
-# settings.idle_sleep_us 0 / 100 / 1000, and, on net_af_packet between two network
+# settings.idle_sleep_us 0 / 100 / 500 / 1000, and, on net_af_packet between two network
 # namespaces, the idle worker's CPU share and the ping round trip through it. About 3
 # minutes. Needs only scripts/setup.sh before it; run as root, with no other DPDK process
 # polling a core.

@@ -4,7 +4,7 @@ traffic and what it costs when there is.
 
 1. Under load: one worker forwarding the flowtable benchmark's `established` profile
    (1024 flows both ways, net_pcap infinite_rx on both ports, full table) with
-   idle_sleep_us 0 (busy polling), 100 (default) and 1000, rounds alternating: Mpps and
+   idle_sleep_us 0 (busy polling), 100, 500 (default) and 1000, rounds alternating: Mpps and
    `show latency` (time in the worker) per setting.
 2. Idle and sparse traffic: fastpath on net_af_packet between two Linux hosts in network
    namespaces (h1 10.0.1.2 -- p0 | p1 -- h2 10.0.2.2, as the lab): the worker thread's CPU
@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 import flowtable  # noqa: E402  (the established profile and its config)
 
-SETTINGS = (0, 100, 1000)
+SETTINGS = (0, 100, 500, 1000)
 
 
 def sh(*cmd, check=True, **kw):
