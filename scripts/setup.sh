@@ -30,5 +30,9 @@ if ! command -v cargo >/dev/null; then
     curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
     . "$HOME/.cargo/env"
 fi
+# rustfmt and clippy for the lint suite of scripts/test.sh (a minimal profile lacks them).
+if command -v rustup >/dev/null; then
+    rustup component add rustfmt clippy >/dev/null 2>&1 || echo "setup: could not add rustfmt/clippy (the lint suite will be skipped)"
+fi
 echo "setup: building (release)"
 cargo build --release --workspace --quiet

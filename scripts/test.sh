@@ -47,6 +47,16 @@ container_lab() {
     return "$rc"
 }
 
+# Formatting and lints, where the toolchain has rustfmt and clippy (setup.sh adds them).
+lint() {
+    if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+        echo "lint: SKIPPED (the Rust toolchain has no rustfmt or clippy)"
+        return 77
+    fi
+    cargo fmt --all --check && cargo clippy --release --workspace --all-targets --quiet -- -D warnings
+}
+
+suite "lint (cargo fmt --check, cargo clippy -D warnings)" lint
 suite "rust tests" cargo test --workspace --release
 suite "pcap tests" /usr/bin/python3 -m pytest tests/pcap -q
 suite "policy routing vs Linux" /usr/bin/python3 -m pytest tests/rib -q
