@@ -95,8 +95,8 @@
 //!   gc_thresh3: 1024          #   the most dynamic entries
 //!   unres_qlen: 101           #   packets held per unresolved neighbour
 //!   arp_notify: true          # gratuitous ARP for each address when its port starts
-//!   idle_sleep_us: 500        # a worker with no packets backs off to sleeps of at most
-//!                             #   this (0..=100000; 0 = busy polling)
+//!   idle_sleep_us: 100        # a worker with no packets backs off to sleeps of at most
+//!                             #   this (0..=10000; 0 = busy polling)
 //!   metrics_listen: 127.0.0.1:9111  # Prometheus endpoint (GET /metrics); default off
 //! ```
 //!

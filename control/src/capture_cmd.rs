@@ -29,13 +29,15 @@ pub struct Session {
     bytes: usize,
     started: Instant,
     dropped_at_start: u64,
+    /// The workers' copies of this capture carry it ([`Capture::begin`]).
+    id: u8,
 }
 
 /// The control core's side: the session, and buffers for draining the rings.
 #[derive(Default)]
 pub struct Captures {
     pub session: Option<Session>,
-    buf: Vec<(Mbuf, ())>,
+    buf: Vec<(Mbuf, u8)>,
     copies: Vec<Mbuf>,
 }
 
@@ -115,9 +117,11 @@ impl Control {
         }
         let path = PathBuf::from(file);
         let writer = Writer::create(&path).map_err(|e| format!("capture start: {}", e.what))?;
-        // Copies left from an earlier capture go first.
-        self.capture_drain(false);
+        // Copies left from an earlier capture go first (and any late one is told apart
+        // by its session).
+        let _ = self.capture_drain(false);
         let iface = iface as IfIndex;
+        let id = self.dp.shared.capture.begin();
         self.captures.session = Some(Session {
             writer,
             iface,
@@ -128,6 +132,7 @@ impl Control {
             bytes: 0,
             started: Instant::now(),
             dropped_at_start: self.capture_dropped(),
+            id,
         });
         self.dp.shared.capture.set(iface, dirs);
         Ok(format!(
@@ -147,8 +152,8 @@ impl Control {
         let iface = self.captures.session.as_ref()?.iface;
         self.dp.shared.capture.set(iface, 0);
         std::thread::sleep(DRAIN);
-        self.capture_drain(true);
-        self.capture_finish()
+        // The last drain may reach the count (or fail) and end it itself.
+        self.capture_drain(true).or_else(|| self.capture_finish())
     }
 
     fn capture_finish(&mut self) -> Option<String> {
@@ -172,22 +177,27 @@ impl Control {
             .sum()
     }
 
-    /// Takes the workers' copies: writes them while a capture runs and `write` (up to
-    /// its count, which ends it), frees them otherwise. The event loop's turn.
-    pub fn capture_drain(&mut self, write: bool) {
+    /// Takes the workers' copies: writes those of the capture running when `write` (up
+    /// to its count, which ends it), frees the others. The summary if that ended the
+    /// capture. The event loop's turn.
+    pub fn capture_drain(&mut self, write: bool) -> Option<String> {
         let c = &mut self.captures;
+        let id = c.session.as_ref().filter(|_| write).map(|s| s.id);
         for ring in &mut self.dp.captures {
             while ring.dequeue(&mut c.buf, fastpath::dpdk::mbuf::MAX_BURST) > 0 {
-                c.copies.extend(c.buf.drain(..).map(|(m, ())| m));
+                // A copy of an earlier capture (or with none to write to) is freed here.
+                c.copies.extend(
+                    c.buf
+                        .drain(..)
+                        .filter(|(_, s)| Some(*s) == id)
+                        .map(|(m, _)| m),
+                );
             }
         }
         if c.copies.is_empty() {
-            return;
+            return None;
         }
-        let Some(s) = c.session.as_mut().filter(|_| write) else {
-            c.copies.clear();
-            return;
-        };
+        let s = c.session.as_mut()?;
         if let Some(limit) = s.limit {
             c.copies.truncate((limit - s.written) as usize);
         }
@@ -199,16 +209,16 @@ impl Control {
             }
             Err(e) => {
                 eprintln!("capture: {}: {e}; capture stopped", s.path.display());
-                let _ = self.capture_finish();
-                return;
+                return self.capture_finish();
             }
         }
         if s.limit.is_some_and(|l| s.written >= l) {
-            let iface = s.iface;
-            self.dp.shared.capture.set(iface, 0);
-            if let Some(msg) = self.capture_finish() {
-                println!("{}", msg.trim_end());
+            let msg = self.capture_finish();
+            if let Some(m) = &msg {
+                println!("{}", m.trim_end());
             }
+            return msg;
         }
+        None
     }
 }

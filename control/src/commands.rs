@@ -237,7 +237,7 @@ impl Control {
     /// when due, what that sends, expired exceptions once a second, and a new snapshot if
     /// the neighbours or the exceptions changed.
     pub fn slow_poll(&mut self) {
-        self.capture_drain(true);
+        let _ = self.capture_drain(true);
         let now = Instant::now();
         self.ctx.now = rdtsc();
         let router = &self.routing.router;

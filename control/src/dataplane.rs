@@ -69,7 +69,7 @@ pub struct Dataplane {
     /// What each worker punts.
     pub punts: Vec<Consumer<Punt>>,
     /// What each worker captured (`capture start`).
-    pub captures: Vec<Consumer<()>>,
+    pub captures: Vec<Consumer<u8>>,
     /// Per worker: requests about its flows, and its flowtable gauges.
     pub flows: Vec<Arc<FlowCtl>>,
     pub tx: ControlTx,
@@ -323,7 +323,7 @@ pub fn start(cfg: &Config, router: &mut Router) -> Result<Dataplane> {
     for (i, (w, st)) in workers.iter().zip(&stats).enumerate() {
         let (punt, from) = ring::channel::<Punt>(&format!("fp_punt_{i}"), RING_SIZE, socket)?;
         punts.push(from);
-        let (capture, from) = ring::channel::<()>(&format!("fp_cap_{i}"), RING_SIZE, socket)?;
+        let (capture, from) = ring::channel::<u8>(&format!("fp_cap_{i}"), RING_SIZE, socket)?;
         captures.push(from);
         let rings = WorkerRings {
             punt,

@@ -13,9 +13,13 @@ use tiny_http::{Header, Method, Response, Server};
 /// The longest a scrape waits for the control core.
 const TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Binds `addr` and serves scrapes until the control core exits.
-pub fn start(addr: SocketAddr, tx: Sender<Request>) -> Result<(), String> {
-    let server = Server::http(addr).map_err(|e| format!("metrics endpoint {addr}: {e}"))?;
+/// Binds `addr` (before forwarding starts: an address in use is a start-up error).
+pub fn bind(addr: SocketAddr) -> Result<Server, String> {
+    Server::http(addr).map_err(|e| format!("metrics endpoint {addr}: {e}"))
+}
+
+/// Serves scrapes on `server` until the control core exits.
+pub fn serve_on(server: Server, tx: Sender<Request>) -> Result<(), String> {
     std::thread::Builder::new()
         .name("metrics".into())
         .spawn(move || serve(server, tx))

@@ -160,6 +160,11 @@ fn run(
         .context("installing signal handlers")?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, term.clone())
         .context("installing signal handlers")?;
+    // Bound before anything starts, so that a port in use is an error before forwarding.
+    let metrics = match opts.metrics.or(cfg.settings.metrics_listen) {
+        Some(addr) => Some((addr, control::http::bind(addr).map_err(anyhow::Error::msg)?)),
+        None => None,
+    };
     eal::init(&eal_args)?;
     // dpdk-dumpcap can attach when EAL has a shared config; with --no-shconf it cannot
     // (use `capture start`), and this fails harmlessly.
@@ -195,7 +200,6 @@ fn run(
             w.tx_queue
         );
     }
-    let metrics_listen = cfg.settings.metrics_listen;
     let mut control = Control::new(cfg, dp, router)?;
 
     let (tx, rx) = mpsc::channel::<Request>();
@@ -234,9 +238,11 @@ fn run(
             .name("repl".into())
             .spawn(move || repl::run(tx, interrupt, ports))?;
     }
-    control::telemetry::register(tx.clone()).map_err(anyhow::Error::msg)?;
-    if let Some(addr) = opts.metrics.or(metrics_listen) {
-        control::http::start(addr, tx.clone()).map_err(anyhow::Error::msg)?;
+    if let Err(e) = control::telemetry::register(tx.clone()) {
+        eprintln!("warning: DPDK telemetry: {e}");
+    }
+    if let Some((addr, server)) = metrics {
+        control::http::serve_on(server, tx.clone()).map_err(anyhow::Error::msg)?;
         println!("Metrics on http://{addr}/metrics");
     }
     drop(tx);

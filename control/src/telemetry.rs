@@ -4,7 +4,7 @@
 //! answers the families of one [`Group`] of [`crate::metrics`], asked of the control core
 //! like a scrape: a family without labels is a number, one with labels a dictionary
 //! keyed by its label values (`lcore`, `port`, `reason`, `state`, joined by `_`; a
-//! quantile as `p50` ... `p999`, `max`: DPDK takes only `[A-Za-z0-9_/-]` in names), summed
+//! quantile as `p50` ... `p999`, `max`: DPDK takes only `[A-Za-z0-9_/]` in names), summed
 //! over lcores for `/fastpath/stats` and `/fastpath/drops`. Latency is in nanoseconds.
 //! Telemetry is on unless EAL is given `--no-telemetry`.
 
@@ -89,6 +89,8 @@ pub fn dict(families: &[Family], group: Group) -> Vec<(String, Value)> {
     let mut per_lcore: BTreeMap<String, Vec<(String, Value)>> = BTreeMap::new();
     for f in families.iter().filter(|f| f.group == group) {
         let name = f.name.strip_suffix("_total").unwrap_or(&f.name);
+        // Latency in ns here (Prometheus has it in seconds).
+        let name = &name.replace("_seconds", "_ns");
         let scale = if f.kind == Kind::Summary { 1e9 } else { 1.0 };
         if totals {
             // Totals keyed by the labels other than lcore; per lcore in "lcore_N".

@@ -242,6 +242,12 @@ fn port_stop(c: &mut Control, which: &str) -> Result<String, String> {
             c.routing.router.work.ifaces[i].name
         ));
     }
+    if let Some(i) = ports.iter().find(|&&i| i >= fastpath::fwd_gate::MAX_PORTS) {
+        return Err(format!(
+            "port stop: port {i}: only the first {} ports can be stopped",
+            fastpath::fwd_gate::MAX_PORTS
+        ));
+    }
     let mut out = String::from("Stopping ports...\n");
     let gate = &c.dp.shared.fwd;
     let todo: Vec<usize> = ports

@@ -73,7 +73,7 @@ impl Default for Settings {
             flowtable: true,
             nf_conntrack_max: 65536,
             conntrack: CtTimeouts::default(),
-            idle_sleep_us: 500,
+            idle_sleep_us: 100,
         }
     }
 }

@@ -100,7 +100,7 @@ pub struct WorkerRings {
     /// The control core's requests about this worker's flows.
     pub flows: Arc<FlowCtl>,
     /// Copies of captured packets (`capture start`).
-    pub capture: Producer<()>,
+    pub capture: Producer<u8>,
 }
 
 /// State shared by control and workers. Shared: control rw, dataplane ro.
@@ -248,8 +248,9 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
             ctx.mark(Stage::Tx);
         }
         ctx.clock.start();
+        let mut sent_injected = false;
         if let Some(inject) = &mut inject {
-            inject.dequeue(&mut injected, MAX_BURST);
+            sent_injected = inject.dequeue(&mut injected, MAX_BURST) > 0;
             for (m, out) in injected.drain(..) {
                 if paused && shared.fwd.port_stopped(out as usize) {
                     stats.add(Stat::TxDropped, 1);
@@ -279,7 +280,11 @@ pub fn run(conf: &WorkerConf, shared: &Shared, stats: &LcoreStats, rings: Worker
             shared.fwd.ack(conf.lcore, epoch);
             std::thread::sleep(PAUSED_BACKOFF);
         } else {
-            idle.pass(received > 0, snap.settings.idle_sleep_us, stats);
+            idle.pass(
+                received > 0 || sent_injected,
+                snap.settings.idle_sleep_us,
+                stats,
+            );
         }
     }
     0

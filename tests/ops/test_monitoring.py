@@ -73,7 +73,7 @@ def test_telemetry_answers_match_the_cli(inst):
     ports = telemetry(inst.telemetry_path, "/fastpath/ports")
     assert ports["port_rx_packets"] == {"p0": N, "p1": 0}
     assert ports["port_tx_packets"] == {"p0": 0, "p1": N}
-    lat = telemetry(inst.telemetry_path, "/fastpath/latency")["latency_seconds"]
+    lat = telemetry(inst.telemetry_path, "/fastpath/latency")["latency_ns"]
     assert lat["1_count"] == N
     assert 0 < lat["1_p50"] <= lat["1_p90"] <= lat["1_p99"] <= lat["1_p999"] <= lat["1_max"]
     # DPDK's own ethdev counters agree.
@@ -190,3 +190,23 @@ def test_metrics_listen_from_yaml_and_bad_address():
     assert r.returncode == 2
     assert re.search(r"bad\.yaml:3:\d+: metrics_listen \"localhost\": expected ADDRESS:PORT",
                      r.stderr), r.stderr
+
+
+def test_metrics_address_in_use_fails_before_forwarding():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen()
+    port = s.getsockname()[1]
+    tmp = tempfile.mkdtemp(prefix="fastpath-ops.")
+    cfg = os.path.join(tmp, "m.yaml")
+    with open(cfg, "w") as f:
+        f.write("ports:\n  - { name: p0, device: net_null0, addresses: [10.0.1.1/24] }\n")
+    r = subprocess.run([BIN, "-l", "0-1", "--no-huge", "-m", "256", "--no-pci", "--no-shconf",
+                        "--", "--config", cfg, "--ctl-socket", os.path.join(tmp, "s"),
+                        "--metrics", f"127.0.0.1:{port}"], capture_output=True, text=True, timeout=60)
+    s.close()
+    subprocess.run(["rm", "-rf", tmp], check=False)
+    assert r.returncode == 1, r
+    assert f"metrics endpoint 127.0.0.1:{port}" in r.stderr, r.stderr
+    assert "Port 0" not in r.stdout, "nothing was started"

@@ -254,7 +254,7 @@ fn settings(s: RawSettings) -> Result<Settings, Issue> {
         idle_sleep_us: in_range(
             s.idle_sleep_us,
             0,
-            100_000,
+            10_000,
             node!["settings", "idle_sleep_us"],
             "idle_sleep_us",
         )?,

@@ -28,12 +28,8 @@ fn handlers() -> &'static Mutex<HashMap<String, Handler>> {
 pub fn register(cmd: &str, help: &str, h: Handler) -> Result<(), String> {
     let c = CString::new(cmd).map_err(|_| format!("telemetry command {cmd:?}: NUL"))?;
     let help = CString::new(help).map_err(|_| format!("telemetry help of {cmd}: NUL"))?;
-    let new = handlers()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(cmd.to_owned(), h)
-        .is_none();
-    if new {
+    let mut map = handlers().lock().unwrap_or_else(|e| e.into_inner());
+    if !map.contains_key(cmd) {
         // SAFETY: both strings are NUL-terminated and only read during the call (DPDK
         // copies them); `callback` has the `telemetry_cb` signature and lives forever.
         let ret = unsafe {
@@ -45,6 +41,7 @@ pub fn register(cmd: &str, help: &str, h: Handler) -> Result<(), String> {
             ));
         }
     }
+    map.insert(cmd.to_owned(), h);
     Ok(())
 }
 
@@ -74,7 +71,9 @@ unsafe extern "C" fn callback(
     let Some(h) = h else {
         return -22; // -EINVAL: not one of ours (cannot happen: DPDK matched it)
     };
-    let answer = h(&params);
+    // A panic must not unwind into DPDK's thread (it would abort the router).
+    let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(&params)))
+        .unwrap_or_else(|_| vec![("error".into(), Value::Str("internal error".into()))]);
     // SAFETY: `d` is the answer buffer DPDK gave this call.
     unsafe { fill(d, &answer) }
 }
