@@ -120,6 +120,19 @@ fn main() {
     }
     let lc_build = median(&mut lc_build);
     let trie = rcu.load();
+    if quick_env == "update" {
+        // FIB_BENCH_QUICK=update: only the batches of 100, for profiling an update.
+        let mut idx: Vec<usize> = (0..routes.len()).collect();
+        for i in (1..idx.len()).rev() {
+            idx.swap(i, rng.below(i + 1));
+        }
+        let victims: Vec<(u32, u8, u32)> = idx[..500_000].iter().map(|&i| routes[i]).collect();
+        for _ in 0..3 {
+            let (r, _, _) = update_run(&trie, &victims, 100);
+            println!("lctrie   batches of    100: {:>6.2} M changes/s", r / 1e6);
+        }
+        return;
+    }
     println!(
         "lctrie   from_routes + publish   {:>9.3} s  (median of 5)",
         lc_build
@@ -288,29 +301,8 @@ fn main() {
     let victims: Vec<(u32, u8, u32)> = idx[..500_000].iter().map(|&i| routes[i]).collect();
     let mut lc_update = Vec::new();
     for &bs in &[100usize, 1_000, 10_000] {
-        let urcu = Rcu::new((*trie).clone());
-        let t0 = Instant::now();
-        for pass in 0..2 {
-            for chunk in victims.chunks(bs) {
-                let batch: Vec<Change> = chunk
-                    .iter()
-                    .map(|&(addr, len, value)| {
-                        if pass == 0 {
-                            Change::Remove { addr, len }
-                        } else {
-                            Change::Insert { addr, len, value }
-                        }
-                    })
-                    .collect();
-                let next = urcu.load().update(&batch);
-                urcu.publish(next);
-                urcu.reclaim();
-            }
-        }
-        let secs = t0.elapsed().as_secs_f64();
-        let t = urcu.load();
+        let (r, secs, t) = update_run(&trie, &victims, bs);
         assert_eq!(t.len(), routes.len(), "update benchmark lost prefixes");
-        let r = 2.0 * victims.len() as f64 / secs;
         println!(
             "lctrie   batches of {:>6}: {:>6.2} M changes/s  ({:.3} s, update + publish + reclaim; after: {:.2} MiB, garbage {:.2} MiB)",
             bs,
@@ -437,6 +429,32 @@ fn fold32(v: &[u32]) -> u32 {
 
 /// Lookup rate (M/s) over `secs` seconds: per burst, a quiescent state (which also picks up
 /// the newest version) and a bulk lookup. Runs until `secs` have passed.
+/// Deletes `victims` then re-adds them in batches of `bs`, each batch updated, published
+/// and reclaimed: (changes per second, seconds, the final version).
+fn update_run(trie: &LcTrie, victims: &[(u32, u8, u32)], bs: usize) -> (f64, f64, Arc<LcTrie>) {
+    let urcu = Rcu::new(trie.clone());
+    let t0 = Instant::now();
+    for pass in 0..2 {
+        for chunk in victims.chunks(bs) {
+            let batch: Vec<Change> = chunk
+                .iter()
+                .map(|&(addr, len, value)| {
+                    if pass == 0 {
+                        Change::Remove { addr, len }
+                    } else {
+                        Change::Insert { addr, len, value }
+                    }
+                })
+                .collect();
+            let next = urcu.load().update(&batch);
+            urcu.publish(next);
+            urcu.reclaim();
+        }
+    }
+    let secs = t0.elapsed().as_secs_f64();
+    (2.0 * victims.len() as f64 / secs, secs, urcu.load())
+}
+
 fn churn_lookup(rcu: &Arc<Rcu<LcTrie>>, set: &[u32], secs: f64) -> f64 {
     let mut reader = rcu.reader();
     let mut out = [0u32; BURST];

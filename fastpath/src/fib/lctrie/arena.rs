@@ -300,9 +300,10 @@ impl Builder {
         self.prefixes -= out.len() - n0;
     }
 
-    /// Compaction (see the module doc), and of the const segment.
-    pub fn compact(&mut self, root: &mut [u32]) {
-        self.compact_consts(root);
+    /// Compaction (see the module doc), and of the const segment. Returns whether any root
+    /// entry was rewritten.
+    pub fn compact(&mut self, root: &mut [u32]) -> bool {
+        let consts = self.compact_consts(root);
         let t = self.meta.tail;
         let size = |b: &Builder, id: usize| {
             let (l, s) = b.pair(id);
@@ -313,7 +314,7 @@ impl Builder {
         let total: usize = ids.clone().map(|id| size(self, id)).sum();
         let garbage = total - ids.clone().map(|id| live(self, id)).sum::<usize>();
         if garbage * 3 < total || garbage < SEG_WORDS {
-            return;
+            return consts;
         }
         // Pairs with more garbage than average: garbage/size >= garbage_total/total.
         let victims: Vec<bool> = (0..self.lsegs.len())
@@ -352,13 +353,14 @@ impl Builder {
             self.meta.live[id] = (0, 0);
             self.meta.free.push(id as u16);
         }
+        true
     }
 
     /// Rebuilds the const segment when most of its chunks are no longer referenced (values
     /// that came and went).
-    fn compact_consts(&mut self, root: &mut [u32]) {
+    fn compact_consts(&mut self, root: &mut [u32]) -> bool {
         if self.consts.len() < 64 {
-            return;
+            return false;
         }
         let used: FxHashSet<u32> = root
             .iter()
@@ -366,7 +368,7 @@ impl Builder {
             .filter(|&e| e >> OFF_BITS == 0)
             .collect();
         if used.len() * 2 >= self.consts.len() {
-            return;
+            return false;
         }
         let old: FxHashMap<u32, u32> = self.consts.iter().map(|(&v, &r)| (r, v)).collect();
         self.lsegs[0] = self.empty.clone();
@@ -380,6 +382,7 @@ impl Builder {
         for e in root.iter_mut().filter(|e| **e >> OFF_BITS == 0) {
             *e = remap[e];
         }
+        true
     }
 
     /// The lookup segments and the chunk bookkeeping of the finished version.

@@ -4,6 +4,7 @@
 
 use super::arena::{self, Builder, ChunkMeta};
 use super::chunk::{self, Pfx};
+use super::spare::RootSpare;
 use super::{mask, Change, LcTrie, NO_ROUTE, OFF_BITS, ROOT_BITS, SLOTS, TOP_BITS};
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
@@ -25,6 +26,8 @@ pub(super) struct Meta {
     count: usize,
     /// Chunks: store segments, arena bookkeeping, const chunks.
     pub chunks: ChunkMeta,
+    /// The root array the next update may recycle.
+    spare: Arc<RootSpare>,
 }
 
 /// A snapshot of the trie's shape and memory (`show fib stats`).
@@ -164,6 +167,7 @@ impl LcTrie {
             maps,
             count,
             chunks: ChunkMeta::default(),
+            spare: Arc::default(),
         };
         LcTrie::assemble(b, top.into(), root.into(), meta)
     }
@@ -182,8 +186,9 @@ impl LcTrie {
 
     /// A new version with `changes` applied in order (for the same prefix the last change
     /// wins). `self` is not modified and stays valid: readers may keep using it until they
-    /// pass a quiescent state. Cost: the root array is copied (1 MiB), each root slot that
-    /// changed gets a new chunk (only the slots under changed prefixes /13 and longer; a
+    /// pass a quiescent state. Cost: the root array is copied (1 MiB; only the slots the
+    /// previous update changed when its buffer can be recycled, [`RootSpare`]), each root
+    /// slot that changed gets a new chunk (only the slots under changed prefixes /13 and longer; a
     /// /0../12 change touches only the 16 KiB `top` table), and every other chunk is shared.
     pub fn update(&self, changes: &[Change]) -> LcTrie {
         if changes.is_empty() {
@@ -249,8 +254,8 @@ impl LcTrie {
         dirty_slots.dedup();
 
         let mut b = Builder::resume(self);
-        let mut root_arc = self.root.clone();
-        let root = Arc::make_mut(&mut root_arc); // the one copy of the root array
+        let mut root_arc = self.meta.spare.checkout(&self.root);
+        let root = Arc::get_mut(&mut root_arc).expect("a checked-out root is not shared");
         let mut groups = longs
             .chunk_by(|a, b| slot(a.addr) == slot(b.addr))
             .peekable();
@@ -275,7 +280,9 @@ impl LcTrie {
             meta.count = (meta.count + merge(&old, ch, &mut new)) - old.len();
             root[s as usize] = b.place(&new, mid_lpm(&meta.maps, s));
         }
-        b.compact(root);
+        let rewrote = b.compact(root);
+        meta.spare
+            .checkin(&self.root, &root_arc, (!rewrote).then_some(dirty_slots));
         LcTrie::assemble(b, top, root_arc, meta)
     }
 
