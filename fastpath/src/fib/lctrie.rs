@@ -74,6 +74,7 @@
 mod arena;
 mod build;
 mod chunk;
+mod short;
 mod spare;
 #[cfg(test)]
 mod testdata;
