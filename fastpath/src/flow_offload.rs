@@ -43,6 +43,8 @@ pub struct Candidate {
     /// [`FlowTable::additions`] when [`offload_hit`] did not find the tuple: [`track`]
     /// need not look again if nothing was added since.
     pub missed_at: Option<u64>,
+    /// [`FlowTable::pending_hash`], once a miss made it needed (and prefetched its slot).
+    pub pending_at: Option<u64>,
 }
 
 /// Whether a validated packet is a [`Candidate`] (`nf_flow_tuple_ip`'s checks), hashed
@@ -79,6 +81,7 @@ pub fn candidate(r: &Routable, frame: &[u8], table: &FlowTable) -> Option<Candid
         hash: table.hash(&tuple),
         flags,
         missed_at: None,
+        pending_at: None,
     })
 }
 
@@ -95,7 +98,11 @@ pub fn offload_hit<P: PacketBuf>(
     let now = ctx.now;
     let flows = &mut ctx.flows;
     let Some((i, dir)) = flows.table.find_hashed(&c.tuple, c.hash) else {
+        // Not a connection yet: track() will look in `pending`.
         c.missed_at = Some(flows.table.additions());
+        let at = flows.table.pending_hash(&c.tuple);
+        flows.pending.prefetch(at);
+        c.pending_at = Some(at);
         return None;
     };
     let f = flows.table.get(i);
@@ -208,12 +215,17 @@ pub fn track<P: PacketBuf>(
             } else {
                 t.udp
             };
-            let first = flows.pending.take(flows.table.hash(&orig), secs, unreplied);
+            let at = c
+                .pending_at
+                .unwrap_or_else(|| flows.table.pending_hash(&c.tuple));
+            let first = flows
+                .pending
+                .take(at, flows.table.hash(&orig), secs, unreplied);
             let Some(state) = first
                 .and_then(|f| ct_new(c.tuple.proto, f, t.tcp_loose))
                 .map(|s| ct_next(s, Dir::Reply, c.flags))
             else {
-                flows.pending.put(c.hash, c.flags, secs);
+                flows.pending.put(at, c.hash, c.flags, secs);
                 return;
             };
             let i = match flows.table.insert(orig, c.tuple, state, now) {

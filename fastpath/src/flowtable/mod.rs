@@ -172,7 +172,7 @@ impl Flows {
     /// (`nf_flow_offload_gc_step`).
     pub fn gc(&mut self, now: u64, stats: &LcoreStats) {
         let cap = self.table.capacity();
-        if cap == 0 {
+        if cap == 0 || self.table.is_empty() {
             return;
         }
         for _ in 0..GC_PER_PASS.min(cap) {

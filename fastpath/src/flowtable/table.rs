@@ -101,6 +101,8 @@ pub struct FlowTable {
     occupied: Vec<u64>,
     mask: usize,
     hasher: ahash::RandomState,
+    /// Key of [`Self::pending_hash`].
+    pending_key: [u64; 2],
     /// The unestablished connections, least recently used first.
     oldest: u32,
     newest: u32,
@@ -112,13 +114,16 @@ impl FlowTable {
     /// A table for at most `capacity` connections, all its memory allocated now.
     pub fn new(capacity: u32) -> FlowTable {
         let buckets = (capacity.max(1) as usize * 2).next_power_of_two();
+        let hasher = ahash::RandomState::new();
+        let pending_key = [hasher.hash_one(1u64), hasher.hash_one(2u64)];
         FlowTable {
             flows: vec![Flow::default(); capacity as usize],
             free: (0..capacity).rev().collect(),
             heads: vec![NIL; buckets],
             occupied: vec![0; buckets.div_ceil(64)],
             mask: buckets - 1,
-            hasher: ahash::RandomState::new(),
+            hasher,
+            pending_key,
             oldest: NIL,
             newest: NIL,
             live: 0,
@@ -154,6 +159,19 @@ impl FlowTable {
     #[inline]
     pub fn hash(&self, t: &Tuple) -> u64 {
         self.hasher.hash_one(t)
+    }
+
+    /// A keyed hash of the connection `t` belongs to, the same for both of its
+    /// directions and whatever the interfaces ([`super::Pending`]'s index): one folded
+    /// multiply (ahash's mixing step) of the two endpoints in order, keyed.
+    #[inline]
+    pub fn pending_hash(&self, t: &Tuple) -> u64 {
+        let a = (t.saddr as u64) << 16 | t.sport as u64;
+        let b = (t.daddr as u64) << 16 | t.dport as u64;
+        let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+        let [k0, k1] = self.pending_key;
+        let p = ((lo ^ k0) as u128) * ((hi << 8 | t.proto as u64) ^ k1) as u128;
+        p as u64 ^ (p >> 64) as u64
     }
 
     #[inline]
@@ -388,6 +406,26 @@ mod tests {
         assert_eq!(ft.find(&o), None);
         assert_eq!(ft.find(&r), None);
         assert!(ft.is_empty());
+    }
+
+    #[test]
+    fn the_pending_hash_is_the_connections_whichever_the_direction() {
+        let ft = FlowTable::new(4);
+        let o = t(1);
+        assert_eq!(ft.pending_hash(&o), ft.pending_hash(&o.reply(1)));
+        assert_eq!(ft.pending_hash(&o), ft.pending_hash(&o.reply(1).reply(2)));
+        let mut other = o;
+        other.sport += 1;
+        assert_ne!(ft.pending_hash(&o), ft.pending_hash(&other));
+        other = o;
+        other.proto = 17;
+        assert_ne!(ft.pending_hash(&o), ft.pending_hash(&other));
+        // Swapping only the ports (or only the addresses) is another connection.
+        other = o;
+        (other.sport, other.dport) = (o.dport, o.sport);
+        assert_ne!(ft.pending_hash(&o), ft.pending_hash(&other));
+        // Keyed: another table hashes differently.
+        assert_ne!(ft.pending_hash(&o), FlowTable::new(4).pending_hash(&o));
     }
 
     #[test]
