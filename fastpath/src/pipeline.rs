@@ -83,7 +83,7 @@ fn flow_candidate<P: PacketBuf>(
     pkt: &mut P,
     r: &Routable,
 ) -> Option<Result<Candidate, Verdict>> {
-    if !snap.settings.flowtable || ctx.flows.table.capacity() == 0 {
+    if !flows_on(snap, ctx) {
         return None;
     }
     let mut c = flow_offload::candidate(r, pkt.data(), &ctx.flows.table)?;
@@ -91,6 +91,12 @@ fn flow_candidate<P: PacketBuf>(
         Some(v) => Err(v),
         None => Ok(c),
     })
+}
+
+/// Whether packets are tracked (the flowtable is on and has room).
+#[inline]
+fn flows_on(snap: &Snapshot, ctx: &LcoreCtx) -> bool {
+    snap.settings.flowtable && ctx.flows.table.capacity() > 0
 }
 
 /// [`crate::ip_input::dispatch`], then conntrack of a flowtable candidate.
@@ -210,16 +216,25 @@ pub fn process_burst<P: PacketBuf>(
     s.looked.clear();
     s.keys.clear();
     let hints = snap.settings.route_hints && snap.fib.default_rules_only();
+    let flows = flows_on(snap, ctx);
     // The last looked-up packet: (destination, TOS, its index among the routable).
     let mut last: Option<(Ipv4Addr, u8, usize)> = None;
     for (i, pkt) in pkts.iter_mut().enumerate() {
         verdicts[i] = match classify(snap, ctx, pkt, in_if) {
             Pre::Done(v) => v,
             Pre::Route(r) => 'route: {
-                let cand = match flow_candidate(snap, ctx, pkt, &r) {
-                    Some(Err(v)) => break 'route v,
-                    c => c.and_then(Result::ok),
-                };
+                // flow_candidate(), made in place (the candidate is not copied around).
+                s.cand.push(if flows {
+                    flow_offload::candidate(&r, pkt.data(), &ctx.flows.table)
+                } else {
+                    None
+                });
+                if let Some(c) = s.cand.last_mut().and_then(Option::as_mut) {
+                    if let Some(v) = flow_offload::offload_hit(snap, ctx, pkt, c) {
+                        s.cand.pop();
+                        break 'route v;
+                    }
+                }
                 let j = s.routable.len();
                 let hint = match last {
                     Some((d, t, src)) if hints && d == r.key.daddr && t == r.key.tos => Some(src),
@@ -233,7 +248,6 @@ pub fn process_burst<P: PacketBuf>(
                 s.hint.push(hint);
                 s.idx.push(i);
                 s.routable.push(r);
-                s.cand.push(cand);
                 Verdict::Drop
             }
         };
