@@ -28,16 +28,19 @@ def main(src, dst):
     extra = ["#8c564b", "#e377c2", "#17becf", "#bcbd22"]
     for i, c in enumerate(contenders):
         xs = [j + (i - (len(contenders) - 1) / 2) * width for j in range(len(profiles))]
-        med = [r["profiles"][p]["contenders"][c]["mpps"] for p in profiles]
-        lo = [m - min(r["profiles"][p]["contenders"][c]["samples"]) for p, m in zip(profiles, med)]
-        hi = [max(r["profiles"][p]["contenders"][c]["samples"]) - m for p, m in zip(profiles, med)]
+        # A contender that did not run a profile (l3fwd on a two-way one) gets no bar.
+        ran = [r["profiles"][p]["contenders"].get(c) for p in profiles]
+        med = [e["mpps"] if e else 0.0 for e in ran]
+        lo = [m - min(e["samples"]) if e else 0.0 for e, m in zip(ran, med)]
+        hi = [max(e["samples"]) - m if e else 0.0 for e, m in zip(ran, med)]
         color = COLORS.get(c) or extra[i % len(extra)]
         ax.bar(xs, med, width, label=c, color=color, yerr=[lo, hi], capsize=2, error_kw={"elinewidth": 0.8})
-        for x, m in zip(xs, med):
-            ax.annotate(f"{m:.1f}", (x, m), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+        for x, m, e in zip(xs, med, ran):
+            if e:
+                ax.annotate(f"{m:.1f}", (x, m), ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(range(len(profiles)))
     ax.set_xticklabels(profiles, rotation=15)
-    ax.set_ylabel("Mpps (port 1 TX, median of rounds; whiskers min..max)")
+    ax.set_ylabel("Mpps (TX, median of rounds; whiskers min..max)")
     ax.set_title("Forwarding rate, one worker core, net_pcap in / net_null out")
     top = max(max(e["samples"]) for pr in r["profiles"].values() for e in pr["contenders"].values())
     ax.set_ylim(0, top * 1.15)

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use conf::MacAddr;
+use fastpath_bench::frame::Flow;
 use fastpath_bench::pcap::PcapWriter;
 use fastpath_bench::table::Table;
 use fastpath_bench::traffic::{size_class, Generator, Profile, Protos, Sizes, Spec, Summary};
@@ -61,6 +62,10 @@ enum Cmd {
         /// Source MAC (the sending host).
         #[arg(long, default_value = "02:00:00:00:01:02")]
         src_mac: MacAddr,
+        /// Write each frame's reply instead: addresses and ports swapped, the MACs as
+        /// given (the frames a two-way profile sends into the router's other port).
+        #[arg(long)]
+        reply: bool,
         /// Output pcap.
         #[arg(long)]
         out: PathBuf,
@@ -92,6 +97,7 @@ fn main() -> Result<()> {
             run,
             dst_mac,
             src_mac,
+            reply,
             out,
         } => {
             let t = Table::read(&table)?;
@@ -131,6 +137,17 @@ fn main() -> Result<()> {
                         flow.dst
                     );
                 }
+                let flow = if reply {
+                    Flow {
+                        src: flow.dst,
+                        dst: flow.src,
+                        sport: flow.dport,
+                        dport: flow.sport,
+                        ..flow
+                    }
+                } else {
+                    flow
+                };
                 w.write(&fastpath_bench::frame::build(&flow, wire, i))?;
                 i = i.wrapping_add(1);
                 sum.frames += 1;
