@@ -8,11 +8,13 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use crate::quote::shorten;
+
 /// A config or route-file error.
 #[derive(thiserror::Error, Debug)]
 pub enum ConfError {
     /// Reading the file failed (open, read, xz decode).
-    #[error("{}: {source}", path.display())]
+    #[error("{}: {}", path.display(), shorten(&source.to_string()))]
     Io {
         /// The file.
         path: PathBuf,
@@ -21,7 +23,7 @@ pub enum ConfError {
         source: io::Error,
     },
     /// Something is wrong at a known place in the file.
-    #[error("{}:{line}:{column}: {message}", file.display())]
+    #[error("{}:{line}:{column}: {}", file.display(), shorten(message))]
     At {
         /// The file.
         file: PathBuf,
@@ -33,7 +35,7 @@ pub enum ConfError {
         message: String,
     },
     /// Something is wrong with the file as a whole.
-    #[error("{}: {message}", file.display())]
+    #[error("{}: {}", file.display(), shorten(message))]
     File {
         /// The file.
         file: PathBuf,
@@ -51,11 +53,12 @@ impl ConfError {
         }
     }
 
-    /// The message without the `file:line:column: ` prefix.
+    /// The message without the `file:line:column: ` prefix (long tokens cut short, as
+    /// in the whole message: see [`crate::quote::shorten`]).
     pub fn message(&self) -> String {
         match self {
-            ConfError::Io { source, .. } => source.to_string(),
-            ConfError::At { message, .. } | ConfError::File { message, .. } => message.clone(),
+            ConfError::Io { source, .. } => shorten(&source.to_string()),
+            ConfError::At { message, .. } | ConfError::File { message, .. } => shorten(message),
         }
     }
 
