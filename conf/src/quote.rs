@@ -33,7 +33,9 @@ pub fn shorten(msg: &str) -> String {
     if msg.split(char::is_whitespace).any(long) {
         let mut rest = msg;
         while !rest.is_empty() {
-            let start = rest.find(|c: char| !c.is_whitespace()).unwrap_or(rest.len());
+            let start = rest
+                .find(|c: char| !c.is_whitespace())
+                .unwrap_or(rest.len());
             out.push_str(&rest[..start]);
             rest = &rest[start..];
             let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
@@ -94,13 +96,23 @@ mod tests {
     #[test]
     fn long_tokens_in_messages_are_cut() {
         assert_eq!(shorten("unknown field `ttl`"), "unknown field `ttl`");
-        let m = shorten(&format!("invalid type: string \"{}\", expected u64", "x".repeat(10_000_000)));
+        let m = shorten(&format!(
+            "invalid type: string \"{}\", expected u64",
+            "x".repeat(10_000_000)
+        ));
         assert_eq!(
             m,
-            format!("invalid type: string \"{}… (10000003 bytes) expected u64", "x".repeat(39))
+            format!(
+                "invalid type: string \"{}… (10000003 bytes) expected u64",
+                "x".repeat(39)
+            )
         );
         let spaced = shorten(&"ab ".repeat(3_000_000));
-        assert!(spaced.len() < 4200 && spaced.ends_with("(9000000 bytes in all)"), "{}", &spaced[4000..]);
+        assert!(
+            spaced.len() < 4200 && spaced.ends_with("(9000000 bytes in all)"),
+            "{}",
+            &spaced[4000..]
+        );
         let at_64 = "y".repeat(64);
         assert_eq!(shorten(&at_64), at_64, "64 characters are left whole");
     }
