@@ -13,7 +13,7 @@
 
 use crate::metrics::Family;
 use crate::reply::{Cursor, Reply};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
@@ -318,6 +318,7 @@ impl Drop for SocketGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     fn lines(input: &[u8]) -> Vec<Result<String, String>> {
         let mut l = Lines::new(BufReader::new(input));
