@@ -61,6 +61,8 @@ suite "rust tests" cargo test --workspace --release
 suite "pcap tests" /usr/bin/python3 -m pytest tests/pcap -q
 suite "policy routing vs Linux" /usr/bin/python3 -m pytest tests/rib -q
 suite "control plane (socket, prompt, route load)" /usr/bin/python3 -m pytest tests/ctl -q
+suite "bad input (config keys, every command, socket garbage, start-up errors)" /usr/bin/python3 -m pytest tests/badinput -q
+suite "AddressSanitizer (C shim, heap) on tests/pcap: forward, malformed, options, fragments, ICMP errors, start-up" scripts/asan.sh -k "test_forward or test_malformed or test_options or test_fragment or test_icmp_errors or test_startup_errors"
 suite "operations (telemetry, metrics, latency, idle, capture)" /usr/bin/python3 -m pytest tests/ops -q
 suite "load-test kits (TRex profiles, pktgen, YAML)" /usr/bin/python3 -m pytest tests/loadtest -q
 suite "lab" env LAB_SKIP_SETUP=1 scripts/lab.sh

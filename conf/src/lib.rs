@@ -179,7 +179,7 @@ pub use config::{
 pub use error::ConfError;
 pub use ipnet::Ipv4Net;
 pub use mac::MacAddr;
-pub use quote::{clip, quote, MESSAGE_MAX};
+pub use quote::{clip, quote, shorten, MESSAGE_MAX};
 
 #[cfg(test)]
 pub(crate) mod testdir {

@@ -13,7 +13,7 @@
 
 use crate::metrics::Family;
 use crate::reply::{Cursor, Reply};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, Sender};
@@ -197,10 +197,9 @@ fn handle_client(conn: UnixStream, tx: &Sender<Request>, clients: &Clients, id: 
     {
         return;
     }
-    let mut r = BufReader::new(conn);
-    let mut line = Vec::new();
+    let mut lines = Lines::new(BufReader::new(conn));
     loop {
-        let line = match read_line(&mut r, &mut line) {
+        let line = match lines.next_line() {
             Ok(Some(l)) => l,
             Ok(None) | Err(_) => return,
         };
@@ -224,54 +223,87 @@ fn handle_client(conn: UnixStream, tx: &Sender<Request>, clients: &Clients, id: 
     }
 }
 
-/// Reads one command line of at most [`LINE_MAX`] bytes. `Ok(None)` at the end of input;
-/// `Ok(Some(Err(why)))` for a line that is too long (the rest of it is skipped) or not
-/// UTF-8, which the client is told about before the next line is read.
-fn read_line(
-    r: &mut impl BufRead,
-    buf: &mut Vec<u8>,
-) -> std::io::Result<Option<Result<String, String>>> {
-    buf.clear();
-    let n = r
-        .by_ref()
-        .take(LINE_MAX as u64 + 1)
-        .read_until(b'\n', buf)?;
-    if n == 0 {
-        return Ok(None);
+/// Command lines of a connection, each at most [`LINE_MAX`] bytes of UTF-8.
+struct Lines<R> {
+    r: R,
+    buf: Vec<u8>,
+    /// The rest of a refused line is being skipped, up to its newline.
+    skipping: bool,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn new(r: R) -> Self {
+        Lines {
+            r,
+            buf: Vec::new(),
+            skipping: false,
+        }
     }
-    if buf.last() != Some(&b'\n') && n > LINE_MAX {
-        // Skip to the end of the line, a buffer at a time.
+
+    /// The next command line. `Ok(None)` at the end of input; `Ok(Some(Err(why)))` for
+    /// a line that is too long or not UTF-8, said as soon as that is known (a client
+    /// that sends 10 MB without a newline, or binary bytes, and waits, is told at once),
+    /// the rest of that line being skipped before the next one is read.
+    fn next_line(&mut self) -> std::io::Result<Option<Result<String, String>>> {
+        self.buf.clear();
+        // How much of `buf` is known to be valid UTF-8.
+        let mut valid = 0;
         loop {
-            let chunk = r.fill_buf()?;
+            let chunk = self.r.fill_buf()?;
             if chunk.is_empty() {
+                self.skipping = false;
+                if self.buf.is_empty() {
+                    return Ok(None);
+                }
                 break;
             }
-            match chunk.iter().position(|&b| b == b'\n') {
-                Some(i) => {
-                    r.consume(i + 1);
-                    break;
-                }
-                None => {
-                    let len = chunk.len();
-                    r.consume(len);
+            let newline = chunk.iter().position(|&b| b == b'\n');
+            let take = newline.unwrap_or(chunk.len());
+            if !self.skipping {
+                self.buf.extend_from_slice(&chunk[..take]);
+            }
+            self.r.consume(take + usize::from(newline.is_some()));
+            if self.skipping {
+                self.skipping = newline.is_none();
+                continue;
+            }
+            if newline.is_some() {
+                break;
+            }
+            if self.buf.len() > LINE_MAX {
+                self.skipping = true;
+                return Ok(Some(Err(too_long())));
+            }
+            match std::str::from_utf8(&self.buf[valid..]) {
+                Ok(_) => valid = self.buf.len(),
+                // A character cut by the end of what has arrived: wait for the rest.
+                Err(e) if e.error_len().is_none() => valid += e.valid_up_to(),
+                Err(e) => {
+                    self.skipping = true;
+                    return Ok(Some(Err(not_utf8(&self.buf, valid + e.valid_up_to()))));
                 }
             }
         }
-        return Ok(Some(Err(format!(
-            "command line longer than {LINE_MAX} bytes"
-        ))));
+        if self.buf.len() > LINE_MAX {
+            return Ok(Some(Err(too_long())));
+        }
+        Ok(Some(match std::str::from_utf8(&self.buf) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(e) => Err(not_utf8(&self.buf, e.valid_up_to())),
+        }))
     }
-    if buf.last() == Some(&b'\n') {
-        buf.pop();
-    }
-    Ok(Some(match std::str::from_utf8(buf) {
-        Ok(s) => Ok(s.to_owned()),
-        Err(e) => Err(format!(
-            "the command is not valid UTF-8 (byte {} of the line is {:#04x})",
-            e.valid_up_to() + 1,
-            buf[e.valid_up_to()]
-        )),
-    }))
+}
+
+fn too_long() -> String {
+    format!("command line longer than {LINE_MAX} bytes (the longest the control socket takes)")
+}
+
+fn not_utf8(line: &[u8], at: usize) -> String {
+    format!(
+        "the command is not valid UTF-8 (byte {} of the line is {:#04x})",
+        at + 1,
+        line[at]
+    )
 }
 
 /// Removes the socket file when dropped.
@@ -286,11 +318,59 @@ impl Drop for SocketGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
 
     fn lines(input: &[u8]) -> Vec<Result<String, String>> {
-        let mut r = BufReader::new(input);
-        let mut buf = Vec::new();
-        std::iter::from_fn(|| read_line(&mut r, &mut buf).unwrap()).collect()
+        let mut l = Lines::new(BufReader::new(input));
+        std::iter::from_fn(|| l.next_line().unwrap()).collect()
+    }
+
+    /// A reader that hands out `parts` one `fill_buf` at a time, then blocks: what a
+    /// client that sends and waits looks like.
+    struct Trickle(Vec<Vec<u8>>);
+
+    impl Read for Trickle {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            unreachable!("read through BufRead")
+        }
+    }
+
+    impl BufRead for Trickle {
+        fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+            match self.0.first() {
+                Some(_) => Ok(&self.0[0]),
+                None => Err(std::io::ErrorKind::WouldBlock.into()),
+            }
+        }
+        fn consume(&mut self, n: usize) {
+            self.0[0].drain(..n);
+            if self.0[0].is_empty() {
+                self.0.remove(0);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_lines_are_told_before_their_newline() {
+        // Binary bytes and no newline: the error comes without waiting for one.
+        let mut l = Lines::new(Trickle(vec![b"\x00\x01\xfe\xff".to_vec()]));
+        assert_eq!(
+            l.next_line().unwrap(),
+            Some(Err(
+                "the command is not valid UTF-8 (byte 3 of the line is 0xfe)".into()
+            ))
+        );
+        // Likewise a line over LINE_MAX; the rest of it, when it comes, is skipped.
+        let big = vec![b'x'; 8192];
+        let mut parts = vec![big; LINE_MAX / 8192 + 1];
+        parts.push(b"xx\nhelp\n".to_vec());
+        let mut l = Lines::new(Trickle(parts));
+        assert_eq!(l.next_line().unwrap(), Some(Err(too_long())));
+        assert_eq!(l.next_line().unwrap(), Some(Ok("help".into())));
+        assert!(l.next_line().is_err(), "then it waits for more");
+        // A character cut between two reads is not an error.
+        let mut l = Lines::new(Trickle(vec![b"show \xc3".to_vec(), b"\xa9\n".to_vec()]));
+        assert_eq!(l.next_line().unwrap(), Some(Ok("show \u{e9}".into())));
     }
 
     #[test]
@@ -305,10 +385,7 @@ mod tests {
             got[1],
             Err("the command is not valid UTF-8 (byte 6 of the line is 0xff)".into())
         );
-        assert_eq!(
-            got[2],
-            Err(format!("command line longer than {LINE_MAX} bytes"))
-        );
+        assert_eq!(got[2], Err(too_long()));
         assert_eq!(
             got[3],
             Ok("quit".into()),

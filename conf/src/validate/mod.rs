@@ -68,7 +68,8 @@ pub(crate) fn build(text: &str, file: &Path) -> Result<Config, ConfError> {
             message: "the config is empty (it needs at least a `ports:` list)".into(),
         });
     }
-    let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| ConfError::from_yaml(file, &e))?;
+    let raw: RawConfig =
+        serde_yaml::from_str(text).map_err(|e| ConfError::from_yaml(file, text, &e))?;
     let v = Validator { text, file };
     check(&v, raw).map_err(|i| v.error(i))
 }

@@ -44,6 +44,18 @@ pub(super) fn ports(v: &Validator, raw: Vec<RawPort>) -> Result<Vec<PortConf>, I
                 "port device is empty (give a PCI address or vdev devargs)",
             ));
         }
+        if let Some(at) = p.device.bytes().position(|b| b.is_ascii_control()) {
+            // DPDK takes devargs as a C string: a NUL would cut it short unseen.
+            return Err(issue(
+                node!["ports", i, "device"],
+                format!(
+                    "port device {} has a control character ({:#04x}) at byte {}",
+                    crate::quote(&p.device),
+                    p.device.as_bytes()[at],
+                    at + 1
+                ),
+            ));
+        }
         if let Some(&j) = devices.get(&device_key(&p.device)) {
             let line = v.line_of(&node!["ports", j, "device"]);
             return Err(issue(
@@ -184,14 +196,23 @@ fn check_name(name: &str, i: usize) -> Result<(), Issue> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
-    if ok {
-        Ok(())
-    } else {
-        Err(issue(
+    if !ok {
+        return Err(issue(
             node!["ports", i, "name"],
-            format!("port name `{name}` must be 1 to {NAME_MAX} characters from A-Z a-z 0-9 _ - ."),
-        ))
+            format!(
+                "port name `{}` must be 1 to {NAME_MAX} characters from A-Z a-z 0-9 _ - .",
+                name.escape_debug()
+            ),
+        ));
     }
+    if name.bytes().all(|b| b.is_ascii_digit()) {
+        // The commands take `N` as port number N (`show port info 1`), as testpmd does.
+        return Err(issue(
+            node!["ports", i, "name"],
+            format!("port name `{name}` is all digits: commands would read it as a port number"),
+        ));
+    }
+    Ok(())
 }
 
 /// The DPDK device a `device` string names: the part before the first comma (vdev

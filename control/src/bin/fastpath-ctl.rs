@@ -5,7 +5,8 @@
 //!
 //! The reply is copied to stdout as it arrives. Exit status: 0 when every reply came and
 //! none was an `error:` line; 1 on an error reply, on no reply at all (the instance
-//! closed the connection) or when the socket cannot be reached. A reader that goes away
+//! closed the connection) or when the socket cannot be reached; 2 on bad usage (an
+//! unknown option, an empty command, an argument with a newline in it). A reader that goes away
 //! (`fastpath-ctl route show | head -1`) ends it quietly.
 
 use clap::Parser;
@@ -29,6 +30,19 @@ struct Opts {
 
 fn main() -> ExitCode {
     let o = Opts::parse();
+    // The words are one command line: a newline in one would make a second command
+    // (`fastpath-ctl "show fwd stats<NL>quit"`), and nothing at all is no command.
+    if let Some(i) = o.command.iter().position(|w| w.contains('\n')) {
+        eprintln!(
+            "fastpath-ctl: argument {} has a newline: give one command (several go on stdin, one per line)",
+            i + 1
+        );
+        return ExitCode::from(2);
+    }
+    if !o.command.is_empty() && o.command.iter().all(|w| w.trim().is_empty()) {
+        eprintln!("fastpath-ctl: the command is empty (see `fastpath-ctl help`)");
+        return ExitCode::from(2);
+    }
     let mut conn = match UnixStream::connect(&o.socket) {
         Ok(c) => c,
         Err(e) => {
