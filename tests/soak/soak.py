@@ -383,14 +383,15 @@ class Soak:
         self.ctl_ok(f"route add {FLAP_PREFIX} nhid 10")
         self.done.wait(rng.uniform(0.5, 2))
         self.ctl_ok("nexthop replace id 10 group 1,3/2")
-        self.ctl_ok("nexthop replace id 1 via 10.0.2.3")
         self.done.wait(rng.uniform(0.5, 2))
+        self.ctl_ok(f"route replace {FLAP_PREFIX} nhid 2")
+        self.ctl_ok("nexthop replace id 10 group 2")
         self.ctl_ok(f"route replace {FLAP_PREFIX} via 10.0.2.2")
         self.ctl_ok("nexthop del id 10")
         self.ctl_ok("nexthop del id 2")
         self.ctl_ok("nexthop del id 1")
         self.ctl_ok(f"route del {FLAP_PREFIX}")
-        self.count("nexthop", 11)
+        self.count("nexthop", 12)
 
     def mtu_change(self, rng):
         for i, port in enumerate(("p0", "p1")):
