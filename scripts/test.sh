@@ -2,7 +2,7 @@
 # Runs every test: Rust unit/property tests (no EAL), pcap end-to-end tests of the real
 # binary on net_pcap vdevs (scapy builds inputs and checks outputs), the control plane,
 # operations (telemetry, metrics, capture), the load-test kits of loadtest/ (TRex profiles,
-# pktgen file, YAML), the netns lab, and Ctrl-C during the lab, then the container lab
+# pktgen file, YAML), the netns lab, Ctrl-C during the lab, a short soak (scripts/soak.sh), then the container lab
 # (docker/lab.sh: the image built and run between two namespaces) when a Docker engine
 # answers or can be started (docker/engine.sh); without one it says "container lab:
 # SKIPPED (reason)" and does not fail.
@@ -67,6 +67,7 @@ suite "operations (telemetry, metrics, latency, idle, capture)" /usr/bin/python3
 suite "load-test kits (TRex profiles, pktgen, YAML)" /usr/bin/python3 -m pytest tests/loadtest -q
 suite "lab" env LAB_SKIP_SETUP=1 scripts/lab.sh
 suite "lab tests (Ctrl-C during the lab, ICMP redirects, route/neighbour changes)" /usr/bin/python3 -m pytest tests/lab -q
+suite "soak, short (2 min of traffic both ways under route/rule/nexthop/neighbour/MTU churn and random CLI input)" env SOAK_SKIP_SETUP=1 scripts/soak.sh --minutes 2
 suite "container lab (image build, fastpath in a container between two namespaces)" container_lab
 
 echo

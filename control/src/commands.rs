@@ -47,6 +47,8 @@ Commands:
   port stop (all|N)                      stop a port (rte_eth_dev_stop); forwarding must
                                          be stopped first
   port start (all|N)                     start it again; start needs every port started
+  port config mtu (all|N) VALUE          set the port's MTU (device and forwarding), at
+                                         once, while forwarding
   show fwd stats                         per-lcore forwarding counters and drop reasons
   clear fwd stats                        reset them (and the latency histograms)
   show latency                           per worker: p50, p90, p99, p99.9, max of the time

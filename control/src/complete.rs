@@ -54,8 +54,9 @@ fn next(prev: &[&str]) -> Next {
         ["show" | "clear", "fwd"] | ["show", "fib" | "flowtable"] => Words(&["stats"]),
         ["clear"] => Words(&["port", "fwd"]),
         ["clear", "port"] => Words(&["stats", "xstats"]),
-        ["port"] => Words(&["start", "stop"]),
-        ["port", "start" | "stop"] => Port,
+        ["port"] => Words(&["start", "stop", "config"]),
+        ["port", "start" | "stop"] | ["port", "config", "mtu"] => Port,
+        ["port", "config"] => Words(&["mtu"]),
         ["route"] => Words(&["show", "get", "add", "replace", "del", "load", "flush"]),
         ["route", "show"] => Words(&["table", "cache"]),
         ["route", "flush"] => Words(&["cache"]),
@@ -152,6 +153,11 @@ mod tests {
         assert_eq!(
             w.candidates(&["port", "stop"], ""),
             ["all ", "0 ", "1 ", "p0 ", "p1 "]
+        );
+        assert_eq!(w.candidates(&["port", "config"], "m"), ["mtu "]);
+        assert_eq!(
+            w.candidates(&["port", "config", "mtu"], "p"),
+            ["p0 ", "p1 "]
         );
         assert_eq!(
             w.candidates(&["route", "get", "1.1.1.1", "iif"], "p"),

@@ -12,6 +12,8 @@
 //! - `start`: the counters' baseline is taken and the workers poll again.
 //! - `port stop|start (N|all)`: `rte_eth_dev_stop`/`rte_eth_dev_start`, only while
 //!   forwarding is stopped; nothing is sent on a stopped port.
+//! - `port config mtu (N|all) VALUE` (testpmd's `port_mtu_set`): the device's MTU and
+//!   the one the pipeline enforces, at once, while forwarding.
 //! - `show|clear port xstats (N|all)`, `show config rxtx|cores|fwd`.
 //!
 //! What testpmd prints on stderr for a refused command is an `error:` reply here.
@@ -85,6 +87,7 @@ pub fn dispatch(c: &mut Control, w: &[&str]) -> Result<Reply, String> {
         ["stop"] => stop(c)?,
         ["port", "stop", which] => port_stop(c, which)?,
         ["port", "start", which] => port_start(c, which)?,
+        ["port", "config", "mtu", which, value] => port_mtu(c, which, value)?,
         ["show", "port", "xstats", which] => {
             let mut out = String::new();
             for i in c.ports(which)? {
@@ -230,6 +233,65 @@ pub fn fwd_stats_text(out: &mut String, ports: &[PortStats], lcores: &StatsSnaps
         lcores.total_drops(),
         lcores.get(Stat::Punted)
     );
+}
+
+/// The largest MTU a port may get: a frame (with a VLAN tag) must fit in one mbuf, since
+/// scatter is not enabled.
+const MAX_MTU: u16 = port::MAX_FRAME_MTU;
+
+/// `port config mtu (N|all) VALUE` (testpmd's `port_mtu_set`). The device gets the new MTU
+/// and the workers use it from their next burst (a new snapshot, so every cached dst is
+/// rebuilt with it). Going down, the pipeline's MTU changes first and then the device's,
+/// going up the other way round, so that nothing larger than the device takes is sent.
+fn port_mtu(c: &mut Control, which: &str, value: &str) -> Result<String, String> {
+    let ports = c.ports(which)?;
+    let mtu = match value.parse::<u16>() {
+        Ok(m) if (68..=MAX_MTU).contains(&m) => m,
+        _ => {
+            return Err(format!(
+                "port config mtu: {} is not an MTU (68 to {MAX_MTU})",
+                conf::quote(value)
+            ))
+        }
+    };
+    for &i in &ports {
+        let info = &c.dp.ports[i].info;
+        if mtu < info.min_mtu || mtu > info.max_mtu {
+            return Err(format!(
+                "Set MTU failed: port {i}: MTU {mtu} is out of the device's range ({} to {})",
+                info.min_mtu, info.max_mtu
+            ));
+        }
+    }
+    for i in ports {
+        let old = c.routing.router.work.ifaces[i].mtu;
+        let id = c.dp.ports[i].info.port_id;
+        let set_sw = |c: &mut Control, m: u16| {
+            c.routing.router.work.ifaces[i].mtu = m;
+            c.routing.cfg.ports[i].mtu = m;
+            c.routing.router.publish();
+            c.routing.router.synchronize(WAIT);
+        };
+        if mtu < old {
+            set_sw(c, mtu);
+        }
+        // Drivers that cannot change their MTU (pcap) keep forwarding with the pipeline's,
+        // as at start (port::configure).
+        match port::set_mtu(id, mtu) {
+            Ok(()) => {}
+            Err(e) if e.errno == 95 => {}
+            Err(e) => {
+                if mtu < old {
+                    set_sw(c, old);
+                }
+                return Err(format!("Set MTU failed: port {i}: {e}"));
+            }
+        }
+        if mtu > old {
+            set_sw(c, mtu);
+        }
+    }
+    Ok(String::new())
 }
 
 /// `port stop (N|all)` (testpmd's `stop_port`).

@@ -349,6 +349,39 @@ def test_nexthop_del_of_an_unused_object_as_linux(fp):
     assert "no routes" in ctl(fp.sock, "route", "show", "198.18.0.0/15").stdout
 
 
+@pytest.mark.parametrize("value, says", [
+    ("67", "is not an MTU (68 to 2026)"),
+    ("2027", "is not an MTU (68 to 2026)"),
+    ("x", "is not an MTU"),
+    ("-1", "is not an MTU"),
+])
+def test_port_config_mtu_refuses_what_is_not_an_mtu(fp, value, says):
+    r = ctl(fp.sock, "port", "config", "mtu", "1", value)
+    assert r.returncode == 1 and says in r.stdout, r
+    assert "no port 7" in ctl(fp.sock, "port", "config", "mtu", "7", "1400").stdout
+    assert "MTU: 1500" in ctl(fp.sock, "show", "port", "info", "1").stdout
+    alive(fp)
+
+
+def test_port_config_mtu_changes_the_mtu_in_use(fp):
+    """testpmd's `port config mtu`: the pipeline's MTU (pcap cannot change the device's,
+    and is not asked to) shows in `show port info` and `show config`."""
+    try:
+        r = ctl(fp.sock, "port", "config", "mtu", "1", "1280")
+        assert r.returncode == 0 and "error" not in r.stdout, r
+        assert "MTU: 1280" in ctl(fp.sock, "show", "port", "info", "1").stdout
+        assert "MTU: 1500" in ctl(fp.sock, "show", "port", "info", "0").stdout
+        assert re.search(r"name: p1\n(.*\n)*?\s+mtu: 1280", ctl(fp.sock, "show", "config").stdout)
+        r = ctl(fp.sock, "port", "config", "mtu", "all", "1400")
+        assert r.returncode == 0, r
+        for i in (0, 1):
+            assert "MTU: 1400" in ctl(fp.sock, "show", "port", "info", str(i)).stdout
+    finally:
+        ctl(fp.sock, "port", "config", "mtu", "all", "1500")
+    assert "MTU: 1500" in ctl(fp.sock, "show", "port", "info", "1").stdout
+    alive(fp)
+
+
 def test_rule_and_table_displays_as_iproute2(fp):
     rules = ctl(fp.sock, "rule", "show").stdout.splitlines()
     assert rules == [

@@ -280,6 +280,21 @@ pub fn close(port_id: u16) -> Result<(), DpdkError> {
     })
 }
 
+/// The largest MTU whose frames (Ethernet header and a VLAN tag) fit in one mbuf of the
+/// default data room: scatter is not enabled.
+pub const MAX_FRAME_MTU: u16 =
+    (dpdk_sys::RTE_MBUF_DEFAULT_BUF_SIZE - dpdk_sys::RTE_PKTMBUF_HEADROOM - 22) as u16;
+
+/// Sets a port's MTU (`rte_eth_dev_set_mtu`), started or not: the driver refuses what
+/// it cannot do (a negative errno, e.g. -ENOTSUP or -EINVAL).
+pub fn set_mtu(port_id: u16, mtu: u16) -> Result<(), DpdkError> {
+    // SAFETY: plain call on a configured port; ethdev checks the value against the
+    // device's limits.
+    check(|| format!("setting MTU {mtu} on port {port_id}"), unsafe {
+        dpdk_sys::rte_eth_dev_set_mtu(port_id, mtu)
+    })
+}
+
 /// The port's current station MAC.
 pub fn mac(port_id: u16) -> Result<[u8; 6], DpdkError> {
     let mut addr = dpdk_sys::rte_ether_addr::default();
