@@ -10,6 +10,9 @@
 #   scripts/fuzz.sh --build                    build only
 #   FUZZ_OUT=DIR (default $CARGO_TARGET_DIR/fuzz-out or target/fuzz-out)
 #   FUZZ_ARGS="-runs=..."   extra libFuzzer options
+#   FUZZ_CHUNK=S            run each target in chunks of at most S seconds (the work corpus
+#                           carries over), and between chunks wait while FUZZ_LOCK exists
+#   FUZZ_LOCK=FILE          (e.g. a benchmark lock: long campaigns yield to benchmarks)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
@@ -40,20 +43,32 @@ printf '%-14s %12s %8s %8s %8s %8s  %s\n' target execs seconds cov ft corpus res
 for t in "${targets[@]}"; do
     mkdir -p "$out/corpus/$t" "$out/artifacts/$t"
     log=$out/$t.log
-    r=ok
-    # shellcheck disable=SC2086
-    if ! "$CARGO_TARGET_DIR/$triple/release/$t" "$out/corpus/$t" "fuzz/corpus/$t" \
-        -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-        -print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" ${FUZZ_ARGS:-} \
-        >"$log" 2>&1; then
-        r="FOUND: $(ls -t "$out/artifacts/$t" | head -1) (log $log)"
-        rc=1
-    fi
-    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    r=ok execs=0 took=0
+    : >"$log.all"
+    while [ "$took" -lt "$secs" ]; do
+        if [ -n "${FUZZ_LOCK:-}" ]; then
+            while [ -e "$FUZZ_LOCK" ]; do sleep 20; done
+        fi
+        chunk=$((secs - took))
+        [ -z "${FUZZ_CHUNK:-}" ] || [ "$chunk" -le "$FUZZ_CHUNK" ] || chunk=$FUZZ_CHUNK
+        start=$SECONDS
+        # shellcheck disable=SC2086
+        if ! "$CARGO_TARGET_DIR/$triple/release/$t" "$out/corpus/$t" "fuzz/corpus/$t" \
+            -max_total_time="$chunk" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
+            -print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" ${FUZZ_ARGS:-} \
+            >"$log" 2>&1; then
+            r="FOUND: $(ls -t "$out/artifacts/$t" | head -1) (log $log)"
+            rc=1
+        fi
+        cat "$log" >>"$log.all"
+        n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+        execs=$((execs + ${n:-0}))
+        took=$((took + SECONDS - start))
+        [ "$r" = ok ] || break
+    done
     cov=$(grep -o 'cov: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
     ft=$(grep -o 'ft: [0-9]*' "$log" | tail -1 | cut -d' ' -f2)
-    took=$(grep -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1 | awk '{print $5}')
-    printf '%-14s %12s %8s %8s %8s %8s  %s\n' "$t" "${execs:-?}" "${took:-?}" "${cov:-?}" \
+    printf '%-14s %12s %8s %8s %8s %8s  %s\n' "$t" "$execs" "$took" "${cov:-?}" \
         "${ft:-?}" "$(ls "$out/corpus/$t" | wc -l)" "$r"
 done
 exit $rc

@@ -392,6 +392,9 @@ impl<'s> Harness<'s> {
                     assert_eq!(ip[hl..], orig[hl..ip.len()], "payload kept");
                 }
             }
+            // A held packet the control core released is someone else's: what it carries
+            // is not ours to check.
+            Sent::Other if !snap.is_local(Ipv4Addr::new(ip[12], ip[13], ip[14], ip[15])) => {}
             Sent::Other => {
                 let frag = be16(ip, 6) & 0x3fff;
                 // What we originate: ICMP (errors, echo replies, redirects) or TCP resets;
@@ -415,10 +418,7 @@ impl<'s> Harness<'s> {
                         assert_eq!(csum(&pseudo), 0, "TCP checksum of a reset");
                         assert_ne!(tcp[13] & 0x04, 0, "TCP we send is a reset");
                     }
-                    p => {
-                        // A held forwarded packet released by the control core.
-                        let _ = p;
-                    }
+                    p => panic!("we originated protocol {p}"),
                 }
             }
         }
