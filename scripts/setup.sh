@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what fastpath needs on Debian 12 (DPDK 22.11, libclang for bindgen, scapy and
 # tshark for the tests, PyYAML and venv for tests/loadtest, iproute2/ethtool for the lab)
-# and builds it in release mode.
+# and builds it in release mode; g++ builds libFuzzer for the fuzz targets (scripts/fuzz.sh).
 # Idempotent: packages already present are not reinstalled. Extra Debian packages may be
 # given as arguments (scripts/bench-pipeline.sh adds its own). Run as root.
 set -euo pipefail
@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 
 PKGS=(dpdk dpdk-dev libdpdk-dev libclang-dev pkg-config liblzma-dev
       python3 python3-scapy python3-pytest python3-prometheus-client python3-yaml python3-venv
-      tshark iproute2 ethtool iputils-ping iputils-tracepath xz-utils "$@")
+      tshark iproute2 ethtool iputils-ping iputils-tracepath xz-utils g++ "$@")
 missing=()
 for p in "${PKGS[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: Rust unit/property tests (no EAL), pcap end-to-end tests of the real
+# Runs every test: Rust unit/property tests (no EAL), a short run of every fuzz target
+# (scripts/fuzz.sh, libFuzzer on stable), pcap end-to-end tests of the real
 # binary on net_pcap vdevs (scapy builds inputs and checks outputs), the control plane,
 # operations (telemetry, metrics, capture), the load-test kits of loadtest/ (TRex profiles,
 # pktgen file, YAML), the netns lab, Ctrl-C during the lab, a short soak (scripts/soak.sh), then the container lab
@@ -9,6 +10,7 @@
 # Installs and builds what it needs first (scripts/setup.sh). Run as root.
 #
 #   FASTPATH_CONTAINER_LAB=0   skip the container lab
+#   FASTPATH_FUZZ_SECONDS=N    seconds per fuzz target (default 10; 7 targets)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh || exit 1
@@ -58,6 +60,7 @@ lint() {
 
 suite "lint (cargo fmt --check, cargo clippy -D warnings)" lint
 suite "rust tests" cargo test --workspace --release
+suite "fuzz (libFuzzer build, each target ${FASTPATH_FUZZ_SECONDS:-10} s)" scripts/fuzz.sh "${FASTPATH_FUZZ_SECONDS:-10}"
 suite "pcap tests" /usr/bin/python3 -m pytest tests/pcap -q
 suite "policy routing vs Linux" /usr/bin/python3 -m pytest tests/rib -q
 suite "control plane (socket, prompt, route load)" /usr/bin/python3 -m pytest tests/ctl -q
