@@ -26,8 +26,22 @@ const SHORTEN_MAX: usize = 4096;
 /// `msg` with every token longer than 64 characters cut to its first 40 and its size
 /// (`xxxx… (10000000 bytes)`), then the whole cut to 4096 bytes: for messages that quote
 /// input we did not write ourselves (serde_yaml's `invalid type: string "..."`, a 10 MB
-/// key in `unknown field`), so that no error echoes a huge token back whole.
+/// key in `unknown field`), so that no error echoes a huge token back whole. Control
+/// characters come out escaped (`\n`, `\r`, `\u{1}`) so that the message stays one line.
 pub fn shorten(msg: &str) -> String {
+    let escaped;
+    let msg = if msg.contains(char::is_control) {
+        escaped = msg
+            .chars()
+            .map(|c| match c.is_control() {
+                true => c.escape_default().to_string(),
+                false => c.to_string(),
+            })
+            .collect::<String>();
+        &escaped
+    } else {
+        msg
+    };
     let long = |t: &str| t.chars().nth(TOKEN_MAX).is_some();
     let mut out = String::new();
     if msg.split(char::is_whitespace).any(long) {
@@ -113,6 +127,7 @@ mod tests {
             "{}",
             &spaced[4000..]
         );
+        assert_eq!(shorten("bad `a\r\n\u{1}b`"), "bad `a\\r\\n\\u{1}b`");
         let at_64 = "y".repeat(64);
         assert_eq!(shorten(&at_64), at_64, "64 characters are left whole");
     }
