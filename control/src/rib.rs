@@ -52,7 +52,7 @@ pub enum RibError {
     NotFound(Prefix, String, u32),
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Rib {
     /// Best route per prefix, per table, in prefix order (so a listing can be read in
     /// pieces, resuming after the last prefix shown).

@@ -10,6 +10,7 @@ use fastpath::snapshot::Snapshot;
 use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
+#[derive(Clone)]
 pub struct Router {
     pub rib: Rib,
     /// Next-hop objects (`ip nexthop`) by id: their config and what routes using them become.

@@ -156,11 +156,20 @@ impl LcTrie {
         let mut groups = long
             .chunk_by(|a, b| slot(a.addr) == slot(b.addr))
             .peekable();
+        // Most slots have no long prefix and the answer of the slot before: the same
+        // const chunk, without a hash lookup (a small table is 2^18 of them).
+        let mut last_const = None;
         for (s, e) in root.iter_mut().enumerate() {
             let g = groups
                 .next_if(|g| slot(g[0].addr) as usize == s)
                 .unwrap_or(&[]);
-            *e = b.place(g, inherited[s]);
+            *e = match last_const {
+                Some((v, r)) if g.is_empty() && v == inherited[s] => r,
+                _ => b.place(g, inherited[s]),
+            };
+            if g.is_empty() {
+                last_const = Some((inherited[s], *e));
+            }
         }
         let meta = Meta {
             maps,
