@@ -13,6 +13,7 @@
 #   FUZZ_CHUNK=S            run each target in chunks of at most S seconds (the work corpus
 #                           carries over), and between chunks wait while FUZZ_LOCK exists
 #   FUZZ_LOCK=FILE          (e.g. a benchmark lock: long campaigns yield to benchmarks)
+#   FUZZ_RUNS=N             stop a target after N executions (or SECONDS, what comes first)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
@@ -45,7 +46,7 @@ for t in "${targets[@]}"; do
     log=$out/$t.log
     r=ok execs=0 took=0
     : >"$log.all"
-    while [ "$took" -lt "$secs" ]; do
+    while [ "$took" -lt "$secs" ] && [ "$execs" -lt "${FUZZ_RUNS:-1000000000000}" ]; do
         if [ -n "${FUZZ_LOCK:-}" ]; then
             while [ -e "$FUZZ_LOCK" ]; do sleep 20; done
         fi
@@ -56,6 +57,7 @@ for t in "${targets[@]}"; do
         if ! "$CARGO_TARGET_DIR/$triple/release/$t" "$out/corpus/$t" "fuzz/corpus/$t" \
             -max_total_time="$chunk" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
             -print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" ${FUZZ_ARGS:-} \
+            ${FUZZ_RUNS:+-runs=$((FUZZ_RUNS - execs))} \
             >"$log" 2>&1; then
             r="FOUND: $(ls -t "$out/artifacts/$t" | head -1) (log $log)"
             rc=1
