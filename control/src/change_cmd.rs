@@ -108,7 +108,10 @@ pub fn rule_del(cfg: &mut Config, router: &mut Router, words: &[&str]) -> Result
         if conf::default_rules().iter().any(|r| m.matches(r)) {
             "rule del: the default rules (0 local, 32766 main, 32767 default) stay".to_string()
         } else {
-            "rule del: no such rule".to_string()
+            format!(
+                "rule del: no rule matches {}",
+                conf::quote(&words.join(" "))
+            )
         }
     })?;
     let r = cfg.rules.remove(i);
@@ -194,6 +197,9 @@ pub fn nexthop_del(
     let routes = router.rib.del_nhid(id);
     router.nh_objects.remove(&id);
     cfg.nexthops.retain(|n| n.id != id);
+    // The config's own routes through it went with them (`show config` stays loadable).
+    cfg.routes
+        .retain(|r| !matches!(r.target, conf::RouteTarget::Nhid(n) if n == id));
     let changes = router.commit();
     Ok(format!(
         "ok: deleted nexthop {id} and its {routes} route(s) ({changes} FIB change(s), genid {})\n",

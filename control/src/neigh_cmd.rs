@@ -27,7 +27,12 @@ pub fn run<P>(
             show(&mut out, snap, neigh, Some(i))
         }
         [verb @ ("add" | "replace" | "change"), rest @ ..] => {
-            let a = args(snap, rest, true)?;
+            let cmd = match *verb {
+                "add" => "neigh add",
+                "replace" => "neigh replace",
+                _ => "neigh change",
+            };
+            let a = args(snap, rest, true).map_err(crate::routing::named(cmd))?;
             let exists = neigh.state(a.iface, a.addr).is_some();
             if *verb == "add" && exists {
                 return Err("neigh add: entry exists (RTNETLINK answers: File exists)".into());
@@ -46,7 +51,7 @@ pub fn run<P>(
             );
         }
         ["del" | "delete", rest @ ..] => {
-            let a = args(snap, rest, false)?;
+            let a = args(snap, rest, false).map_err(crate::routing::named("neigh del"))?;
             if !neigh.admin_del(a.iface, a.addr, actions) {
                 return Err(format!(
                     "neigh del: no entry for {} dev {}",

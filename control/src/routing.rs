@@ -70,25 +70,37 @@ impl Routing {
             }
             ["rule", "show"] | ["rule"] => routes_cmd::rules(&mut out, &self.cfg),
             ["route", verb @ ("add" | "replace" | "append"), rest @ ..] => {
-                out = change_cmd::route_add(&self.cfg, &mut self.router, rest, *verb == "replace")?
+                let cmd = match *verb {
+                    "add" => "route add",
+                    "replace" => "route replace",
+                    _ => "route append",
+                };
+                out = change_cmd::route_add(&self.cfg, &mut self.router, rest, *verb == "replace")
+                    .map_err(named(cmd))?
             }
             ["route", "del" | "delete", rest @ ..] => {
-                out = change_cmd::route_del(&self.cfg, &mut self.router, rest)?
+                out = change_cmd::route_del(&self.cfg, &mut self.router, rest)
+                    .map_err(named("route del"))?
             }
             ["rule", "add", rest @ ..] => {
-                out = change_cmd::rule_add(&mut self.cfg, &mut self.router, rest)?
+                out = change_cmd::rule_add(&mut self.cfg, &mut self.router, rest)
+                    .map_err(named("rule add"))?
             }
             ["rule", "del" | "delete", rest @ ..] => {
-                out = change_cmd::rule_del(&mut self.cfg, &mut self.router, rest)?
+                out = change_cmd::rule_del(&mut self.cfg, &mut self.router, rest)
+                    .map_err(named("rule del"))?
             }
             ["nexthop", "add", rest @ ..] => {
-                out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)?
+                out = change_cmd::nexthop_add(&mut self.cfg, &mut self.router, rest)
+                    .map_err(named("nexthop add"))?
             }
             ["nexthop", "replace", rest @ ..] => {
-                out = change_cmd::nexthop_replace(&mut self.cfg, &mut self.router, rest)?
+                out = change_cmd::nexthop_replace(&mut self.cfg, &mut self.router, rest)
+                    .map_err(named("nexthop replace"))?
             }
             ["nexthop", "del" | "delete", rest @ ..] => {
-                out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)?
+                out = change_cmd::nexthop_del(&mut self.cfg, &mut self.router, rest)
+                    .map_err(named("nexthop del"))?
             }
             ["nexthop", "show"] | ["nexthop"] => out = change_cmd::nexthop_show(&self.router),
             ["route", "show" | "list", "cache"] | ["show", "exceptions"] => {
@@ -218,6 +230,19 @@ fn parse_show(cfg: &Config, w: &[&str]) -> Result<(u32, Option<Prefix>), String>
                     format!("route show: table {}: no such table (a number, local, main, default or a name from `tables`)", quote(v))
                 })?;
             }
+            "cache" if w.len() > 1 => {
+                let extra = w.iter().find(|x| **x != "cache").unwrap_or(&"cache");
+                return Err(format!(
+                    "route show cache: takes no arguments, got {}",
+                    quote(extra)
+                ));
+            }
+            p if prefix.is_some() => {
+                return Err(format!(
+                    "route show: one prefix at most, got {} after it",
+                    quote(p)
+                ))
+            }
             p => {
                 prefix = Some(parse_prefix(p).ok_or_else(|| {
                     format!("route show: {} is not a prefix (A.B.C.D/N)", quote(p))
@@ -226,6 +251,22 @@ fn parse_show(cfg: &Config, w: &[&str]) -> Result<(u32, Option<Prefix>), String>
         }
     }
     Ok((table, prefix))
+}
+
+/// Names the whole command in an error of a parser it shares with others: `route: no
+/// prefix given` becomes `route add: no prefix given`, a message without the command's
+/// name gets it in front.
+pub fn named(cmd: &'static str) -> impl Fn(String) -> String {
+    move |e| {
+        if e.starts_with(cmd) {
+            return e;
+        }
+        let noun = cmd.split(' ').next().unwrap_or(cmd);
+        match e.strip_prefix(noun).and_then(|r| r.strip_prefix(": ")) {
+            Some(rest) => format!("{cmd}: {rest}"),
+            None => format!("{cmd}: {e}"),
+        }
+    }
 }
 
 fn parse_prefix(s: &str) -> Option<Prefix> {
@@ -437,6 +478,22 @@ rules:
         assert!(run(&mut r, "route show")
             .unwrap()
             .contains("default via 10.0.1.2"));
+    }
+
+    #[test]
+    fn nexthop_del_takes_the_configs_routes_through_it_too() {
+        let text = CFG.replace(
+            "routes:\n",
+            "nexthops: [{ id: 7, via: 10.0.1.2 }]\nroutes:\n  - { prefix: 198.51.100.0/24, nhid: 7 }\n",
+        );
+        let cfg = Config::from_str(&text, Path::new("t.yaml")).unwrap();
+        let (router, _) = crate::compile::compile(&cfg).unwrap();
+        let mut r = Routing::new(cfg, router);
+        let out = run(&mut r, "nexthop del id 7").unwrap();
+        assert!(out.contains("and its 1 route(s)"), "{out}");
+        let yaml = r.cfg.to_yaml();
+        assert!(!yaml.contains("nhid"), "{yaml}");
+        assert_eq!(Config::from_str(&yaml, &r.cfg.path).unwrap(), r.cfg);
     }
 
     #[test]

@@ -263,6 +263,7 @@ fn port_mtu(c: &mut Control, which: &str, value: &str) -> Result<String, String>
             ));
         }
     }
+    let mut out = String::new();
     for i in ports {
         let old = c.routing.router.work.ifaces[i].mtu;
         let id = c.dp.ports[i].info.port_id;
@@ -290,8 +291,10 @@ fn port_mtu(c: &mut Control, which: &str, value: &str) -> Result<String, String>
         if mtu > old {
             set_sw(c, mtu);
         }
+        let name = &c.routing.router.work.ifaces[i].name;
+        let _ = writeln!(out, "port {i} ({name}): MTU {old} -> {mtu}");
     }
-    Ok(String::new())
+    Ok(out)
 }
 
 /// `port stop (N|all)` (testpmd's `stop_port`).

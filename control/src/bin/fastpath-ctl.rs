@@ -24,7 +24,9 @@ struct Opts {
     /// Control socket of the instance.
     #[arg(long, short, default_value = "/run/fastpath.sock")]
     socket: PathBuf,
-    /// The command; without one, commands are read from stdin, one per line.
+    /// The command; without one, commands are read from stdin, one per line. Its words
+    /// may start with `-` (`port config mtu 1 -1` is the instance's to refuse).
+    #[arg(trailing_var_arg = true)]
     command: Vec<String>,
 }
 
