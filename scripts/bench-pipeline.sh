@@ -3,8 +3,11 @@
 # and DPDK's l3fwd in LPM mode, on the same I/O (net_pcap infinite_rx in, net_null out, one
 # worker core each), the same full routing table (998,042 prefixes) and the same traffic
 # (pcaps from fastpath-gen: 64-byte and IMIX frames; prefix-sampled, few-flows, 1M-flow and
-# uniformly random destinations). Contenders alternate in one run (SIGSTOP/SIGCONT, one
-# running at a time); Mpps is the median over the rounds. Prints a table, writes
+# uniformly random destinations; and established-64: both directions of 4096 established
+# UDP/TCP flows, requests into port 0 and replies into port 1, so the flowtable answers,
+# against testpmd io on the same two ports, without l3fwd). Contenders alternate in one
+# run (SIGSTOP/SIGCONT, one running at a time); Mpps is the median over the rounds. Prints
+# a table, issue 11's targets with how much each is missed by, writes
 # bench-results/pipeline.{json,png,txt}, and ends with three lines a script can read:
 #   ratio mpps fastpath/l3fwd-lpm = X
 #   ratio mpps fastpath/testpmd-io = Y
@@ -18,6 +21,7 @@
 # Options are passed to scripts/bench/pipeline.py, e.g.
 #   scripts/bench-pipeline.sh --rounds 7 --interval 2 --profiles sampled-64,random-64
 #   scripts/bench-pipeline.sh --fastpath-variant 'fastpath-b64:{"burst": 64}'
+#   scripts/bench-pipeline.sh --fastpath-variant 'base@/path/to/old/fastpath:{}'  (before/after)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD

@@ -8,9 +8,11 @@ per result, which soak.py reads when the run is over.
 - TCP_CLIENT: transfers of random sizes (seeded random bytes), paced, one after the
   other, to the server given. Prints `ID SIZE SHA256 SERVER_BYTES SERVER_SHA256` per
   transfer, or `ID SIZE SHA256 error:...`.
-- UDP_SENDER: datagrams of random sizes (no DF, so that fastpath fragments those over an
-  MTU it was given), each `SEQ` then a pad derived from SEQ, at a fixed rate. Prints
-  `sent N` at the end.
+- UDP_SENDER: datagrams of random sizes up to 1276 bytes of IPv4 (no DF), each `SEQ`
+  then a pad derived from SEQ, at a fixed rate. Prints `sent N` at the end. Not larger:
+  the soak lowers the ports' MTUs to 1280 at times, and a veth (as any Linux device)
+  drops a received frame over its MTU, so bigger datagrams from the 1500-byte hosts
+  would be lost on the way in, as they would be at a Linux router's port.
 - UDP_RECEIVER: counts distinct sequence numbers and checks every pad. Prints
   `received N dup D corrupt C`.
 """
@@ -84,7 +86,7 @@ start = time.monotonic()
 while not os.path.exists(stop):
     seq += 1
     pad = hashlib.sha256(b"%d" % seq).digest() * 45
-    try: s.sendto(b"%d " % seq + pad[:rng.randint(16, 1400)], (dst, port))
+    try: s.sendto(b"%d " % seq + pad[:rng.randint(16, 1240)], (dst, port))
     except OSError: errors += 1
     delay = start + seq / pps - time.monotonic()
     if delay > 0: time.sleep(delay)
