@@ -74,7 +74,6 @@
 mod arena;
 mod build;
 mod chunk;
-mod short;
 mod spare;
 #[cfg(test)]
 mod testdata;

@@ -93,7 +93,7 @@ pub(super) fn records(t: &LcTrie, e: u32) -> Option<(&[u32], usize, &[u32], usiz
         l,
         node0,
         &t.meta.chunks.ssegs[id][..],
-        chunk::header_store(l[node0 - 1]),
+        (l[node0 - 1] & OFF_MASK) as usize,
     ))
 }
 
@@ -250,7 +250,7 @@ impl Builder {
             inherited,
             &mut self.sc,
         );
-        self.lopen[node0 - 1] = chunk::header(srec, self.lopen.len() - l0);
+        self.lopen[node0 - 1] = self.reference(srec);
         let live = &mut self.meta.live[self.meta.tail];
         live.0 += (self.lopen.len() - l0) as u32;
         live.1 += (self.sopen.len() - s0) as u32;
@@ -275,7 +275,7 @@ impl Builder {
             let (l, s) = self.pair(id);
             if let Some(w) = l
                 .get(node0 - 1)
-                .and_then(|&h| s.get(chunk::header_store(h)))
+                .and_then(|&h| s.get((h & OFF_MASK) as usize))
             {
                 crate::dpdk::prefetch(w);
             }
@@ -291,7 +291,7 @@ impl Builder {
         }
         let (l, s) = self.pair(id);
         let n0 = out.len();
-        let (lw, sw) = chunk::decode(l, node0, s, chunk::header_store(l[node0 - 1]), slot, out);
+        let (lw, sw) = chunk::decode(l, node0, s, (l[node0 - 1] & OFF_MASK) as usize, slot, out);
         let live = &mut self.meta.live[id];
         live.0 -= lw as u32;
         live.1 -= sw as u32;
@@ -329,7 +329,7 @@ impl Builder {
                 continue;
             }
             let (l, s) = (self.lsegs[id].clone(), self.ssegs[id].clone());
-            let srec = chunk::header_store(l[node0 - 1]);
+            let srec = (l[node0 - 1] & OFF_MASK) as usize;
             let (lw, sw) = (
                 chunk::lookup_record_words(&l, node0),
                 chunk::store_record_words(&s, srec),
@@ -338,7 +338,7 @@ impl Builder {
             let (la, sa) = (self.lopen.len(), self.sopen.len());
             self.lopen.extend_from_slice(&l[node0 - 1..node0 - 1 + lw]);
             self.sopen.extend_from_slice(&s[srec..srec + sw]);
-            self.lopen[la] = chunk::header(sa, lw);
+            self.lopen[la] = self.reference(sa);
             let nt = self.meta.tail;
             self.meta.live[nt].0 += lw as u32;
             self.meta.live[nt].1 += sw as u32;

@@ -4,9 +4,9 @@
 
 use super::arena::{self, Builder, ChunkMeta};
 use super::chunk::{self, Pfx};
-use super::short::LenMap;
 use super::spare::RootSpare;
 use super::{mask, Change, LcTrie, NO_ROUTE, OFF_BITS, ROOT_BITS, SLOTS, TOP_BITS};
+use rustc_hash::FxHashMap;
 use std::sync::Arc;
 
 /// Longest prefix resolved by `top`.
@@ -18,10 +18,10 @@ const MID_MAX: u8 = ROOT_BITS as u8;
 /// Update storage and bookkeeping of one version (control core only).
 #[derive(Clone)]
 pub(super) struct Meta {
-    /// Prefixes /0../18, one map per length, shared shard by shard between versions.
-    /// Keyed by [`pkey`] (the prefix bits right-aligned: FxHash of network addresses,
-    /// whose low bits are zero, would put them all in one bucket).
-    maps: Vec<LenMap>,
+    /// Prefixes /0../18, one map per length, each shared between versions until a change
+    /// touches that length. Keyed by [`pkey`] (the prefix bits right-aligned: FxHash of
+    /// network addresses, whose low bits are zero, would put them all in one bucket).
+    maps: Vec<Arc<FxHashMap<u32, u32>>>,
     /// Number of prefixes.
     count: usize,
     /// Chunks: store segments, arena bookkeeping, const chunks.
@@ -120,7 +120,7 @@ impl LcTrie {
             .collect();
         // Stable: equal prefixes keep their input order, so the last one is the survivor.
         r.sort_by_key(|&(a, l, _)| (a, l));
-        let mut maps = vec![LenMap::default(); MID_MAX as usize + 1];
+        let mut maps = vec![FxHashMap::default(); MID_MAX as usize + 1];
         let mut mid: Vec<Pfx> = Vec::new();
         let mut long: Vec<Pfx> = Vec::with_capacity(r.len());
         for (i, &(addr, len, value)) in r.iter().enumerate() {
@@ -129,16 +129,17 @@ impl LcTrie {
             }
             match len {
                 0..=TOP_MAX => {
-                    maps[len as usize].set(addr, pkey(addr, len), Some(value));
+                    maps[len as usize].insert(pkey(addr, len), value);
                 }
                 MID_MIN..=MID_MAX => {
-                    maps[len as usize].set(addr, pkey(addr, len), Some(value));
+                    maps[len as usize].insert(pkey(addr, len), value);
                     mid.push(Pfx { addr, len, value });
                 }
                 _ => long.push(Pfx { addr, len, value }),
             }
         }
         drop(r);
+        let maps: Vec<Arc<FxHashMap<u32, u32>>> = maps.into_iter().map(Arc::new).collect();
         let count = maps.iter().map(|m| m.len()).sum::<usize>() + long.len();
         let top: Vec<u32> = (0..1u32 << TOP_BITS)
             .map(|t| short_lpm(&maps, t << (32 - TOP_BITS)))
@@ -216,7 +217,12 @@ impl LcTrie {
         let mut top_dirty: Option<Vec<bool>> = None;
         let mut dirty_slots: Vec<u32> = Vec::new();
         for o in ops.iter().filter(|o| o.len <= MID_MAX) {
-            let had = meta.maps[o.len as usize].set(o.addr, pkey(o.addr, o.len), o.value);
+            let m = Arc::make_mut(&mut meta.maps[o.len as usize]);
+            let k = pkey(o.addr, o.len);
+            let had = match o.value {
+                Some(v) => m.insert(k, v).is_some(),
+                None => m.remove(&k).is_some(),
+            };
             meta.count = meta.count + o.value.is_some() as usize - had as usize;
             if o.len <= TOP_MAX {
                 let t = (o.addr >> (32 - TOP_BITS)) as usize;
@@ -294,7 +300,7 @@ impl LcTrie {
         let len = len.min(32);
         let addr = addr & mask(len);
         match len {
-            0..=MID_MAX => self.meta.maps[len as usize].get(addr, pkey(addr, len)),
+            0..=MID_MAX => self.meta.maps[len as usize].get(&pkey(addr, len)).copied(),
             _ => {
                 let s = slot(addr);
                 let (l, node0, st, srec) = arena::records(self, self.root[s as usize])?;
@@ -309,7 +315,7 @@ impl LcTrie {
         for (len, m) in self.meta.maps.iter().enumerate() {
             v.extend(
                 m.iter()
-                    .map(|(k, val)| (unpkey(k, len as u8), len as u8, val)),
+                    .map(|(&k, &val)| (unpkey(k, len as u8), len as u8, val)),
             );
         }
         let mut pfx = Vec::new();
@@ -345,7 +351,8 @@ impl LcTrie {
         let m = &self.meta;
         let (lw, sw, gw) = m.chunks.words(&self.segs);
         let lookup = 4 * (self.top.len() + self.root.len() + lw);
-        let maps: usize = m.maps.iter().map(LenMap::heap_bytes).sum();
+        // hashbrown: a (key, value) slot and a control byte per bucket.
+        let maps: usize = m.maps.iter().map(|h| h.capacity() * 9 * 8 / 7 + 64).sum();
         let segs = (self.segs.len() + m.chunks.ssegs.len()) * (16 + 16 + 4)
             + m.chunks.consts.capacity() * 9;
         (lookup, 4 * sw + maps + segs, 4 * gw)
@@ -371,7 +378,7 @@ impl LcTrie {
         let mut hist = [0usize; 8];
         let mut depth = |addr: u32| hist[(self.lookup_counted(addr).1 as usize).min(7)] += 1;
         for (len, m) in self.meta.maps.iter().enumerate() {
-            m.iter().for_each(|(k, _)| depth(unpkey(k, len as u8)));
+            m.keys().for_each(|&k| depth(unpkey(k, len as u8)));
         }
         let mut pfx = Vec::new();
         for (s, &e) in self.root.iter().enumerate() {
@@ -430,19 +437,19 @@ fn unpkey(k: u32, len: u8) -> u32 {
 }
 
 /// Longest match of `addr` among the prefixes /0../12.
-fn short_lpm(maps: &[LenMap], addr: u32) -> u32 {
+fn short_lpm(maps: &[Arc<FxHashMap<u32, u32>>], addr: u32) -> u32 {
     (0..=TOP_MAX)
         .rev()
-        .find_map(|l| maps[l as usize].get(addr & mask(l), pkey(addr, l)))
+        .find_map(|l| maps[l as usize].get(&pkey(addr, l)).copied())
         .unwrap_or(NO_ROUTE)
 }
 
 /// Longest match of root slot `s` among the prefixes /13../18 (what its chunk inherits).
-fn mid_lpm(maps: &[LenMap], s: u32) -> u32 {
+fn mid_lpm(maps: &[Arc<FxHashMap<u32, u32>>], s: u32) -> u32 {
     let addr = s << (32 - ROOT_BITS);
     (MID_MIN..=MID_MAX)
         .rev()
-        .find_map(|l| maps[l as usize].get(addr & mask(l), pkey(addr, l)))
+        .find_map(|l| maps[l as usize].get(&pkey(addr, l)).copied())
         .unwrap_or(NO_ROUTE)
 }
 

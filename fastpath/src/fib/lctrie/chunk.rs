@@ -5,9 +5,8 @@
 //! and its store record (the prefixes it was built from) in a store segment.
 //!
 //! ```text
-//!  lookup record: [hdr][node 0][its leaves][child nodes][their leaves]...
-//!                      ^ node0: root entries point here
-//!  hdr = store record offset (20 bits) | record words (12 bits; 0: 4096 or more)
+//!  lookup record: [hdr = store ref][node 0][its leaves][child nodes][their leaves]...
+//!                                   ^ node0: root entries point here
 //!  store record:  [meta][keys: n x 1 or 2 bytes][vrefs: n x 1 or 2 bytes][extras]
 //!                 meta = n (15 bits) | key width (1) << 15 | value width (2) << 16
 //!                        | extras (14) << 18
@@ -20,7 +19,7 @@
 //! Chunks too large for u16 references (never seen in real tables) store their values as
 //! u32 words instead (`wide`).
 
-use super::{OFF_BITS, OFF_MASK, ROOT_BITS};
+use super::ROOT_BITS;
 
 /// Words of a node: vector (2), leafvec (2), leaf_base - 1, child_base.
 pub(super) const NODE_WORDS: usize = 6;
@@ -79,7 +78,7 @@ pub(super) struct Scratch {
 /// Appends the lookup record of a chunk for `pfx` (sorted depth-first, lengths 19..=32,
 /// all under one slot; positions no prefix covers get `inherited`) to `l`, and its store
 /// record to `s`. Returns (node0 in `l`, store record start in `s`); the caller writes the
-/// [`header`] word `l[node0 - 1]`.
+/// store reference into the header word `l[node0 - 1]`.
 pub(super) fn encode(
     l: &mut Vec<u32>,
     s: &mut Vec<u32>,
@@ -321,33 +320,10 @@ pub(super) fn shape(seg: &[u32], node0: usize) -> (usize, usize) {
     acc
 }
 
-/// The header word of a lookup record of `words` words (header included) whose store
-/// record is at `srec`: the length saves decoding and compaction a walk of the nodes.
-pub(super) fn header(srec: usize, words: usize) -> u32 {
-    assert!(srec <= OFF_MASK as usize, "LcTrie: segment offset overflow");
-    let w = if words >> (32 - OFF_BITS) == 0 {
-        words
-    } else {
-        0
-    };
-    (w as u32) << OFF_BITS | srec as u32
-}
-
-/// The store record offset in a header word.
-#[inline]
-pub(super) fn header_store(h: u32) -> usize {
-    (h & OFF_MASK) as usize
-}
-
 /// Words of the lookup record (header included) of the chunk at `node0`.
 pub(super) fn lookup_record_words(seg: &[u32], node0: usize) -> usize {
-    match (seg[node0 - 1] >> OFF_BITS) as usize {
-        0 => {
-            let (nodes, leaves) = shape(seg, node0);
-            1 + NODE_WORDS * nodes + leaves
-        }
-        w => w,
-    }
+    let (nodes, leaves) = shape(seg, node0);
+    1 + NODE_WORDS * nodes + leaves
 }
 
 /// A store record's layout (see the module doc).
