@@ -29,15 +29,14 @@ const SHORTEN_MAX: usize = 4096;
 /// key in `unknown field`), so that no error echoes a huge token back whole. Control
 /// characters come out escaped (`\n`, `\r`, `\u{1}`) so that the message stays one line.
 pub fn shorten(msg: &str) -> String {
-    let escaped;
+    let mut escaped = String::new();
     let msg = if msg.contains(char::is_control) {
-        escaped = msg
-            .chars()
-            .map(|c| match c.is_control() {
-                true => c.escape_default().to_string(),
-                false => c.to_string(),
-            })
-            .collect::<String>();
+        for c in msg.chars() {
+            match c.is_control() {
+                true => escaped.extend(c.escape_default()),
+                false => escaped.push(c),
+            }
+        }
         &escaped
     } else {
         msg

@@ -112,6 +112,25 @@ pub fn neigh_params(s: &conf::Settings) -> NeighParams {
     }
 }
 
+/// The neighbour table of a config at start: its tunables, each port's own, and the
+/// static neighbours (permanent); at most `hold_max` packets held in all.
+pub fn neighbours<P>(cfg: &Config, hold_max: usize, now: Instant) -> Neighbours<P> {
+    let s = &cfg.settings;
+    let mut neigh = Neighbours::new(neigh_params(s), hold_max, now);
+    neigh.per_iface = cfg
+        .ports
+        .iter()
+        .map(|p| port_neigh_params(s, &p.neigh))
+        .collect();
+    let mut none = Vec::new();
+    for nb in &cfg.neighbors {
+        let i = cfg.port_index(&nb.port).expect("validated") as IfIndex;
+        let mac = EthernetAddress(nb.mac.0);
+        neigh.admin_set(i, nb.address, mac, Nud::Permanent, now, &mut none);
+    }
+    neigh
+}
+
 /// A port's neighbour tunables: its own where it has them, else the config's.
 pub fn port_neigh_params(s: &conf::Settings, p: &conf::PortNeigh) -> NeighParams {
     let d = neigh_params(s);
@@ -167,24 +186,7 @@ impl Control {
             RateLimiter::new(s.icmp_msgs_per_sec, s.icmp_msgs_burst, hz),
         );
         ctx.icmp_peers = PeerLimiter::new(s.icmp_ratelimit, s.icmp_ratemask, hz);
-        let mut neigh = Neighbours::new(neigh_params(s), (s.mbufs / 4) as usize, now);
-        neigh.per_iface = cfg
-            .ports
-            .iter()
-            .map(|p| port_neigh_params(s, &p.neigh))
-            .collect();
-        let mut none = Vec::new();
-        for nb in &cfg.neighbors {
-            let i = cfg.port_index(&nb.port).expect("validated") as IfIndex;
-            neigh.admin_set(
-                i,
-                nb.address,
-                EthernetAddress(nb.mac.0),
-                Nud::Permanent,
-                now,
-                &mut none,
-            );
-        }
+        let neigh = neighbours(&cfg, (s.mbufs / 4) as usize, now);
         let fnhe = Learner::new(FnheParams::new(&cfg, hz));
         let mut routing = Routing::new(cfg, router);
         routing.tsc_hz = hz;

@@ -13,7 +13,6 @@
 
 use crate::net;
 use control::exceptions::{FnheParams, Learner};
-use control::neigh::{Neighbours, Nud};
 use control::slowpath::{Io, SlowPath};
 use fastpath::flowtable::Flows;
 use fastpath::fnhe::{FNHE_HASH_SIZE, FNHE_RECLAIM_DEPTH};
@@ -25,7 +24,6 @@ use fastpath::packet::{PacketBuf, VecBuf, Verdict};
 use fastpath::pipeline::{process_burst, redirect_first, BurstScratch};
 use fastpath::snapshot::Snapshot;
 use fastpath::stats::{LcoreStats, Stat, StatsSnapshot};
-use fastpath::wire::EthernetAddress;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
@@ -116,24 +114,7 @@ impl<'s> Harness<'s> {
         );
         ctl.now = ctx.now;
         let t0 = Instant::now();
-        let mut neigh = Neighbours::new(control::commands::neigh_params(s), net::HOLD_MAX, t0);
-        neigh.per_iface = cfg
-            .ports
-            .iter()
-            .map(|p| control::commands::port_neigh_params(s, &p.neigh))
-            .collect();
-        let mut none = Vec::new();
-        for nb in &cfg.neighbors {
-            let i = cfg.port_index(&nb.port).expect("validated") as IfIndex;
-            neigh.admin_set(
-                i,
-                nb.address,
-                EthernetAddress(nb.mac.0),
-                Nud::Permanent,
-                t0,
-                &mut none,
-            );
-        }
+        let neigh = control::commands::neighbours(cfg, net::HOLD_MAX, t0);
         let mut fnhe = Learner::new(FnheParams::new(cfg, HZ));
         fnhe.default_route = None;
         let mut h = Harness {
