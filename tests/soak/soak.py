@@ -29,7 +29,8 @@ Churn, meanwhile, through the control socket:
   next hops (`nexthop add`/`replace`/`del`, a group, a route on them);
 - neighbours: h3 changes its MAC (gratuitous ARP, arp_notify) or disappears for a while
   (link down) and comes back; `neigh del`/`replace ... nud stale` of h2 and h3;
-- port MTUs (`port config mtu`, 1280-1500 on both ports, checked on the device);
+- port MTUs (`port config mtu`, 1280-1500 on both ports, checked on the device; the
+  other devices on the link follow);
 - random input: garbage lines (binary, huge, empty), and valid commands with random
   arguments; the instance must answer a known command after each.
 
@@ -66,6 +67,9 @@ PY = "/usr/bin/python3"
 ID = os.environ.get("SOAK_ID", f"sk{os.getpid() % 100000}")
 FP, H1, H2, H3, SW = (f"{ID}-{n}" for n in ("fp", "h1", "h2", "h3", "sw"))
 NAMESPACES = (FP, H1, H2, H3, SW)
+# The devices on each fastpath port's link, which take the port's MTU when it changes.
+LINK_PEERS = {"p0": ((H1, "eth0"),),
+              "p1": ((SW, "fp"), (SW, "h2"), (SW, "h3"), (H2, "eth0"), (H3, "eth0"))}
 FP_P0, FP_P1 = "02:00:00:00:00:01", "02:00:00:00:00:02"
 H1_MAC, H2_MAC = "02:00:00:00:01:02", "02:00:00:00:02:02"
 H3_MACS = ("02:00:00:00:02:03", "02:00:00:00:02:33")
@@ -282,7 +286,8 @@ class Soak:
         self.table = [ln for ln in lines if ln and ln.split()[0] not in KEEP]
 
     def fib_prefixes(self):
-        m = re.search(r"total (\d+) prefixes in the FIB", self.ctl_ok("show fib stats"))
+        # The main table's: the random input adds its routes to tables 1000-1999.
+        m = re.search(r"^table main +(\d+) prefixes", self.ctl_ok("show fib stats"), re.M)
         return int(m.group(1))
 
     def mbufs_in_use(self):
@@ -401,16 +406,19 @@ class Soak:
             mtus[port] = mtu
             self.ctl_ok(f"port config mtu {i} {mtu}")
             self.count("mtu")
+            # The rest of the link follows, as an operator sets a link's MTU at both ends:
+            # a veth drops what arrives over its MTU, unseen by TCP (a black hole).
+            for ns, dev in LINK_PEERS[port]:
+                sh("ip", "link", "set", dev, "mtu", mtu, ns=ns)
             info = self.ctl_ok(f"show port info {i}")
             dev = sh("cat", f"/sys/class/net/{port}/mtu", ns=FP).stdout.strip()
             if f"MTU: {mtu}" not in info or dev != str(mtu):
                 shown = re.findall(r"MTU: *\d+", info)
                 raise Failed(f"port config mtu {i} {mtu}: show port info {shown}, device {dev}")
         # The data plane uses p1's at once: h1 (its PMTU cache flushed) gets frag needed
-        # with it for one byte more, and an answer for a packet of it. Only where the rest
-        # of the path lets such packets through, as for a Linux router: h1's link is 1500,
-        # and p0's device (a veth) drops frames over its MTU, requests and replies alike.
-        mtu, path = mtus["p1"], min(mtus["p0"], 1500)
+        # with it for one byte more, and an answer for a packet of it, where h1's link
+        # (p0's MTU) lets such a packet through.
+        mtu, path = mtus["p1"], mtus["p0"]
         sh("ip", "route", "flush", "cache", ns=H1)
         if mtu < path:
             big = sh("ping", "-c", "1", "-W", "2", "-M", "do", "-s", mtu - 27, "10.0.2.2",
@@ -452,11 +460,11 @@ class Soak:
             return "100.%d.%d.%d" % (rng.randint(64, 127), rng.randint(0, 255),
                                      rng.randint(0, 255))
         # Valid commands, random arguments (kept off the lab's addresses and the table:
-        # 100.64.0.0/10 is not routed in it, prefs and ids 1000-1999).
+        # 100.64.0.0/10 is not routed in it, prefs, ids and added routes' tables 1000-1999).
         valid = [
             lambda: f"route get {addr()} from {addr()} iif {rng.choice(['p0', 'p1', 'p9'])}",
             lambda: f"route show {addr()}/{rng.randint(0, 40)}",
-            lambda: f"route add {addr()}/{rng.randint(10, 32)} via {rng.choice(['10.0.1.2', '10.0.2.2', '10.0.2.9', addr()])}",
+            lambda: f"route add {addr()}/{rng.randint(10, 32)} via {rng.choice(['10.0.1.2', '10.0.2.2', '10.0.2.9', addr()])} table {rng.randint(1000, 1999)}",
             lambda: f"route del {addr()}/{rng.randint(10, 32)}",
             lambda: f"rule add pref {rng.randint(1000, 1999)} from {addr()}/{rng.randint(8, 33)} table {rng.randint(0, 300)}",
             lambda: f"rule del pref {rng.randint(1000, 1999)}",
