@@ -29,6 +29,9 @@ use std::time::{Duration, Instant};
 
 /// How often the neighbour timers run.
 const NEIGH_TICK: Duration = Duration::from_millis(10);
+/// Punted packets one [`Control::slow_poll`] handles at most (as NAPI's `netdev_budget`):
+/// under a flood the rings never empty, and the control socket must still get its turn.
+const PUNT_BUDGET: usize = 64 * MAX_BURST;
 /// How often expired nexthop exceptions are removed (they are ignored once expired).
 const EXCEPTION_REAP: Duration = Duration::from_secs(1);
 
@@ -237,10 +240,11 @@ impl Control {
         }
     }
 
-    /// The slow path's turn in the event loop: every punted packet, the neighbour timers
-    /// when due, what that sends, expired exceptions once a second, and a new snapshot if
-    /// the neighbours or the exceptions changed.
-    pub fn slow_poll(&mut self) {
+    /// The slow path's turn in the event loop: punted packets (up to [`PUNT_BUDGET`] a ring), the
+    /// neighbour timers when due, what that sends, expired exceptions once a second, and a
+    /// new snapshot if the neighbours or the exceptions changed. True when the budget ran
+    /// out with packets still punted (the loop comes back without waiting).
+    pub fn slow_poll(&mut self) -> bool {
         let _ = self.capture_drain(true);
         let now = Instant::now();
         self.ctx.now = rdtsc();
@@ -258,12 +262,16 @@ impl Control {
             pool: &self.dp.pool,
             tx: &mut self.dp.tx,
         };
+        let mut more = false;
         for ring in &mut self.dp.punts {
-            while ring.dequeue(&mut self.punted, MAX_BURST) > 0 {
+            let mut budget = PUNT_BUDGET;
+            while budget > 0 && ring.dequeue(&mut self.punted, MAX_BURST.min(budget)) > 0 {
+                budget -= self.punted.len();
                 for (m, p) in self.punted.drain(..) {
                     self.slow.handle(snap, &mut self.ctx, &mut io, m, p, now);
                 }
             }
+            more |= budget == 0;
         }
         if now >= self.last_tick + NEIGH_TICK {
             self.last_tick = now;
@@ -271,6 +279,7 @@ impl Control {
         }
         self.dp.tx.flush();
         self.publish_learned();
+        more
     }
 
     /// After the workers stopped: what is still punted or held is dropped (and counted).

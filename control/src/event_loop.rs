@@ -39,8 +39,10 @@ pub fn run(
     let mut last_rx = (u64::MAX, Instant::now());
     // Who waits for the answer of the `route load` in progress.
     let mut waiting: Option<Sender<Reply>> = None;
+    // Punted packets left over: no waiting for a request.
+    let mut busy = false;
     loop {
-        match rx.recv_timeout(TICK) {
+        match rx.recv_timeout(if busy { Duration::ZERO } else { TICK }) {
             Ok(Request {
                 cmd: Command::Metrics(to),
                 ..
@@ -71,7 +73,7 @@ pub fn run(
             }
             Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
         }
-        control.slow_poll();
+        busy = control.slow_poll();
         if let Some(r) = control.poll() {
             if let Some(w) = waiting.take() {
                 let _ = w.send(r);
